@@ -1,0 +1,214 @@
+from orchestra.api import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AgentMessage(_message.Message):
+    __slots__ = ("hello", "heartbeat", "status", "usage", "log")
+    HELLO_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    hello: Hello
+    heartbeat: Heartbeat
+    status: StatusReport
+    usage: UsageReport
+    log: LogData
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., usage: _Optional[_Union[UsageReport, _Mapping]] = ..., log: _Optional[_Union[LogData, _Mapping]] = ...) -> None: ...
+
+class Hello(_message.Message):
+    __slots__ = ("node_name", "labels", "facts", "capacity", "agent_instance", "last_revision", "taints")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    AGENT_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    TAINTS_FIELD_NUMBER: _ClassVar[int]
+    node_name: str
+    labels: _containers.ScalarMap[str, str]
+    facts: _types_pb2.NodeFacts
+    capacity: _types_pb2.Resources
+    agent_instance: str
+    last_revision: int
+    taints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Taint]
+    def __init__(self, node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[_types_pb2.NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., agent_instance: _Optional[str] = ..., last_revision: _Optional[int] = ..., taints: _Optional[_Iterable[_Union[_types_pb2.Taint, _Mapping]]] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ("seq", "runtime_status", "applied_revision")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_STATUS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    runtime_status: str
+    applied_revision: int
+    def __init__(self, seq: _Optional[int] = ..., runtime_status: _Optional[str] = ..., applied_revision: _Optional[int] = ...) -> None: ...
+
+class ReplicaStatus(_message.Message):
+    __slots__ = ("replica_id", "phase", "reason", "exit_code", "restarts", "container_id", "generation", "next_restart_ms", "incarnation")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RESTART_MS_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    phase: str
+    reason: str
+    exit_code: int
+    restarts: int
+    container_id: str
+    generation: int
+    next_restart_ms: int
+    incarnation: int
+    def __init__(self, replica_id: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., generation: _Optional[int] = ..., next_restart_ms: _Optional[int] = ..., incarnation: _Optional[int] = ...) -> None: ...
+
+class StatusReport(_message.Message):
+    __slots__ = ("revision", "replicas", "runtime_status")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_STATUS_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    replicas: _containers.RepeatedCompositeFieldContainer[ReplicaStatus]
+    runtime_status: str
+    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ReplicaStatus, _Mapping]]] = ..., runtime_status: _Optional[str] = ...) -> None: ...
+
+class ReplicaUsage(_message.Message):
+    __slots__ = ("replica_id", "usage")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    usage: _types_pb2.ContainerUsage
+    def __init__(self, replica_id: _Optional[str] = ..., usage: _Optional[_Union[_types_pb2.ContainerUsage, _Mapping]] = ...) -> None: ...
+
+class UsageReport(_message.Message):
+    __slots__ = ("node", "replicas")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    node: _types_pb2.NodeUsage
+    replicas: _containers.RepeatedCompositeFieldContainer[ReplicaUsage]
+    def __init__(self, node: _Optional[_Union[_types_pb2.NodeUsage, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[ReplicaUsage, _Mapping]]] = ...) -> None: ...
+
+class LogData(_message.Message):
+    __slots__ = ("request_id", "replica_id", "data", "eof", "error")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    replica_id: str
+    data: bytes
+    eof: bool
+    error: str
+    def __init__(self, request_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class PlaneMessage(_message.Message):
+    __slots__ = ("welcome", "desired", "log_request", "log_cancel", "refusal")
+    WELCOME_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_FIELD_NUMBER: _ClassVar[int]
+    LOG_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    LOG_CANCEL_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    welcome: Welcome
+    desired: DesiredSet
+    log_request: LogRequest
+    log_cancel: LogCancel
+    refusal: Refusal
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired: _Optional[_Union[DesiredSet, _Mapping]] = ..., log_request: _Optional[_Union[LogRequest, _Mapping]] = ..., log_cancel: _Optional[_Union[LogCancel, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ...) -> None: ...
+
+class Welcome(_message.Message):
+    __slots__ = ("node_name", "heartbeat_interval_ms", "usage_interval_ms")
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    node_name: str
+    heartbeat_interval_ms: int
+    usage_interval_ms: int
+    def __init__(self, node_name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., usage_interval_ms: _Optional[int] = ...) -> None: ...
+
+class ContainerSpec(_message.Message):
+    __slots__ = ("replica_id", "workload", "index", "generation", "image", "command", "env", "ports", "resources", "restart_policy", "tenant", "read_only_root_fs", "add_capabilities", "incarnation")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    RESTART_POLICY_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_ROOT_FS_FIELD_NUMBER: _ClassVar[int]
+    ADD_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    workload: str
+    index: int
+    generation: int
+    image: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.Port]
+    resources: _types_pb2.Resources
+    restart_policy: str
+    tenant: str
+    read_only_root_fs: bool
+    add_capabilities: _containers.RepeatedScalarFieldContainer[str]
+    incarnation: int
+    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., generation: _Optional[int] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., resources: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., restart_policy: _Optional[str] = ..., tenant: _Optional[str] = ..., read_only_root_fs: _Optional[bool] = ..., add_capabilities: _Optional[_Iterable[str]] = ..., incarnation: _Optional[int] = ...) -> None: ...
+
+class DesiredSet(_message.Message):
+    __slots__ = ("revision", "replicas")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    replicas: _containers.RepeatedCompositeFieldContainer[ContainerSpec]
+    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ContainerSpec, _Mapping]]] = ...) -> None: ...
+
+class LogRequest(_message.Message):
+    __slots__ = ("request_id", "replica_id", "follow", "tail")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    replica_id: str
+    follow: bool
+    tail: int
+    def __init__(self, request_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class LogCancel(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class Refusal(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,176 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Resources(_message.Message):
+    __slots__ = ("cpu_millis", "memory_bytes")
+    CPU_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    cpu_millis: int
+    memory_bytes: int
+    def __init__(self, cpu_millis: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+
+class Port(_message.Message):
+    __slots__ = ("container_port", "host_port", "host_ip", "protocol")
+    CONTAINER_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_IP_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    container_port: int
+    host_port: int
+    host_ip: str
+    protocol: str
+    def __init__(self, container_port: _Optional[int] = ..., host_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., protocol: _Optional[str] = ...) -> None: ...
+
+class Taint(_message.Message):
+    __slots__ = ("key", "value", "effect")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    effect: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., effect: _Optional[str] = ...) -> None: ...
+
+class NodeFacts(_message.Message):
+    __slots__ = ("hostname", "cpus", "memory_bytes", "kernel", "os", "docker_version", "hypervisor", "agent_version", "architecture")
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_FIELD_NUMBER: _ClassVar[int]
+    OS_FIELD_NUMBER: _ClassVar[int]
+    DOCKER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    HYPERVISOR_FIELD_NUMBER: _ClassVar[int]
+    AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    hostname: str
+    cpus: int
+    memory_bytes: int
+    kernel: str
+    os: str
+    docker_version: str
+    hypervisor: str
+    agent_version: str
+    architecture: str
+    def __init__(self, hostname: _Optional[str] = ..., cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., kernel: _Optional[str] = ..., os: _Optional[str] = ..., docker_version: _Optional[str] = ..., hypervisor: _Optional[str] = ..., agent_version: _Optional[str] = ..., architecture: _Optional[str] = ...) -> None: ...
+
+class NodeUsage(_message.Message):
+    __slots__ = ("cpu_percent", "memory_used_bytes", "memory_total_bytes", "sampled_at_ms")
+    CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    cpu_percent: float
+    memory_used_bytes: int
+    memory_total_bytes: int
+    sampled_at_ms: int
+    def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ...) -> None: ...
+
+class ContainerUsage(_message.Message):
+    __slots__ = ("cpu_percent", "memory_bytes", "memory_limit_bytes", "sampled_at_ms")
+    CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_LIMIT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    sampled_at_ms: int
+    def __init__(self, cpu_percent: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ("name", "labels", "facts", "capacity", "allocated", "status", "schedulable", "taints", "last_heartbeat_ms", "usage", "runtime_status", "replica_count", "desired_revision", "registered_at_ms")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
+    TAINTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_MS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    labels: _containers.ScalarMap[str, str]
+    facts: NodeFacts
+    capacity: Resources
+    allocated: Resources
+    status: str
+    schedulable: bool
+    taints: _containers.RepeatedCompositeFieldContainer[Taint]
+    last_heartbeat_ms: int
+    usage: NodeUsage
+    runtime_status: str
+    replica_count: int
+    desired_revision: int
+    registered_at_ms: int
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., status: _Optional[str] = ..., schedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ..., last_heartbeat_ms: _Optional[int] = ..., usage: _Optional[_Union[NodeUsage, _Mapping]] = ..., runtime_status: _Optional[str] = ..., replica_count: _Optional[int] = ..., desired_revision: _Optional[int] = ..., registered_at_ms: _Optional[int] = ...) -> None: ...
+
+class Replica(_message.Message):
+    __slots__ = ("id", "workload", "index", "node", "phase", "reason", "exit_code", "restarts", "container_id", "generation", "created_at_ms", "updated_at_ms", "usage", "next_restart_ms", "requests", "incarnation")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RESTART_MS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    workload: str
+    index: int
+    node: str
+    phase: str
+    reason: str
+    exit_code: int
+    restarts: int
+    container_id: str
+    generation: int
+    created_at_ms: int
+    updated_at_ms: int
+    usage: ContainerUsage
+    next_restart_ms: int
+    requests: Resources
+    incarnation: int
+    def __init__(self, id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., node: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., generation: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., usage: _Optional[_Union[ContainerUsage, _Mapping]] = ..., next_restart_ms: _Optional[int] = ..., requests: _Optional[_Union[Resources, _Mapping]] = ..., incarnation: _Optional[int] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("id", "time_ms", "kind", "object", "type", "reason", "message")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    time_ms: int
+    kind: str
+    object: str
+    type: str
+    reason: str
+    message: str
+    def __init__(self, id: _Optional[int] = ..., time_ms: _Optional[int] = ..., kind: _Optional[str] = ..., object: _Optional[str] = ..., type: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...

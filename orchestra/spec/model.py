@@ -1,0 +1,167 @@
+"""The validated workload model: what a manifest means once it has been checked.
+
+Everything here is immutable and already normalised (quantities in millicores and
+bytes, defaults filled in). `to_dict`/`from_dict` give the canonical JSON form that
+travels over the API and is stored by the plane.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+API_VERSION = "orchestra/v1"
+KIND_WORKLOAD = "Workload"
+
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+STRATEGIES = ("binpack", "spread")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+TAINT_EFFECTS = ("NoSchedule",)
+TOLERATION_OPERATORS = ("Equal", "Exists")
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_millis: int = 0
+    memory_bytes: int = 0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(self.cpu_millis + other.cpu_millis, self.memory_bytes + other.memory_bytes)
+
+    def __sub__(self, other: "Resources") -> "Resources":
+        return Resources(self.cpu_millis - other.cpu_millis, self.memory_bytes - other.memory_bytes)
+
+    def fits_in(self, free: "Resources") -> bool:
+        return self.cpu_millis <= free.cpu_millis and self.memory_bytes <= free.memory_bytes
+
+
+@dataclass(frozen=True)
+class Port:
+    container_port: int
+    host_port: int = 0            # 0: not published
+    host_ip: str = ""             # "": all addresses
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class SelectorRequirement:
+    """One term of node affinity: label `key` `operator` `values`."""
+    key: str
+    operator: str                 # In | NotIn | Exists | DoesNotExist
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreferredTerm:
+    weight: int                   # 1..100
+    match: tuple[SelectorRequirement, ...]
+
+
+@dataclass(frozen=True)
+class Toleration:
+    key: str = ""                 # "" with operator Exists tolerates every taint
+    operator: str = "Equal"       # Equal | Exists
+    value: str = ""
+    effect: str = ""              # "" matches every effect
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str = ""
+    effect: str = "NoSchedule"
+
+
+@dataclass(frozen=True)
+class Placement:
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    required: tuple[SelectorRequirement, ...] = ()      # all must hold
+    preferred: tuple[PreferredTerm, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    strategy: str = ""            # binpack | spread | "" (cluster default)
+    spread_by: str = ""           # node label to spread replicas over, e.g. "zone"
+    max_per_node: int = 0         # 0: unlimited
+
+
+@dataclass(frozen=True)
+class Template:
+    image: str
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[Port, ...] = ()
+    resources: Resources = Resources()
+    restart_policy: str = "Always"
+    read_only_root_fs: bool = False
+    add_capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    template: Template
+    replicas: int = 1
+    tenant: str = ""
+    priority: int = 0
+    placement: Placement = Placement()
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    spec: WorkloadSpec
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return workload_to_dict(self)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "Workload":
+        return workload_from_dict(data)
+
+
+def _requirement_to_dict(r: SelectorRequirement) -> dict[str, Any]:
+    d: dict[str, Any] = {"key": r.key, "operator": r.operator}
+    if r.values:
+        d["values"] = list(r.values)
+    return d
+
+
+def workload_to_dict(w: Workload) -> dict[str, Any]:
+    """The canonical manifest document for `w`: every field explicit, keys sorted by json.dumps."""
+    t, p = w.spec.template, w.spec.placement
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND_WORKLOAD,
+        "metadata": {"name": w.name, "labels": dict(w.labels)},
+        "spec": {
+            "replicas": w.spec.replicas,
+            "tenant": w.spec.tenant,
+            "priority": w.spec.priority,
+            "template": {
+                "image": t.image,
+                "command": list(t.command),
+                "env": dict(t.env),
+                "ports": [{"containerPort": q.container_port, "hostPort": q.host_port,
+                           "hostIP": q.host_ip, "protocol": q.protocol} for q in t.ports],
+                "resources": {"cpu": f"{t.resources.cpu_millis}m", "memory": str(t.resources.memory_bytes)},
+                "restartPolicy": t.restart_policy,
+                "readOnlyRootFilesystem": t.read_only_root_fs,
+                "addCapabilities": list(t.add_capabilities),
+            },
+            "placement": {
+                "nodeSelector": dict(p.node_selector),
+                "requiredAffinity": [_requirement_to_dict(r) for r in p.required],
+                "preferredAffinity": [{"weight": pt.weight, "match": [_requirement_to_dict(r) for r in pt.match]}
+                                      for pt in p.preferred],
+                "tolerations": [{"key": tl.key, "operator": tl.operator, "value": tl.value, "effect": tl.effect}
+                                for tl in p.tolerations],
+                "strategy": p.strategy,
+                "spreadBy": p.spread_by,
+                "maxPerNode": p.max_per_node,
+            },
+        },
+    }
+
+
+def workload_from_dict(data: Mapping[str, Any]) -> Workload:
+    """Inverse of workload_to_dict. Input from outside goes through orchestra.spec.manifest, which validates."""
+    from orchestra.spec.manifest import parse_document
+    return parse_document(data, source="<canonical>", index=1)
