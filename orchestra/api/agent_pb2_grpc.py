@@ -34,6 +34,11 @@ class AgentLinkStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Join = channel.unary_unary(
+                '/orchestra.v1.AgentLink/Join',
+                request_serializer=orchestra_dot_v1_dot_agent__pb2.JoinRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_agent__pb2.JoinResponse.FromString,
+                _registered_method=True)
         self.Session = channel.stream_stream(
                 '/orchestra.v1.AgentLink/Session',
                 request_serializer=orchestra_dot_v1_dot_agent__pb2.AgentMessage.SerializeToString,
@@ -44,6 +49,13 @@ class AgentLinkStub:
 class AgentLinkServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def Join(self, request, context):
+        """Once per node, before it has a certificate: trade a join token for a node certificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Session(self, request_iterator, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -53,6 +65,11 @@ class AgentLinkServicer:
 
 def add_AgentLinkServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Join': grpc.unary_unary_rpc_method_handler(
+                    servicer.Join,
+                    request_deserializer=orchestra_dot_v1_dot_agent__pb2.JoinRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_agent__pb2.JoinResponse.SerializeToString,
+            ),
             'Session': grpc.stream_stream_rpc_method_handler(
                     servicer.Session,
                     request_deserializer=orchestra_dot_v1_dot_agent__pb2.AgentMessage.FromString,
@@ -68,6 +85,33 @@ def add_AgentLinkServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AgentLink:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Join(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.AgentLink/Join',
+            orchestra_dot_v1_dot_agent__pb2.JoinRequest.SerializeToString,
+            orchestra_dot_v1_dot_agent__pb2.JoinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Session(request_iterator,
