@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what orchestra needs on a fresh Debian 12 machine (run as root), idempotently:
+# Docker engine, busybox-static (for the local test image), and orchestra itself with its
+# test extras. With --vm, also what the VM tier needs (QEMU, libvirt, Vagrant).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v ip >/dev/null || need+=(iproute2)
+command -v unshare >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import orchestra.api.agent_pb2, pytest, hypothesis, grpc_tools' 2>/dev/null \
+   || ! command -v orchestra >/dev/null || ! command -v orchestra-agent >/dev/null; then
+  echo "setup: installing orchestra (pip install -e .[test])"
+  python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+fi
+
+if [ "${1:-}" = "--vm" ]; then
+  bash scripts/install-vm-deps.sh
+fi
