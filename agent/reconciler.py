@@ -1,0 +1,276 @@
+"""What the agent should do: `plan(desired, seen, now, ...)` compares the desired replicas
+with the containers seen on the engine and returns the actions that converge them, the
+status of every desired replica, and the agent's restart book for the next round.
+
+Pure: no I/O and no clock (`now` is given), so every case is tested without Docker.
+
+Rules (docs/internals.md):
+- a desired replica without a matching container gets one (Create); a container whose
+  incarnation, generation or spec hash differs from the desired one is replaced (Remove +
+  Create); a managed container that is not desired is removed;
+- a container that has exited is restarted according to the replica's restart policy
+  (Always / OnFailure / Never) after a back-off: 1 s, doubling to 5 min; a container that ran
+  10 min or more before it exited starts again from 1 s;
+- an image that is not on the node fails the replica with a reason (orchestra never pulls);
+- an action that failed (create, start) is retried with its own back-off (1 s to 1 min) while
+  the replica is reported Failed with the error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping, Sequence
+
+from orchestra.api import agent_pb2
+
+RESTART_INITIAL_MS = 1_000
+RESTART_MAX_MS = 5 * 60_000
+RESTART_RESET_AFTER_MS = 10 * 60_000
+RETRY_INITIAL_MS = 1_000
+RETRY_MAX_MS = 60_000
+
+RUNNING_STATES = ("running", "paused", "restarting")
+EXITED_STATES = ("exited", "dead")
+
+
+@dataclass(frozen=True)
+class Desired:
+    spec: agent_pb2.ContainerSpec
+    spec_hash: str
+
+    @property
+    def replica_id(self) -> str:
+        return self.spec.replica_id
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.spec.incarnation, self.spec.generation, self.spec_hash)
+
+
+@dataclass(frozen=True)
+class Container:
+    """A managed container as the runtime sees it (labels already read)."""
+    id: str
+    replica_id: str
+    incarnation: int
+    generation: int
+    spec_hash: str
+    state: str                    # created | running | paused | restarting | removing | exited | dead
+    exit_code: int = 0
+    started_at_ms: int = 0
+    finished_at_ms: int = 0
+    created_at_ms: int = 0
+    oom_killed: bool = False
+    error: str = ""               # the engine's last error for it (e.g. why start failed)
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.incarnation, self.generation, self.spec_hash)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the agent remembers of one replica between plans (lost when the agent restarts;
+    restart counts then begin again from 0)."""
+    key: tuple[int, int, str]
+    restarts: int = 0
+    next_delay_ms: int = RESTART_INITIAL_MS
+    exit_seen_ms: int = -1        # finished_at of the exit whose restart is scheduled
+    next_restart_ms: int = 0
+    error: str = ""               # why the last action failed
+    retry_at_ms: int = 0
+    retry_delay_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Create:
+    desired: Desired
+
+    @property
+    def replica_id(self) -> str:
+        return self.desired.replica_id
+
+
+@dataclass(frozen=True)
+class Start:
+    container_id: str
+    replica_id: str
+    restart: bool = False         # a restart after an exit (counts), not a first start
+
+
+@dataclass(frozen=True)
+class Remove:
+    container_id: str
+    replica_id: str
+    reason: str
+
+
+Action = Create | Start | Remove
+
+
+@dataclass(frozen=True)
+class Status:
+    replica_id: str
+    phase: str                    # Starting | Running | Exited | Failed | BackOff
+    reason: str = ""
+    exit_code: int = 0
+    restarts: int = 0
+    container_id: str = ""
+    generation: int = 0
+    next_restart_ms: int = 0
+    incarnation: int = 0
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    statuses: dict[str, Status] = field(default_factory=dict)
+    book: dict[str, Memory] = field(default_factory=dict)
+
+
+def missing_image_reason(image: str, node: str) -> str:
+    return (f"image {image} is not present on node {node} (orchestra never pulls; "
+            f"load it with docker load or orchestra image load)")
+
+
+def should_restart(policy: str, exit_code: int, oom_killed: bool) -> bool:
+    if policy == "Never":
+        return False
+    if policy == "OnFailure":
+        return exit_code != 0 or oom_killed
+    return True   # Always, and the default when the plane sent nothing
+
+
+def exit_reason(c: Container) -> str:
+    if c.oom_killed:
+        return f"OOMKilled (exit code {c.exit_code})"
+    return f"exited with code {c.exit_code}"
+
+
+def plan(desired: Sequence[Desired], seen: Iterable[Container], now_ms: int,
+         book: Mapping[str, Memory] | None = None,
+         missing_images: frozenset[str] | set[str] = frozenset(), node: str = "") -> Plan:
+    book = book or {}
+    seen = list(seen)
+    out = Plan()
+    by_replica: dict[str, list[Container]] = {}
+    for c in seen:
+        by_replica.setdefault(c.replica_id, []).append(c)
+
+    removes: list[Action] = []
+    creates: list[Action] = []
+    starts: list[Action] = []
+    wanted = set()
+    for d in desired:
+        rid = d.replica_id
+        if rid in wanted:
+            continue   # a replica twice in one set: the first one counts
+        wanted.add(rid)
+        mine = by_replica.get(rid, [])
+        keep = _pick(c for c in mine if c.key == d.key)
+        for c in mine:
+            if c is not keep:
+                removes.append(Remove(c.id, rid, _replace_reason(c, d, keep)))
+
+        mem = book.get(rid)
+        if mem is None or mem.key != d.key:
+            mem = Memory(key=d.key)
+        base = Status(replica_id=rid, phase="Starting", generation=d.spec.generation,
+                      incarnation=d.spec.incarnation, restarts=mem.restarts)
+
+        if keep is None:
+            if d.spec.image in missing_images:
+                status = replace(base, phase="Failed",
+                                 reason=missing_image_reason(d.spec.image, node))
+            elif mem.error and now_ms < mem.retry_at_ms:
+                status = replace(base, phase="Failed", reason=mem.error,
+                                 next_restart_ms=mem.retry_at_ms)
+            else:
+                creates.append(Create(d))
+                status = replace(base, reason="creating container")
+        else:
+            base = replace(base, container_id=keep.id)
+            if keep.state in RUNNING_STATES:
+                status = replace(base, phase="Running")
+                mem = replace(mem, error="", retry_at_ms=0, retry_delay_ms=0)
+            elif keep.state == "created":
+                if mem.error and now_ms < mem.retry_at_ms:
+                    status = replace(base, phase="Failed", reason=mem.error,
+                                     next_restart_ms=mem.retry_at_ms)
+                else:
+                    starts.append(Start(keep.id, rid))
+                    status = replace(base, reason="starting container")
+            elif keep.state in EXITED_STATES:
+                status, mem, start = _exited(base, keep, mem, d.spec.restart_policy, now_ms)
+                if start:
+                    starts.append(start)
+            else:   # removing, or a state this agent does not know: wait for it to settle
+                status = replace(base, reason=f"container is {keep.state}")
+        out.statuses[rid] = status
+        out.book[rid] = mem
+
+    for rid, cs in by_replica.items():
+        if rid not in wanted:
+            for c in cs:
+                removes.append(Remove(c.id, rid, "not in the desired set"))
+
+    # Remove first: a replaced container must free its ports and name before its successor.
+    out.actions = removes + creates + starts
+    return out
+
+
+def _pick(candidates: Iterable[Container]) -> Container | None:
+    """Of several containers matching one desired replica (left by an interrupted replace),
+    keep a running one, else the newest."""
+    best = None
+    for c in candidates:
+        rank = (c.state in RUNNING_STATES, c.created_at_ms, c.id)
+        if best is None or rank > best[0]:
+            best = (rank, c)
+    return best[1] if best else None
+
+
+def _replace_reason(c: Container, d: Desired, keep: Container | None) -> str:
+    if c.incarnation != d.spec.incarnation:
+        return f"replaced: incarnation {c.incarnation} -> {d.spec.incarnation}"
+    if c.generation != d.spec.generation:
+        return f"replaced: generation {c.generation} -> {d.spec.generation}"
+    if c.spec_hash != d.spec_hash:
+        return "replaced: spec changed"
+    return f"duplicate of {keep.id[:12]}" if keep else "duplicate"
+
+
+def _exited(base: Status, c: Container, mem: Memory, policy: str, now_ms: int):
+    """Status, memory and maybe a Start for a container that has exited."""
+    exited = replace(base, exit_code=c.exit_code)
+    if not should_restart(policy, c.exit_code, c.oom_killed):
+        return replace(exited, phase="Exited", reason=exit_reason(c)), mem, None
+    if mem.exit_seen_ms != c.finished_at_ms:
+        # A new exit: schedule its restart. A long good run starts the back-off afresh.
+        ran_ms = c.finished_at_ms - c.started_at_ms
+        delay = RESTART_INITIAL_MS if ran_ms >= RESTART_RESET_AFTER_MS else mem.next_delay_ms
+        mem = replace(mem, exit_seen_ms=c.finished_at_ms,
+                      next_restart_ms=c.finished_at_ms + delay,
+                      next_delay_ms=min(delay * 2, RESTART_MAX_MS))
+    if mem.error and now_ms < mem.retry_at_ms:
+        return replace(exited, phase="Failed", reason=mem.error,
+                       next_restart_ms=mem.retry_at_ms), mem, None
+    if now_ms >= mem.next_restart_ms:
+        mem = replace(mem, restarts=mem.restarts + 1)
+        status = replace(exited, phase="Starting", restarts=mem.restarts,
+                         reason=f"restarting after {exit_reason(c)}")
+        return status, mem, Start(c.id, c.replica_id, restart=True)
+    wait_s = (mem.next_restart_ms - now_ms) / 1000
+    return replace(exited, phase="BackOff", next_restart_ms=mem.next_restart_ms,
+                   reason=f"{exit_reason(c)}; restarting in {wait_s:.1f}s"), mem, None
+
+
+def record_failure(book: Mapping[str, Memory], replica_id: str, key: tuple[int, int, str],
+                   error: str, now_ms: int) -> dict[str, Memory]:
+    """The book after an action for `replica_id` failed: retry after a growing delay."""
+    new = dict(book)
+    mem = new.get(replica_id)
+    if mem is None or mem.key != key:
+        mem = Memory(key=key)
+    delay = min(max(mem.retry_delay_ms * 2, RETRY_INITIAL_MS), RETRY_MAX_MS)
+    new[replica_id] = replace(mem, error=error, retry_at_ms=now_ms + delay, retry_delay_ms=delay)
+    return new

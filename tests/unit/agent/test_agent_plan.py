@@ -1,0 +1,207 @@
+"""agent.reconciler.plan: every case, with the clock given as `now`."""
+from __future__ import annotations
+
+from agent import labels
+from agent.reconciler import (
+    RESTART_MAX_MS, Container, Create, Desired, Remove, Start, missing_image_reason, plan,
+    record_failure,
+)
+from orchestra.api import agent_pb2
+
+
+def want(rid="web-0", gen=1, inc=1, policy="Always", image="local/busybox:1", **kw):
+    spec = agent_pb2.ContainerSpec(replica_id=rid, workload=rid.rsplit("-", 1)[0], generation=gen,
+                                   incarnation=inc, image=image, restart_policy=policy,
+                                   command=["sleep", "1000"], **kw)
+    return Desired(spec, labels.spec_hash(spec))
+
+
+def seen(d: Desired, cid="c1", state="running", **kw):
+    return Container(id=cid, replica_id=d.replica_id, incarnation=d.spec.incarnation,
+                     generation=d.spec.generation, spec_hash=d.spec_hash, state=state, **kw)
+
+
+def test_creates_a_missing_replica():
+    d = want()
+    p = plan([d], [], now_ms=1000)
+    assert p.actions == [Create(d)]
+    assert p.statuses["web-0"].phase == "Starting"
+    assert p.statuses["web-0"].incarnation == 1 and p.statuses["web-0"].generation == 1
+
+
+def test_keeps_a_matching_running_container():
+    d = want()
+    p = plan([d], [seen(d)], now_ms=1000)
+    assert p.actions == []
+    s = p.statuses["web-0"]
+    assert (s.phase, s.container_id) == ("Running", "c1")
+
+
+def test_starts_a_created_container():
+    d = want()
+    p = plan([d], [seen(d, state="created")], now_ms=1000)
+    assert p.actions == [Start("c1", "web-0")]
+
+
+def test_replaces_on_generation_incarnation_and_spec_change():
+    old = want(gen=1, inc=1)
+    for new, why in [(want(gen=2, inc=1), "generation 1 -> 2"),
+                     (want(gen=1, inc=2), "incarnation 1 -> 2"),
+                     (want(gen=1, inc=1, env={"A": "b"}), "spec changed")]:
+        p = plan([new], [seen(old)], now_ms=1000)
+        assert p.actions == [Remove("c1", "web-0", p.actions[0].reason), Create(new)]
+        assert why in p.actions[0].reason
+        assert p.statuses["web-0"].phase == "Starting"
+        assert p.statuses["web-0"].generation == new.spec.generation
+
+
+def test_spec_hash_is_canonical_and_sees_every_change():
+    a, b = want(), want()
+    assert a.spec_hash == b.spec_hash
+    # Fields left at their defaults do not count: a field added later keeps old hashes.
+    assert want(tenant="").spec_hash == a.spec_hash
+    assert want(env={"X": "1", "Y": "2"}).spec_hash == want(env={"Y": "2", "X": "1"}).spec_hash
+    for changed in (want(env={"X": "1"}), want(image="local/other:1"), want(tenant="t"),
+                    want(resources={"cpu_millis": 100}), want(policy="Never")):
+        assert changed.spec_hash != a.spec_hash
+
+
+def test_removes_unknown_containers_first():
+    d = want("web-0")
+    stray = seen(want("old-3"), cid="c9")
+    p = plan([d], [stray], now_ms=0)
+    assert p.actions == [Remove("c9", "old-3", "not in the desired set"), Create(d)]
+    assert "old-3" not in p.statuses
+
+
+def test_empty_desired_set_removes_everything():
+    a, b = want("a-0"), want("b-0")
+    p = plan([], [seen(a, "c1"), seen(b, "c2")], now_ms=0)
+    assert {x.container_id for x in p.actions} == {"c1", "c2"}
+    assert all(isinstance(x, Remove) for x in p.actions)
+
+
+def test_duplicates_keep_the_running_one():
+    d = want()
+    p = plan([d], [seen(d, "old", state="exited", created_at_ms=5),
+                   seen(d, "new", state="running", created_at_ms=1)], now_ms=10)
+    assert [type(a) for a in p.actions] == [Remove]
+    assert p.actions[0].container_id == "old"
+    assert p.statuses["web-0"].container_id == "new"
+
+
+def test_missing_image_fails_with_reason_and_no_action():
+    d = want(image="local/x:1")
+    p = plan([d], [], now_ms=0, missing_images={"local/x:1"}, node="n1")
+    assert p.actions == []
+    s = p.statuses["web-0"]
+    assert s.phase == "Failed"
+    assert s.reason == missing_image_reason("local/x:1", "n1")
+    assert s.reason == ("image local/x:1 is not present on node n1 (orchestra never pulls; "
+                        "load it with docker load or orchestra image load)")
+
+
+def exited(d, finished, started=None, code=1, **kw):
+    return seen(d, state="exited", exit_code=code, finished_at_ms=finished,
+                started_at_ms=finished - 100 if started is None else started, **kw)
+
+
+def test_never_does_not_restart():
+    d = want(policy="Never")
+    p = plan([d], [exited(d, 1000, code=1)], now_ms=100_000)
+    assert p.actions == []
+    s = p.statuses["web-0"]
+    assert (s.phase, s.exit_code, s.reason) == ("Exited", 1, "exited with code 1")
+
+
+def test_on_failure_does_not_restart_success_but_restarts_failure():
+    d = want(policy="OnFailure")
+    p = plan([d], [exited(d, 1000, code=0)], now_ms=100_000)
+    assert p.actions == [] and p.statuses["web-0"].phase == "Exited"
+    p = plan([d], [exited(d, 1000, code=3)], now_ms=100_000)
+    assert p.actions == [Start("c1", "web-0", restart=True)]
+    p = plan([d], [exited(d, 1000, code=0, oom_killed=True)], now_ms=100_000)
+    assert p.actions == [Start("c1", "web-0", restart=True)]
+    assert p.statuses["web-0"].reason.startswith("restarting after OOMKilled")
+
+
+def test_always_restarts_even_after_success():
+    d = want(policy="Always")
+    p = plan([d], [exited(d, 1000, code=0)], now_ms=100_000)
+    assert p.actions == [Start("c1", "web-0", restart=True)]
+
+
+def test_back_off_doubles_from_one_second_to_five_minutes():
+    d = want(policy="OnFailure")
+    book = {}
+    finished, delays = 10_000, []
+    for _ in range(12):
+        # Just after the exit: BackOff, with the time of the restart.
+        p = plan([d], [exited(d, finished)], now_ms=finished, book=book)
+        assert p.actions == []
+        s = p.statuses["web-0"]
+        assert s.phase == "BackOff"
+        delay = s.next_restart_ms - finished
+        delays.append(delay)
+        # A millisecond early: still waiting. On time: restart, counted.
+        p = plan([d], [exited(d, finished)], now_ms=finished + delay - 1, book=p.book)
+        assert p.actions == []
+        p = plan([d], [exited(d, finished)], now_ms=finished + delay, book=p.book)
+        assert p.actions == [Start("c1", "web-0", restart=True)]
+        assert p.statuses["web-0"].restarts == len(delays)
+        book = p.book
+        # Runs a little, fails again.
+        finished = finished + delay + 500
+    assert delays[:9] == [1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000]
+    assert delays[9:] == [RESTART_MAX_MS] * 3
+
+
+def test_back_off_resets_after_ten_minutes_of_good_running():
+    d = want(policy="Always")
+    book = {}
+    finished = 0
+    for _ in range(5):   # grow the delay to 16 s
+        finished += 100_000
+        p = plan([d], [exited(d, finished)], now_ms=finished + 400_000, book=book)
+        book = p.book
+    assert book["web-0"].next_delay_ms == 32_000
+    start = finished + 400_000
+    # Ran for 10 minutes, then exited: back to 1 s.
+    p = plan([d], [exited(d, start + 600_000, started=start)], now_ms=start + 600_000, book=book)
+    assert p.statuses["web-0"].next_restart_ms == start + 600_000 + 1000
+    # Ran for a bit less: keeps growing.
+    p = plan([d], [exited(d, start + 599_000, started=start)], now_ms=start + 599_000, book=book)
+    assert p.statuses["web-0"].next_restart_ms == start + 599_000 + 32_000
+
+
+def test_restart_count_resets_when_the_container_is_replaced():
+    d1 = want(gen=1)
+    p = plan([d1], [exited(d1, 1000)], now_ms=50_000)
+    assert p.statuses["web-0"].restarts == 1
+    d2 = want(gen=2)
+    p = plan([d2], [seen(d2, "c2")], now_ms=60_000, book=p.book)
+    assert p.statuses["web-0"].restarts == 0
+
+
+def test_failed_action_is_reported_and_retried_with_back_off():
+    d = want()
+    book = record_failure({}, "web-0", d.key, "port is already allocated", now_ms=1000)
+    p = plan([d], [], now_ms=1500, book=book)
+    assert p.actions == []
+    s = p.statuses["web-0"]
+    assert (s.phase, s.reason, s.next_restart_ms) == ("Failed", "port is already allocated", 2000)
+    p = plan([d], [], now_ms=2000, book=book)
+    assert p.actions == [Create(d)]
+    book = record_failure(book, "web-0", d.key, "again", now_ms=2000)
+    assert book["web-0"].retry_at_ms == 4000
+    # Once it runs, the error is forgotten.
+    p = plan([d], [seen(d)], now_ms=2500, book=book)
+    assert p.statuses["web-0"].phase == "Running" and p.book["web-0"].error == ""
+
+
+def test_plan_does_not_mutate_its_inputs():
+    d = want(policy="Always")
+    book = {}
+    c = exited(d, 1000)
+    plan([d], [c], now_ms=1000, book=book)
+    assert book == {}
