@@ -1,0 +1,1 @@
+"""Container runtimes the agent drives (today: Docker)."""
