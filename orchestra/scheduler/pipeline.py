@@ -1,27 +1,212 @@
-"""First placement: CPU/memory fit, first node in name order. Replaced by the plugin pipeline."""
+"""The placement pipeline: filters, then scorers, then pick; with explanations and preemption.
+
+Work is done once per workload (its replicas share every constraint): the filters run as
+whole-node vectors, the scorers fill one score vector, and each replica takes the best node
+(ties: lowest name). Placing a replica changes only the chosen node (and, for zone spread,
+the scores of its zone), so only those entries are recomputed before the next replica.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
-from orchestra.scheduler.result import ScheduleResult
-from orchestra.scheduler.snapshot import PendingReplica, Snapshot
+import numpy as np
+
+from orchestra.scheduler.cluster import ClusterState
+from orchestra.scheduler.demand import Demand
+from orchestra.scheduler.explanation import Explanation, NodeNames, NodeScore, Rejection, sort_rejections
+from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS
+from orchestra.scheduler.plugin import Filter, WorkloadState
+from orchestra.scheduler.preemption import plans
+from orchestra.scheduler.result import Preemption, ScheduleResult
+from orchestra.scheduler.scorers import SCORERS
+from orchestra.scheduler.snapshot import BoundReplica, PendingReplica, Snapshot
 from orchestra.spec.model import Resources
+
+TOP = 3                 # scores shown per placed replica: the chosen node and two runners-up
+_NEG = -np.inf
 
 
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
-    free = {n.name: n.capacity for n in snapshot.nodes if n.ready and n.schedulable}
-    for b in snapshot.bound:
-        if b.node in free:
-            free[b.node] = free[b.node] - b.requests
-    result = ScheduleResult()
-    for p in pending:
-        need = p.workload.spec.template.resources
-        for name in sorted(free):
-            if need.fits_in(free[name]):
-                free[name] = free[name] - need
-                result.placements[p.replica_id] = name
-                result.explanations[p.replica_id] = f"placed on {name}"
-                break
+    cluster = ClusterState(snapshot)
+    return Pipeline(cluster).run(pending)
+
+
+Stage = tuple[Filter, np.ndarray]   # a filter and the node indices it was first to reject
+
+
+class Pipeline:
+    def __init__(self, cluster: ClusterState):
+        self.c = cluster
+        self._static: dict[tuple, tuple[np.ndarray, tuple[Stage, ...]]] = {}
+
+    def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
+        result = ScheduleResult()
+        groups: dict[str, list[PendingReplica]] = {}
+        for p in pending:
+            groups.setdefault(p.workload.name, []).append(p)
+        # Higher priority first, so preemption never evicts what this pass just placed.
+        order = sorted(groups, key=lambda name: (-groups[name][0].workload.spec.priority, name))
+        for name in order:
+            members = groups[name]
+            demand = Demand.of(members[0].workload, self.c.default_strategy)
+            self.place_workload(demand, [p.replica_id for p in members], result)
+        return result
+
+    # filtering ------------------------------------------------------------------------------
+    def _static_stage(self, w: WorkloadState) -> tuple[np.ndarray, tuple[Stage, ...]]:
+        d = w.demand
+        key = tuple(f.key(d) if f.applies(d) else None for f in STATIC_FILTERS)
+        hit = self._static.get(key)
+        if hit is None:
+            hit = self._static[key] = self._stages(w, self.c.all_nodes, STATIC_FILTERS)
+        return hit
+
+    def _stages(self, w: WorkloadState, remaining: np.ndarray, filters) -> tuple[np.ndarray, tuple[Stage, ...]]:
+        stages = []
+        for f in filters:
+            if not f.applies(w.demand):
+                continue
+            m = f.mask(self.c, w)
+            rejected = remaining & ~m
+            if rejected.any():
+                stages.append((f, np.flatnonzero(rejected)))
+                remaining = remaining & m
+        return remaining, tuple(stages)
+
+    def feasibility(self, w: WorkloadState) -> tuple[np.ndarray, np.ndarray, tuple[Stage, ...]]:
+        """(static mask, feasible mask, stages): every node rejected is charged to its first failing filter."""
+        static_ok, static_stages = self._static_stage(w)
+        feasible, dyn_stages = self._stages(w, static_ok, DYNAMIC_FILTERS)
+        return static_ok, feasible, static_stages + dyn_stages
+
+    def rejections(self, w: WorkloadState, stages: tuple[Stage, ...]) -> tuple[Rejection, ...]:
+        """Every reason with its nodes and closest miss, as of now."""
+        out = []
+        for f, idx in stages:
+            for reason, nodes, detail in f.explain(self.c, w, idx):
+                out.append(Rejection(f.name, reason, NodeNames(self.c.names, nodes), detail))
+        return sort_rejections(out)
+
+    def _summary(self, stages: tuple[Stage, ...]) -> tuple[Rejection, ...]:
+        """Cheap per-filter counts (names resolved lazily), kept for replicas that were placed."""
+        return sort_rejections([Rejection(f.name, f"rejected by {f.name}", NodeNames(self.c.names, idx))
+                                for f, idx in stages])
+
+    # placing ----------------------------------------------------------------------------------
+    def place_workload(self, d: Demand, replica_ids: Sequence[str], result: ScheduleResult) -> None:
+        c = self.c
+        w = WorkloadState(c, d)
+        static_ok, feasible, stages = self.feasibility(w)
+        feasible = feasible.copy()      # it may be the cached static mask itself: updated below
+        dynamic = [f for f in DYNAMIC_FILTERS if f.applies(d)]
+        scorers = [(s, wt) for s, wt in SCORERS if s.active(c, w)]
+        terms = [s.vector(c, w) * wt for s, wt in scorers]
+        total = _sum(terms, c.size)
+        best = np.where(feasible, total, _NEG)
+        n_feasible = int(np.count_nonzero(feasible))
+        summary = self._summary(stages)
+        failed: Explanation | None = None     # once a replica fits nowhere, later ones fail alike
+
+        def refresh(j: int, extra) -> None:
+            nonlocal n_feasible
+            ok = bool(static_ok[j]) and all(f.passes(c, w, j) for f in dynamic)
+            if ok != feasible[j]:
+                n_feasible += 1 if ok else -1
+                feasible[j] = ok
+            if extra is not None:
+                for k, (s, wt) in enumerate(scorers):
+                    if k in extra:
+                        terms[k][extra[k]] = s.vector(c, w)[extra[k]] * wt
+                idx = np.unique(np.concatenate(list(extra.values())))
+                total[idx] = _sum([t[idx] for t in terms], len(idx))
+                best[idx] = np.where(feasible[idx], total[idx], _NEG)
+            t_j = 0.0
+            for k, (s, wt) in enumerate(scorers):
+                v = s.one(c, w, j) * wt
+                terms[k][j] = v
+                t_j = t_j + v if k else v
+            total[j] = t_j
+            best[j] = t_j if ok else _NEG
+
+        for rid in replica_ids:
+            j = int(best.argmax()) if c.size else 0
+            preempted: tuple[BoundReplica, ...] = ()
+            why = None
+            if not c.size or best[j] == _NEG:
+                if failed is not None and not failed.preempted:
+                    result.explanations[rid] = failed.line()
+                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
+                    continue
+                _, _, now = self.feasibility(w)
+                why = self.rejections(w, now)
+                chosen = self._preempt(w, static_ok, dynamic)
+                if chosen is None:
+                    failed = Explanation(rid, d.workload, None, c.size, 0, why)
+                    result.explanations[rid] = failed.line()
+                    result.details[rid] = failed
+                    continue
+                j, preempted, reason = chosen
+                for v in preempted:
+                    result.preemptions.append(Preemption(
+                        v.replica_id, c.names[j], rid,
+                        f"priority {d.priority} > {v.priority}: evicted from {c.names[j]} for {rid} ({reason})"))
+                failed = None
+                refresh(j, None)
+            top = self._top(best, j, scorers, terms, total)
+            b = BoundReplica(rid, d.workload, c.names[j], Resources(d.cpu, d.memory), d.priority, d.tenant, d.ports)
+            c.add(j, b)
+            w.counts[j] += 1
+            extra = None
+            for k, (s, _) in enumerate(scorers):
+                moved = s.placed(c, w, j)
+                if moved is not None:
+                    extra = extra or {}
+                    extra[k] = moved
+            feasible_then = n_feasible
+            refresh(j, extra)
+            if preempted:
+                e = Explanation(rid, d.workload, c.names[j], c.size, 0, why, top,
+                                tuple(v.replica_id for v in preempted))
+                result.explanations[rid] = (
+                    f"placed on {c.names[j]} by preempting {', '.join(e.preempted)} (lower priority); "
+                    f"without preemption {Explanation(rid, d.workload, None, c.size, 0, why).line()}")
+            else:
+                e = Explanation(rid, d.workload, c.names[j], c.size, feasible_then, summary, top)
+                result.explanations[rid] = e.line()
+            result.placements[rid] = c.names[j]
+            result.details[rid] = e
+
+    def _top(self, best, j, scorers, terms, total) -> tuple[NodeScore, ...]:
+        names = self.c.names
+        chosen = NodeScore(names[j], float(total[j]), tuple((s.name, float(terms[k][j])) for k, (s, _) in enumerate(scorers)))
+        n = len(best)
+        if n <= TOP:
+            cand = range(n)
         else:
-            result.explanations[p.replica_id] = f"0/{len(snapshot.nodes)} nodes fit"
-    return result
+            # The TOP-th best score, then every node above it plus the lowest-named at it (ties by name).
+            cut = best[np.argpartition(best, n - TOP)[n - TOP]]
+            cand = np.flatnonzero(best > cut).tolist() + np.flatnonzero(best == cut)[:TOP].tolist()
+        rest = sorted((-float(best[k]), int(k)) for k in cand if k != j and best[k] != _NEG)[:TOP - 1]
+        return (chosen,) + tuple(NodeScore(names[k], -s) for s, k in rest)
+
+    def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
+        c = self.c
+        for plan in plans(c, w, static_ok):
+            i = plan.node
+            for v in plan.victims:
+                c.remove(i, v)
+            if all(f.passes(c, w, i) for f in dynamic):
+                return i, plan.victims, plan.why
+            for v in plan.victims:          # the plan fell short of some filter: put the victims back
+                c.add(i, v)
+        return None
+
+
+def _sum(terms: list[np.ndarray], size: int) -> np.ndarray:
+    """Left-to-right sum, the same order as the one-node update, so both give identical floats."""
+    if not terms:
+        return np.zeros(size)
+    total = terms[0].copy()
+    for t in terms[1:]:
+        total += t
+    return total

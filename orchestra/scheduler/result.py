@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestra.scheduler.explanation import Explanation
+
 
 @dataclass(frozen=True)
 class Preemption:
@@ -17,3 +19,6 @@ class ScheduleResult:
     placements: dict[str, str] = field(default_factory=dict)     # replica id -> node name
     explanations: dict[str, str] = field(default_factory=dict)   # replica id -> one line: why there, or why nowhere
     preemptions: list[Preemption] = field(default_factory=list)
+    # replica id -> the structured form behind its line (rejections per reason with node names,
+    # closest misses, top scores with their parts), for `describe` and `apply --dry-run`.
+    details: dict[str, Explanation] = field(default_factory=dict)

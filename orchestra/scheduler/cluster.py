@@ -1,0 +1,143 @@
+"""The scheduler's working copy of a Snapshot: per-node columns (numpy) that filters and scorers
+read as whole vectors, plus the bookkeeping that placing and evicting replicas updates.
+
+Nodes are held in name order, so index order is the tie-break order.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from orchestra.scheduler.snapshot import BoundReplica, Snapshot
+
+NO_TENANT = -1      # node_tenant value: nothing runs on the node
+MIXED_TENANTS = -2  # node_tenant value: several tenants already share the node (bound before isolation)
+
+
+class ClusterState:
+    def __init__(self, snapshot: Snapshot):
+        nodes = sorted(snapshot.nodes, key=lambda n: n.name)
+        self.nodes = nodes
+        self.names: list[str] = [n.name for n in nodes]
+        self.index: dict[str, int] = {name: i for i, name in enumerate(self.names)}
+        self.size = n = len(nodes)
+        self.default_strategy = snapshot.default_strategy or "spread"
+        self.cap_cpu = np.array([x.capacity.cpu_millis for x in nodes], dtype=np.int64)
+        self.cap_mem = np.array([x.capacity.memory_bytes for x in nodes], dtype=np.int64)
+        # Reciprocals once, so scorers are plain arithmetic that works on vectors and scalars alike.
+        self.inv_cpu = 1.0 / np.maximum(self.cap_cpu, 1)
+        self.inv_mem = 1.0 / np.maximum(self.cap_mem, 1)
+        self.used_cpu = np.zeros(n, dtype=np.int64)
+        self.used_mem = np.zeros(n, dtype=np.int64)
+        self.ready = np.array([x.ready for x in nodes], dtype=bool)
+        self.schedulable = np.array([x.schedulable for x in nodes], dtype=bool)
+        self.tainted: list[int] = [i for i, x in enumerate(nodes) if x.taints]
+        self.all_nodes = np.ones(n, dtype=bool)
+        self.no_nodes = np.zeros(n, dtype=bool)
+
+        self._label_columns: dict[str, np.ndarray] = {}
+        self._label_codes: dict[str, dict[str, int]] = {}
+        for i, x in enumerate(nodes):
+            for key, value in x.labels.items():
+                codes = self._label_codes.setdefault(key, {})
+                col = self._label_columns.get(key)
+                if col is None:
+                    col = self._label_columns[key] = np.full(n, -1, dtype=np.int32)
+                col[i] = codes.setdefault(value, len(codes))
+        self._missing_column = np.full(n, -1, dtype=np.int32)
+
+        self.tenant_codes: dict[str, int] = {}
+        self.tenant_names: list[str] = []
+        self.node_tenant = np.full(n, NO_TENANT, dtype=np.int32)
+        self.node_tenants: list[Counter] = [Counter() for _ in range(n)]
+        self.replicas: list[list[BoundReplica]] = [[] for _ in range(n)]
+        self.workload_nodes: dict[str, dict[int, int]] = {}
+        self.ports: dict[tuple[int, str], dict[int, list[str]]] = {}
+        self.failures: dict[str, dict[int, int]] = {}
+        for i, x in enumerate(nodes):
+            for workload, count in x.recent_failures.items():
+                if count > 0:
+                    self.failures.setdefault(workload, {})[i] = count
+        for b in snapshot.bound:
+            i = self.index.get(b.node)
+            if i is not None:       # a replica on a node that left the snapshot holds nothing schedulable
+                self.add(i, b)
+
+    # labels -----------------------------------------------------------------------------------
+    def label_column(self, key: str) -> np.ndarray:
+        """Value codes of label `key` per node; -1 where the node lacks the label."""
+        return self._label_columns.get(key, self._missing_column)
+
+    def label_code(self, key: str, value: str) -> int:
+        """Code of `value` in label_column(key); -2 (matches no node) when no node carries it."""
+        return self._label_codes.get(key, {}).get(value, -2)
+
+    def label_values(self, key: str) -> list[str]:
+        codes = self._label_codes.get(key, {})
+        values = [""] * len(codes)
+        for v, code in codes.items():
+            values[code] = v
+        return values
+
+    # tenants ----------------------------------------------------------------------------------
+    def tenant_code(self, tenant: str) -> int:
+        code = self.tenant_codes.get(tenant)
+        if code is None:
+            code = self.tenant_codes[tenant] = len(self.tenant_names)
+            self.tenant_names.append(tenant)
+        return code
+
+    def _refresh_tenant(self, i: int) -> None:
+        owners = [t for t, c in self.node_tenants[i].items() if c > 0]
+        self.node_tenant[i] = owners[0] if len(owners) == 1 else (NO_TENANT if not owners else MIXED_TENANTS)
+
+    # placing and evicting ---------------------------------------------------------------------
+    def add(self, i: int, b: BoundReplica) -> None:
+        self.used_cpu[i] += b.requests.cpu_millis
+        self.used_mem[i] += b.requests.memory_bytes
+        self.replicas[i].append(b)
+        code = self.tenant_code(b.tenant)
+        counts = self.node_tenants[i]
+        counts[code] += 1
+        if counts[code] == 1:
+            self._refresh_tenant(i)
+        per_node = self.workload_nodes.setdefault(b.workload, {})
+        per_node[i] = per_node.get(i, 0) + 1
+        for p in b.ports:
+            if p.host_port:
+                self.ports.setdefault((p.host_port, p.protocol), {}).setdefault(i, []).append(p.host_ip)
+
+    def remove(self, i: int, b: BoundReplica) -> None:
+        self.used_cpu[i] -= b.requests.cpu_millis
+        self.used_mem[i] -= b.requests.memory_bytes
+        self.replicas[i].remove(b)
+        code = self.tenant_codes[b.tenant]
+        counts = self.node_tenants[i]
+        counts[code] -= 1
+        if counts[code] == 0:
+            del counts[code]
+            self._refresh_tenant(i)
+        per_node = self.workload_nodes[b.workload]
+        per_node[i] -= 1
+        if per_node[i] == 0:
+            del per_node[i]
+        for p in b.ports:
+            if p.host_port:
+                held = self.ports[(p.host_port, p.protocol)]
+                held[i].remove(p.host_ip)
+                if not held[i]:
+                    del held[i]
+
+    def workload_counts(self, workload: str) -> np.ndarray:
+        """Replicas of `workload` per node, as a vector."""
+        counts = np.zeros(self.size, dtype=np.int64)
+        per_node = self.workload_nodes.get(workload)
+        if per_node:
+            counts[list(per_node)] = list(per_node.values())
+        return counts
+
+    def node_names(self, idx: Sequence[int] | np.ndarray) -> list[str]:
+        names = self.names
+        return [names[i] for i in idx]

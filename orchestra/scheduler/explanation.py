@@ -1,0 +1,88 @@
+"""Structured explanations of placement decisions, and their one-line forms.
+
+`0/40 nodes fit: 31 insufficient memory (needs 2Gi; most free 1.5Gi on vm-7), 9 tenant team-b
+already on node (vm-1..vm-9)` for a replica placed nowhere; the chosen node's score, its parts
+and the runners-up for a placed one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from orchestra.scheduler.namelist import abbreviate
+
+
+class NodeNames(Sequence[str]):
+    """Names of rejected nodes, resolved only when read (explanations of placed replicas are rarely read)."""
+
+    def __init__(self, names: Sequence[str], idx):
+        self._names = names
+        self._idx = idx
+
+    def __len__(self) -> int:
+        return len(self._idx)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self._names[i] for i in self._idx[k]]
+        return self._names[self._idx[k]]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"NodeNames({abbreviate(self)})"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    filter: str                    # plugin name, e.g. "fit"
+    reason: str                    # e.g. "insufficient memory"
+    nodes: Sequence[str]
+    detail: str = ""               # e.g. "needs 2Gi; most free 1.5Gi on vm-7"
+
+    @property
+    def count(self) -> int:
+        return len(self.nodes)
+
+    def line(self) -> str:
+        return f"{self.count} {self.reason} ({self.detail or abbreviate(self.nodes)})"
+
+
+@dataclass(frozen=True)
+class NodeScore:
+    node: str
+    total: float
+    parts: tuple[tuple[str, float], ...] = ()    # (scorer, weighted score)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    replica: str
+    workload: str
+    node: str | None                         # None: placed nowhere
+    nodes_total: int
+    nodes_feasible: int                      # nodes passing every filter when this replica was placed
+    rejections: tuple[Rejection, ...] = ()   # by count, most first; for placed replicas as of the workload's first replica
+    top: tuple[NodeScore, ...] = ()          # chosen node first, then the runners-up
+    preempted: tuple[str, ...] = ()          # replicas evicted to make room
+    note: str = ""
+
+    def line(self) -> str:
+        if self.node is None:
+            reasons = ", ".join(r.line() for r in self.rejections)
+            text = f"0/{self.nodes_total} nodes fit"
+            text = f"{text}: {reasons}" if reasons else text
+            return f"{text}; {self.note}" if self.note else text
+        best = self.top[0]
+        parts = " + ".join(f"{name} {score:.0f}" for name, score in best.parts)
+        text = f"placed on {self.node}: score {best.total:.1f} ({parts}); {self.nodes_feasible}/{self.nodes_total} nodes fit"
+        if len(self.top) > 1:
+            text += "; next " + ", ".join(f"{s.node} {s.total:.1f}" for s in self.top[1:])
+        if self.preempted:
+            text += f"; preempted {', '.join(self.preempted)}"
+        return text
+
+
+def sort_rejections(rejections: list[Rejection]) -> tuple[Rejection, ...]:
+    return tuple(sorted(rejections, key=lambda r: (-r.count, r.reason)))
