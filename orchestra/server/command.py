@@ -1,0 +1,91 @@
+"""`orchestra server`: run the control plane in the foreground until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from orchestra.spec.model import STRATEGIES
+from orchestra.store.errors import StoreError, StoreOpenError
+
+
+def parse_duration_ms(text: str) -> int:
+    """'10s', '500ms', '2m', or plain seconds ('1.5') -> milliseconds."""
+    t = text.strip().lower()
+    for suffix, factor in (("ms", 1), ("s", 1000), ("m", 60_000)):
+        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
+            return int(float(t[: -len(suffix)]) * factor)
+    if t.replace(".", "", 1).isdigit():
+        return int(float(t) * 1000)
+    raise ValueError(f"invalid duration {text!r}: use e.g. 10s, 500ms, 2m")
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            ms = parse_duration_ms(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if ms <= 0:
+            self.fail(f"{value!r} must be more than zero", param, ctx)
+        return ms
+
+
+def fail(message: str) -> None:
+    click.echo(f"orchestra server: error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("server")
+@click.option("--listen", default="127.0.0.1:7070", show_default=True, help="host:port to serve gRPC on")
+@click.option("--data-dir", default="~/.orchestra/server", show_default=True, help="where the state lives")
+@click.option("--node-grace", type=Duration(), default="10s", show_default=True,
+              help="silence after which a node becomes NotReady")
+@click.option("--heartbeat-interval", type=Duration(), default="2s", show_default=True,
+              help="heartbeat interval asked of agents")
+@click.option("--default-strategy", type=click.Choice(STRATEGIES), default="spread", show_default=True,
+              help="placement strategy for workloads that do not choose one")
+def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str) -> None:
+    """Run the orchestra control plane."""
+    from orchestra.server.grpc_server import build_server
+    from orchestra.server.plane import Plane
+    from orchestra.store.datadir import open_data_dir
+
+    logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        data, store = open_data_dir(data_dir)
+    except StoreOpenError as exc:
+        fail(str(exc))
+    try:
+        plane = Plane(store, node_grace_ms=node_grace, heartbeat_interval_ms=heartbeat_interval,
+                      default_strategy=default_strategy)
+        try:
+            grpc_server, port = build_server(plane, listen)
+        except (OSError, RuntimeError) as exc:
+            fail(f"cannot listen on {listen}: {exc}")
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        grpc_server.start()
+        plane.start()
+        host = listen.rsplit(":", 1)[0]
+        click.echo(f"orchestra server listening on {host}:{port} (data dir {data.path})")
+        sys.stdout.flush()
+        while not stop.wait(1.0):
+            pass
+        plane.stop()
+        grpc_server.stop(grace=2).wait(5)
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+        data.release()

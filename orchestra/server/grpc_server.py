@@ -1,0 +1,40 @@
+"""The one place the plane's gRPC server is assembled (the security layer adds its
+interceptors and Join handler here)."""
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Callable, Sequence
+
+import grpc
+
+from orchestra import transport
+from orchestra.api import agent_pb2, orchestra_pb2_grpc
+from orchestra.server.plane import Plane
+from orchestra.server.servicers import AgentLinkServicer, OrchestraServicer
+
+# Each agent session and each Logs/WatchEvents stream holds one worker thread while open.
+DEFAULT_MAX_WORKERS = 512
+
+
+def agent_link_handler(servicer: AgentLinkServicer) -> grpc.GenericRpcHandler:
+    return grpc.method_handlers_generic_handler("orchestra.v1.AgentLink", {
+        "Join": grpc.unary_unary_rpc_method_handler(
+            servicer.Join, request_deserializer=agent_pb2.JoinRequest.FromString,
+            response_serializer=agent_pb2.JoinResponse.SerializeToString),
+        # No request deserializer: Session parses the bytes itself to answer garbage precisely.
+        "Session": grpc.stream_stream_rpc_method_handler(
+            servicer.Session, request_deserializer=None,
+            response_serializer=agent_pb2.PlaneMessage.SerializeToString),
+    })
+
+
+def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
+                 interceptors: Sequence[grpc.ServerInterceptor] = (),
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> tuple[grpc.Server, int]:
+    """A gRPC server with both services, bound to `listen` (not started). Returns (server, port)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+                         interceptors=list(interceptors), options=transport.SERVER_OPTIONS)
+    orchestra_pb2_grpc.add_OrchestraServicer_to_server(OrchestraServicer(plane), server)
+    server.add_generic_rpc_handlers((agent_link_handler(AgentLinkServicer(plane, join)),))
+    port = transport.add_listen_port(server, listen)
+    return server, port

@@ -1,0 +1,91 @@
+"""Node liveness: a node silent for the grace period becomes NotReady, and its replicas are
+lost and go back to Pending in the same transaction (so the scheduler moves them). The
+node is Ready again on its next message.
+
+When each node was last heard of is kept in memory (heartbeats are frequent; the store
+gets a throttled copy). After a plane restart every node gets a full grace period from the
+moment the plane started, to let its agent reconnect.
+"""
+from __future__ import annotations
+
+import threading
+
+from orchestra.server.events import NORMAL, WARNING, EventLog
+from orchestra.store.base import Store
+from orchestra.store.records import NOT_READY, PENDING, READY
+
+# The store's last_heartbeat_ms is rewritten at most this often per node.
+PERSIST_EVERY_MS = 5_000
+
+
+class Liveness:
+    def __init__(self, store: Store, events: EventLog, grace_ms: int, started_ms: int):
+        self.store = store
+        self.events = events
+        self.grace_ms = grace_ms
+        self.started_ms = started_ms
+        self._seen: dict[str, int] = {}
+        self._persisted: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def last_seen(self, node: str) -> int:
+        with self._lock:
+            return self._seen.get(node, self.started_ms)
+
+    def heard_from(self, node: str, now_ms: int) -> None:
+        """Any message from the node's agent counts. Marks it Ready again if it was not."""
+        with self._lock:
+            self._seen[node] = now_ms
+            persisted = self._persisted.get(node, 0)
+        rec = self.store.get_node(node)
+        if rec is None:
+            return
+        if rec.status != READY or now_ms - persisted >= PERSIST_EVERY_MS:
+            with self.store.transaction():
+                rec = self.store.get_node(node)
+                if rec is None:
+                    return
+                was = rec.status
+                rec.status = READY
+                rec.last_heartbeat_ms = now_ms
+                self.store.put_node(rec)
+                if was != READY:
+                    self.events.emit("Node", node, NORMAL, "NodeReady", f"node {node} is Ready")
+            with self._lock:
+                self._persisted[node] = now_ms
+
+    def check(self, now_ms: int) -> list[str]:
+        """Mark silent nodes NotReady and release their replicas. Returns the nodes it marked."""
+        marked = []
+        for node in self.store.list_nodes():
+            if node.status != READY:
+                continue
+            silent = now_ms - self.last_seen(node.name)
+            if silent <= self.grace_ms:
+                continue
+            with self.store.transaction():
+                rec = self.store.get_node(node.name)
+                if rec is None or rec.status != READY or now_ms - self.last_seen(node.name) <= self.grace_ms:
+                    continue
+                rec.status = NOT_READY
+                self.store.put_node(rec)
+                self.events.emit("Node", rec.name, WARNING, "NodeNotReady",
+                                 f"node {rec.name} silent for {silent / 1000:.1f}s (grace {self.grace_ms / 1000:g}s)")
+                for r in self.store.list_replicas(node=rec.name):
+                    # Lost and back to Pending in one step: the scheduler finds it a new node.
+                    r.node = ""
+                    r.phase = PENDING
+                    r.reason = f"lost: node {rec.name} became NotReady; waiting to be rescheduled"
+                    r.container_id = ""
+                    r.usage = {}
+                    r.updated_at_ms = now_ms
+                    self.store.put_replica(r)
+                    self.events.emit("Replica", r.id, WARNING, "Lost",
+                                     f"{r.id} lost with node {rec.name} (NotReady); rescheduling")
+            marked.append(node.name)
+        return marked
+
+    def forget(self, node: str) -> None:
+        with self._lock:
+            self._seen.pop(node, None)
+            self._persisted.pop(node, None)

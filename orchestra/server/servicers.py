@@ -1,0 +1,155 @@
+"""gRPC servicers: translate requests to Plane calls and PlaneErrors to status codes. No logic here."""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Callable
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from orchestra.api import agent_pb2, orchestra_pb2_grpc
+from orchestra.server.errors import PlaneError, ProtocolError
+from orchestra.server.plane import Plane
+from orchestra.server.reports import Refused
+from orchestra.server.sessions import SessionEnd
+
+log = logging.getLogger("orchestra.server")
+
+
+def _unary(fn: Callable):
+    def handler(self, request, context):
+        try:
+            return fn(self, request, context)
+        except PlaneError as exc:
+            context.abort(exc.code, str(exc))
+    handler.__name__ = fn.__name__
+    return handler
+
+
+def _streaming(fn: Callable):
+    def handler(self, request, context):
+        try:
+            yield from fn(self, request, context)
+        except PlaneError as exc:
+            context.abort(exc.code, str(exc))
+    handler.__name__ = fn.__name__
+    return handler
+
+
+class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
+    def __init__(self, plane: Plane):
+        self.plane = plane
+
+    @_unary
+    def Apply(self, request, context):
+        return self.plane.apply(list(request.workloads_json), dry_run=request.dry_run)
+
+    @_unary
+    def Delete(self, request, context):
+        return self.plane.delete(list(request.names))
+
+    @_unary
+    def ListWorkloads(self, request, context):
+        return self.plane.list_workloads()
+
+    @_unary
+    def ListReplicas(self, request, context):
+        return self.plane.list_replicas(workload=request.workload, node=request.node)
+
+    @_unary
+    def ListNodes(self, request, context):
+        return self.plane.list_nodes()
+
+    @_unary
+    def DescribeWorkload(self, request, context):
+        return self.plane.describe_workload(request.name)
+
+    @_unary
+    def DescribeNode(self, request, context):
+        return self.plane.describe_node(request.name)
+
+    @_unary
+    def SetNodeSchedulable(self, request, context):
+        return self.plane.set_schedulable(request.name, request.schedulable)
+
+    @_streaming
+    def WatchEvents(self, request, context):
+        yield from self.plane.watch_events(request.after_id, request.object, context.is_active)
+
+    @_streaming
+    def Logs(self, request, context):
+        yield from self.plane.stream_logs(request.workload, request.replica, request.follow, request.tail,
+                                          context.is_active)
+
+
+def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
+    try:
+        return agent_pb2.AgentMessage.FromString(raw)
+    except (DecodeError, ValueError) as exc:
+        raise ProtocolError(f"malformed AgentMessage ({len(raw)} bytes): {exc}") from exc
+
+
+class AgentLinkServicer:
+    """Session receives raw bytes (see grpc_server.py) so that garbage ends the session with
+    INVALID_ARGUMENT instead of gRPC's generic deserialisation failure."""
+
+    def __init__(self, plane: Plane, join: Callable | None = None):
+        self.plane = plane
+        self.join = join
+
+    def Join(self, request, context):
+        if self.join is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "node enrolment (Join) is not enabled on this server")
+        return self.join(request, context)
+
+    def Session(self, request_iterator, context):
+        try:
+            first = parse_agent_message(next(request_iterator))
+        except StopIteration:
+            return
+        except ProtocolError as exc:
+            context.abort(exc.code, str(exc))
+        kind = first.WhichOneof("msg")
+        if kind != "hello":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"the first message of a session must be hello, got {kind or 'an empty message'}")
+        try:
+            session = self.plane.open_session(first.hello)
+        except Refused as exc:
+            yield agent_pb2.PlaneMessage(refusal=agent_pb2.Refusal(reason=str(exc)))
+            return
+        reader = threading.Thread(target=self._read, args=(session, request_iterator),
+                                  name=f"session-{session.node}", daemon=True)
+        reader.start()
+        try:
+            while True:
+                try:
+                    item = session.outbox.get(timeout=1.0)
+                except queue.Empty:
+                    if not context.is_active():
+                        return
+                    continue
+                if isinstance(item, SessionEnd):
+                    if item.code is not None:
+                        context.abort(item.code, item.message)
+                    return
+                yield item
+        finally:
+            self.plane.close_session(session)
+
+    def _read(self, session, request_iterator) -> None:
+        try:
+            for raw in request_iterator:
+                self.plane.on_agent_message(session, parse_agent_message(raw))
+        except ProtocolError as exc:
+            session.end(exc.code, str(exc))
+            return
+        except grpc.RpcError:
+            pass  # the stream broke; liveness takes it from here
+        except Exception as exc:  # a bug must end this session only, never the plane
+            log.exception("session of node %s failed", session.node)
+            session.end(grpc.StatusCode.INTERNAL, f"plane error: {exc}")
+            return
+        session.end(None, "the agent closed the stream")

@@ -1,0 +1,111 @@
+"""Scheduler loop, node liveness and desired sets, driven by hand over a real (in-memory) store."""
+from __future__ import annotations
+
+from conftest import hello, workload_json
+
+from orchestra.api import agent_pb2
+from orchestra.scheduler import Preemption, ScheduleResult
+from orchestra.server.scheduling import apply_result
+from orchestra.scheduler import PendingReplica
+
+
+def drain(session):
+    out = []
+    while not session.outbox.empty():
+        out.append(session.outbox.get_nowait())
+    return out
+
+
+def desired_of(session):
+    sets = [m.desired for m in drain(session) if isinstance(m, agent_pb2.PlaneMessage) and m.HasField("desired")]
+    return sets[-1] if sets else None
+
+
+def test_binding_sets_node_incarnation_and_event(plane):
+    plane.open_session(hello("vm-1"))
+    plane.apply([workload_json("web", replicas=2)])
+    for r in plane.store.list_replicas():
+        assert (r.node, r.phase, r.incarnation) == ("vm-1", "Scheduled", 1)
+    reasons = [e.reason for e in plane.store.list_events(obj="web-0")]
+    assert "Scheduled" in reasons
+
+
+def test_unplaceable_stays_pending_and_explains_once(plane, clock):
+    plane.open_session(hello("vm-1", memory=128 << 20))
+    plane.apply([workload_json("big", memory="1Gi")])
+    r = plane.store.get_replica("big-0")
+    assert r.phase == "Pending" and r.node == "" and r.reason
+    for _ in range(3):
+        clock.advance(1)
+        plane.run_controllers_once()
+    failed = [e for e in plane.store.list_events(obj="big-0") if e.reason == "FailedScheduling"]
+    assert len(failed) == 1
+
+
+def test_preemption_evicts_victim_to_pending(plane, clock):
+    plane.open_session(hello("vm-1"))
+    plane.apply([workload_json("low")])
+    victim = plane.store.get_replica("low-0")
+    assert victim.node == "vm-1"
+    result = ScheduleResult(preemptions=[Preemption(victim="low-0", node="vm-1", for_replica="high-0",
+                                                    reason="needs 1 CPU")])
+    apply_result(plane.store, plane.events, result, [], clock())
+    victim = plane.store.get_replica("low-0")
+    assert (victim.node, victim.phase) == ("", "Pending") and "preempted" in victim.reason
+    assert [e.reason for e in plane.store.list_events(obj="low-0")][-1] == "Preempted"
+
+
+def test_silent_node_goes_not_ready_and_replicas_move(plane, clock):
+    s1 = plane.open_session(hello("vm-1"))
+    plane.apply([workload_json("web", replicas=2)])
+    assert {r.node for r in plane.store.list_replicas()} == {"vm-1"}
+    clock.advance(5)
+    s2 = plane.open_session(hello("vm-2"))
+    # vm-2 keeps talking, vm-1 is silent past the 10 s grace.
+    for _ in range(3):
+        clock.advance(3)
+        plane.on_agent_message(s2, agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(seq=1)))
+    plane.run_controllers_once()
+    assert plane.store.get_node("vm-1").status == "NotReady"
+    for r in plane.store.list_replicas():
+        assert (r.node, r.phase, r.incarnation) == ("vm-2", "Scheduled", 2)
+    assert any(e.reason == "Lost" for e in plane.store.list_events(obj="web-0"))
+    assert any(e.reason == "NodeNotReady" for e in plane.store.list_events(obj="vm-1"))
+    # vm-1 speaks again: Ready, with an event.
+    plane.on_agent_message(s1, agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(seq=2)))
+    assert plane.store.get_node("vm-1").status == "Ready"
+    assert plane.store.list_events(obj="vm-1")[-1].reason == "NodeReady"
+
+
+def test_desired_revision_grows_only_when_set_changes(plane, clock):
+    s = plane.open_session(hello("vm-1"))
+    first = desired_of(s)
+    assert first.revision >= 1 and list(first.replicas) == []
+    plane.apply([workload_json("web", replicas=2)])
+    second = desired_of(s)
+    assert second.revision == first.revision + 1
+    assert [c.replica_id for c in second.replicas] == ["web-0", "web-1"]
+    c = second.replicas[0]
+    assert (c.workload, c.index, c.generation, c.incarnation, c.image) == ("web", 0, 1, 1, "local/busybox:1")
+    plane.run_controllers_once()
+    assert desired_of(s) is None  # nothing changed, not due for a re-send yet
+    clock.advance(6)
+    plane.run_controllers_once()
+    assert desired_of(s).revision == second.revision  # re-sent, same revision
+    assert plane.store.get_node("vm-1").desired_revision == second.revision
+
+
+def test_revision_jumps_above_what_the_agent_has_applied(plane):
+    h = hello("vm-1")
+    h.last_revision = 41  # e.g. the plane's store was replaced
+    s = plane.open_session(h)
+    assert desired_of(s).revision == 42
+
+
+def test_new_generation_changes_desired_spec(plane):
+    s = plane.open_session(hello("vm-1"))
+    plane.apply([workload_json("web")])
+    drain(s)
+    plane.apply([workload_json("web", memory="32Mi")])
+    ds = desired_of(s)
+    assert ds.replicas[0].generation == 2 and ds.replicas[0].incarnation == 1
