@@ -1,8 +1,15 @@
 """Every gRPC channel and listening port of orchestra is made here, so that one place
-decides how connections are secured (see issue: mutual TLS). Today: plaintext on the
-given address.
+decides how connections are secured.
+
+The plane listens with TLS only and requires a client certificate at the handshake (see
+orchestra.security.enrolment for how a node without one joins); plaintext callers fail the
+handshake. Which certificate may call which RPC is decided by orchestra.security.access.
+Plaintext remains only for callers that pass no TLS material at all (unit tests of single
+components that run no plane).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import grpc
 
@@ -25,13 +32,39 @@ SERVER_OPTIONS = [
 ]
 
 
-def add_listen_port(server: grpc.Server, address: str) -> int:
+@dataclass(frozen=True)
+class ServerTLS:
+    """What the plane's port presents and accepts."""
+    key_pem: bytes
+    cert_chain_pem: bytes         # serving certificate followed by the CA (agents pin the CA from it)
+    client_roots_pem: bytes       # cluster CA + enrolment CA: client certificates must chain to one
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """What a client trusts and presents."""
+    ca_pem: bytes
+    key_pem: bytes
+    cert_pem: bytes
+
+
+def add_listen_port(server: grpc.Server, address: str, tls: ServerTLS | None = None) -> int:
     """Bind `server` to `address` (host:port); returns the bound port (useful with port 0)."""
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        creds = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_chain_pem)],
+                                            root_certificates=tls.client_roots_pem,
+                                            require_client_auth=True)
+        port = server.add_secure_port(address, creds)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     return port
 
 
-def client_channel(address: str) -> grpc.Channel:
-    return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+def client_channel(address: str, tls: ClientTLS | None = None) -> grpc.Channel:
+    if tls is None:
+        return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+    creds = grpc.ssl_channel_credentials(root_certificates=tls.ca_pem, private_key=tls.key_pem,
+                                         certificate_chain=tls.cert_pem)
+    return grpc.secure_channel(address, creds, options=CHANNEL_OPTIONS)

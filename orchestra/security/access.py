@@ -1,0 +1,149 @@
+"""Which caller may call which RPC, enforced by one server interceptor before any servicer runs.
+
+  AgentLink/Join      anyone who completed the TLS handshake (the token is checked by Join)
+  AgentLink/Session   a node certificate (the servicer also checks Hello.node_name == its CN)
+  everything else     an admin certificate
+
+A refused call ends with UNAUTHENTICATED (no valid cluster certificate, or a revoked one) or
+PERMISSION_DENIED (valid certificate, wrong role), with a message saying which and why; the
+servicer never runs, so a refused call leaves no trace in the store.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Callable
+
+import grpc
+
+from orchestra.security.ca import ROLE_ADMIN, ROLE_NODE
+from orchestra.security.identity import Identifier, Identity
+
+log = logging.getLogger(__name__)
+
+JOIN_METHOD = "/orchestra.v1.AgentLink/Join"
+SESSION_METHOD = "/orchestra.v1.AgentLink/Session"
+OPEN = ""                         # no role needed
+
+
+def required_role(method: str) -> str:
+    if method == JOIN_METHOD:
+        return OPEN
+    if method == SESSION_METHOD:
+        return ROLE_NODE
+    return ROLE_ADMIN
+
+
+def refusal(method: str, ident: Identity) -> tuple[grpc.StatusCode, str] | None:
+    """None when `ident` may call `method`, else (status, message)."""
+    need = required_role(method)
+    if need == OPEN:
+        return None
+    short = method.rsplit(".", 1)[-1]
+    if ident.anonymous:
+        return (grpc.StatusCode.UNAUTHENTICATED,
+                f"{short} needs a client certificate with role {need} issued by this cluster's CA "
+                f"({ident.reason or 'none presented'})")
+    if ident.role != need:
+        return (grpc.StatusCode.PERMISSION_DENIED,
+                f"{ident.role} {ident.name!r} may not call {short}: it needs role {need}")
+    return None
+
+
+def hello_mismatch(first, ident: Identity) -> str | None:
+    """A Session's first message must be a Hello naming the node its certificate is for.
+    `first` is raw bytes (the plane parses Session messages itself) or an AgentMessage."""
+    from orchestra.api import agent_pb2
+    msg = first
+    if isinstance(first, (bytes, bytearray)):
+        try:
+            msg = agent_pb2.AgentMessage.FromString(bytes(first))
+        except Exception:
+            return None                           # malformed: the servicer answers that precisely
+    if msg.WhichOneof("msg") != "hello":
+        return None
+    if msg.hello.node_name != ident.name:
+        return (f"node certificate for {ident.name!r} may not open a session as node "
+                f"{msg.hello.node_name!r}")
+    return None
+
+
+class AccessControl(grpc.ServerInterceptor):
+    """`on_refused(identity, method, message)` is told about each refusal (the plane records an event)."""
+
+    def __init__(self, identifier: Identifier,
+                 on_refused: Callable[[Identity, str, str], None] | None = None):
+        self.identifier = identifier
+        self.on_refused = on_refused or (lambda ident, method, message: None)
+
+    def identity(self, context: grpc.ServicerContext) -> Identity:
+        return self.identifier.from_context(context)
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def check(context: grpc.ServicerContext) -> Identity:
+            ident = self.identifier.from_context(context)
+            refused = refusal(method, ident)
+            if refused is not None:
+                self._refuse(context, ident, method, *refused)
+            return ident
+
+        if method == SESSION_METHOD and handler.stream_stream:
+            inner = handler.stream_stream
+
+            def session(requests, context):
+                ident = check(context)
+                try:
+                    first = next(requests)
+                except StopIteration:
+                    return iter(())
+                mismatch = hello_mismatch(first, ident)
+                if mismatch:
+                    self._refuse(context, ident, method, grpc.StatusCode.PERMISSION_DENIED, mismatch)
+                return inner(itertools.chain([first], requests), context)
+            return grpc.stream_stream_rpc_method_handler(session, handler.request_deserializer,
+                                                         handler.response_serializer)
+        return _guarded(handler, check)
+
+    def _refuse(self, context, ident: Identity, method: str, code: grpc.StatusCode, message: str):
+        log.warning("refused %s from %s: %s", method, context.peer(), message)
+        try:
+            self.on_refused(ident, method, message)
+        except Exception:                           # recording must never turn a refusal into an acceptance
+            log.exception("recording a refusal failed")
+        context.abort(code, message)
+
+
+def _guarded(handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]) -> grpc.RpcMethodHandler:
+    des, ser = handler.request_deserializer, handler.response_serializer
+    if handler.unary_unary:
+        inner_uu = handler.unary_unary
+
+        def uu(request, context):
+            check(context)
+            return inner_uu(request, context)
+        return grpc.unary_unary_rpc_method_handler(uu, des, ser)
+    if handler.unary_stream:
+        inner_us = handler.unary_stream
+
+        def us(request, context):
+            check(context)
+            return inner_us(request, context)
+        return grpc.unary_stream_rpc_method_handler(us, des, ser)
+    if handler.stream_unary:
+        inner_su = handler.stream_unary
+
+        def su(requests, context):
+            check(context)
+            return inner_su(requests, context)
+        return grpc.stream_unary_rpc_method_handler(su, des, ser)
+    inner_ss = handler.stream_stream
+
+    def ss(requests, context):
+        check(context)
+        return inner_ss(requests, context)
+    return grpc.stream_stream_rpc_method_handler(ss, des, ser)

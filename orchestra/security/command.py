@@ -1,0 +1,123 @@
+"""`orchestra token create|list|revoke` and `orchestra certificate revoke`: admin commands that
+call the plane's Security service with the client config (see client_config.py)."""
+from __future__ import annotations
+
+import sys
+
+import click
+import grpc
+
+from orchestra.security.client_config import ConfigError, load_client_config
+from orchestra.security.tokens import TokenError, format_ms, parse_duration, parse_labels
+
+RPC_TIMEOUT = 15.0
+
+
+def _fail(message: str) -> None:
+    click.echo(f"orchestra: error: {message}", err=True)
+    sys.exit(1)
+
+
+def _config_option(ctx: click.Context) -> str | None:
+    """--config given to this group, else to any parent command (the main CLI's global option)."""
+    c = ctx
+    while c is not None:
+        value = c.params.get("config") or c.params.get("config_path")
+        if value:
+            return value
+        if isinstance(c.obj, dict) and c.obj.get("config"):
+            return c.obj["config"]
+        c = c.parent
+    return None
+
+
+def _stub(ctx: click.Context):
+    from orchestra import transport
+    from orchestra.api import security_pb2_grpc
+    try:
+        cfg = load_client_config(_config_option(ctx))
+    except ConfigError as e:
+        _fail(str(e))
+    return cfg, security_pb2_grpc.SecurityStub(transport.client_channel(cfg.server, cfg.tls))
+
+
+def _call(cfg, fn, request):
+    try:
+        return fn(request, timeout=RPC_TIMEOUT)
+    except grpc.RpcError as e:
+        hint = ""
+        if e.code() == grpc.StatusCode.UNAVAILABLE:
+            hint = (f" (is the plane running at {cfg.server}, and is {cfg.path} a config for this cluster? "
+                    "A certificate from another CA fails the TLS handshake)")
+        _fail(f"{e.code().name}: {e.details()}{hint}")
+
+
+@click.group("token")
+@click.option("--config", "config_path", default=None, help="client config (default: $ORCHESTRA_CONFIG, ~/.orchestra/config)")
+def token(config_path: str | None) -> None:
+    """Join tokens: what a new node needs to join the cluster."""
+
+
+@token.command("create")
+@click.option("--ttl", default="24h", show_default=True, help="lifetime, e.g. 30m, 24h, 7d; 0 for no expiry")
+@click.option("--labels", "labels", multiple=True, help="k=v[,k=v] labels every node joining with it gets")
+@click.pass_context
+def create(ctx: click.Context, ttl: str, labels: tuple[str, ...]) -> None:
+    """Create a token; prints it once (the plane keeps only a hash)."""
+    from orchestra.api import security_pb2
+    try:
+        ttl_seconds = parse_duration(ttl)
+        label_map = parse_labels(labels)
+    except TokenError as e:
+        _fail(str(e))
+    cfg, stub = _stub(ctx)
+    resp = _call(cfg, stub.CreateJoinToken,
+                 security_pb2.CreateJoinTokenRequest(ttl_seconds=ttl_seconds, labels=label_map))
+    click.echo(resp.token)
+    click.echo(f"token {resp.info.id} expires {format_ms(resp.info.expires_at_ms)}; "
+               f"join a node with: orchestra-agent --server {cfg.server} --token <the token above>", err=True)
+
+
+@token.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List tokens (ids, state, expiry, labels; never secrets)."""
+    from orchestra.api import security_pb2
+    cfg, stub = _stub(ctx)
+    resp = _call(cfg, stub.ListJoinTokens, security_pb2.ListJoinTokensRequest())
+    rows = [("ID", "STATE", "CREATED", "EXPIRES", "LABELS")]
+    for t in resp.tokens:
+        rows.append((t.id, t.state, format_ms(t.created_at_ms), format_ms(t.expires_at_ms),
+                     ",".join(f"{k}={v}" for k, v in sorted(t.labels.items())) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+def revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token: no node can join with it any more (nodes that joined keep their certificates)."""
+    from orchestra.api import security_pb2
+    cfg, stub = _stub(ctx)
+    _call(cfg, stub.RevokeJoinToken, security_pb2.RevokeJoinTokenRequest(id=token_id.partition(".")[0]))
+    click.echo(f"token {token_id} revoked")
+
+
+@click.group("certificate")
+@click.option("--config", "config_path", default=None, help="client config (default: $ORCHESTRA_CONFIG, ~/.orchestra/config)")
+def certificate(config_path: str | None) -> None:
+    """Client certificates issued by the cluster CA."""
+
+
+@certificate.command("revoke")
+@click.argument("serial")
+@click.option("--reason", default="", help="recorded with the revocation")
+@click.pass_context
+def revoke_certificate(ctx: click.Context, serial: str, reason: str) -> None:
+    """Revoke a certificate by hex serial (shown in the node's Joined event): refused from its next call."""
+    from orchestra.api import security_pb2
+    cfg, stub = _stub(ctx)
+    _call(cfg, stub.RevokeNodeCertificate, security_pb2.RevokeNodeCertificateRequest(serial=serial, reason=reason))
+    click.echo(f"certificate {serial} revoked")

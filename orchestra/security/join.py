@@ -1,0 +1,157 @@
+"""Joining a node: the plane's side (check the token, sign the node's CSR) and the agent's side
+(pin the CA, send the token and a CSR, keep the certificate in its state dir).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import grpc
+
+from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, load_cert,
+                                   subject_name, subject_role, verify_issued_by)
+from orchestra.security.enrolment import enrolment_client_credentials, fetch_pinned_ca
+from orchestra.security.identity import serial_hex
+from orchestra.security.private_files import ensure_private_dir, write_private
+from orchestra.security.tokens import TokenError, check_token, parse_token
+from orchestra.store.records import JoinTokenRecord
+from orchestra.transport import ClientTLS, client_channel
+
+log = logging.getLogger(__name__)
+
+# Inside the agent's --state-dir.
+TLS_DIR = "tls"
+
+
+class JoinError(RuntimeError):
+    """The agent could not join; the message says why (for the operator)."""
+
+
+# ---------------------------------------------------------------- plane side
+
+@dataclass(frozen=True)
+class Grant:
+    cert_pem: bytes
+    ca_pem: bytes
+    labels: Mapping[str, str]
+    serial: str
+
+
+class JoinAuthority:
+    """Checks a join request and signs the node's certificate. `lookup` reads a token record from the store."""
+
+    def __init__(self, ca: CertificateAuthority, lookup: Callable[[str], JoinTokenRecord | None],
+                 clock: Callable[[], float] = time.time):
+        self.ca = ca
+        self.lookup = lookup
+        self.clock = clock
+
+    def join(self, credential: str, node_name: str, csr_pem: bytes) -> Grant:
+        """Raises TokenError (refuse: UNAUTHENTICATED) or CertificateError (refuse: INVALID_ARGUMENT)."""
+        token_id = credential.partition(".")[0]
+        record = self.lookup(token_id) if token_id else None
+        record = check_token(credential, record, int(self.clock() * 1000))
+        check_name(node_name)
+        cert_pem = self.ca.sign_csr(csr_pem, node_name, ROLE_NODE)
+        serial = serial_hex(load_cert(cert_pem).serial_number)
+        return Grant(cert_pem, self.ca.cert_pem, dict(record.labels), serial)
+
+    def handle(self, request, context: grpc.ServicerContext, on_joined: Callable[[str, Grant], None] | None = None):
+        """The AgentLink.Join servicer body: returns a JoinResponse or aborts with a precise status."""
+        from orchestra.api import agent_pb2
+        try:
+            grant = self.join(request.token, request.node_name, bytes(request.csr_pem))
+        except TokenError as e:
+            log.warning("join refused for node %r from %s: %s", request.node_name, context.peer(), e)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, f"join refused: {e}")
+        except CertificateError as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"join refused: {e}")
+        if on_joined is not None:
+            on_joined(request.node_name, grant)
+        return agent_pb2.JoinResponse(certificate_pem=grant.cert_pem, ca_pem=grant.ca_pem, labels=dict(grant.labels))
+
+
+# ---------------------------------------------------------------- agent side
+
+@dataclass(frozen=True)
+class NodeCredentials:
+    node_name: str
+    tls: ClientTLS
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _paths(state_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
+    d = pathlib.Path(state_dir) / TLS_DIR
+    return {"dir": d, "key": d / "node.key", "cert": d / "node.crt", "ca": d / "ca.crt", "labels": d / "labels.json"}
+
+
+def load_node_credentials(state_dir: str | pathlib.Path, node_name: str) -> NodeCredentials | None:
+    """The credentials a previous join stored, or None when there are none. Raises JoinError when they
+    belong to another node name (the operator must choose: keep the name or remove the state)."""
+    p = _paths(state_dir)
+    if not (p["key"].exists() and p["cert"].exists() and p["ca"].exists()):
+        return None
+    cert_pem, ca_pem = p["cert"].read_bytes(), p["ca"].read_bytes()
+    stored = subject_name(load_cert(cert_pem))
+    if stored != node_name:
+        raise JoinError(f"{p['cert']} is the certificate of node {stored!r}, not {node_name!r}: "
+                        f"run the agent with --name {stored}, or remove {p['dir']} and join again with a token")
+    labels = json.loads(p["labels"].read_text()) if p["labels"].exists() else {}
+    return NodeCredentials(node_name, ClientTLS(ca_pem, p["key"].read_bytes(), cert_pem), labels)
+
+
+def join_cluster(address: str, token: str, node_name: str, state_dir: str | pathlib.Path,
+                 timeout: float = 15.0) -> NodeCredentials:
+    """Join once: pin the CA from the token, send the token and a CSR, store key + certificate (0600)."""
+    from orchestra.api import agent_pb2, agent_pb2_grpc
+    from orchestra.security.ca import new_csr
+    try:
+        parsed = parse_token(token)
+        check_name(node_name)
+    except (TokenError, CertificateError) as e:
+        raise JoinError(str(e)) from None
+    try:
+        ca_pem = fetch_pinned_ca(address, parsed.ca_fingerprint, timeout)
+    except ConnectionError as e:
+        raise JoinError(str(e)) from None
+    key_pem, csr_pem = new_csr(node_name)
+    ek, ec = enrolment_client_credentials(parsed.ca_fingerprint)
+    channel = client_channel(address, ClientTLS(ca_pem, ek, ec))
+    try:
+        resp = agent_pb2_grpc.AgentLinkStub(channel).Join(
+            agent_pb2.JoinRequest(token=parsed.credential, node_name=node_name, csr_pem=csr_pem), timeout=timeout)
+    except grpc.RpcError as e:
+        raise JoinError(f"the plane at {address} refused to join node {node_name!r}: "
+                        f"{e.code().name}: {e.details()}") from None
+    finally:
+        channel.close()
+    cert = load_cert(bytes(resp.certificate_pem))
+    try:
+        verify_issued_by(cert, load_cert(ca_pem))
+    except CertificateError as e:
+        raise JoinError(f"the plane returned a certificate this agent cannot use: {e}") from None
+    if subject_name(cert) != node_name or subject_role(cert) != ROLE_NODE:
+        raise JoinError(f"the plane returned a certificate for {subject_name(cert)!r}, not node {node_name!r}")
+    p = _paths(state_dir)
+    ensure_private_dir(p["dir"])
+    write_private(p["key"], key_pem)
+    write_private(p["ca"], ca_pem)
+    write_private(p["labels"], json.dumps(dict(resp.labels)))
+    write_private(p["cert"], bytes(resp.certificate_pem))   # last: its presence means "joined"
+    return NodeCredentials(node_name, ClientTLS(ca_pem, key_pem, bytes(resp.certificate_pem)), dict(resp.labels))
+
+
+def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path,
+                     token: str | None = None) -> NodeCredentials:
+    """What the agent calls at start: stored credentials if it joined before, else join with `token`."""
+    creds = load_node_credentials(state_dir, node_name)
+    if creds is not None:
+        return creds
+    if not token:
+        raise JoinError(f"node {node_name!r} has not joined yet (no certificate in {_paths(state_dir)['dir']}): "
+                        "start the agent with --token (create one with `orchestra token create`)")
+    return join_cluster(address, token, node_name, state_dir)
