@@ -259,9 +259,10 @@ def _exited(base: Status, c: Container, mem: Memory, policy: str, now_ms: int):
         status = replace(exited, phase="Starting", restarts=mem.restarts,
                          reason=f"restarting after {exit_reason(c)}")
         return status, mem, Start(c.id, c.replica_id, restart=True)
-    wait_s = (mem.next_restart_ms - now_ms) / 1000
+    # The reason names the delay, not a countdown, so that it stays the same until the restart.
+    delay_s = (mem.next_restart_ms - c.finished_at_ms) / 1000
     return replace(exited, phase="BackOff", next_restart_ms=mem.next_restart_ms,
-                   reason=f"{exit_reason(c)}; restarting in {wait_s:.1f}s"), mem, None
+                   reason=f"{exit_reason(c)}; back-off {delay_s:g}s"), mem, None
 
 
 def record_failure(book: Mapping[str, Memory], replica_id: str, key: tuple[int, int, str],

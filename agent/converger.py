@@ -1,0 +1,212 @@
+"""Keeps the engine converged to the newest desired set, in its own thread, whether or not
+the plane is connected (restart policies keep working during a partition).
+
+Each round: list the managed containers, check which desired images are missing, `plan()`,
+execute, and repeat at once if something was done (so that statuses show the result). A
+round runs when a new desired set arrives and at least every `tick_s`.
+
+Before the first desired set it only looks (adoption): the containers it finds are kept
+untouched, whatever they are, until the plane has said what it wants.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from agent import labels
+from agent.executor import Executor
+from agent.reconciler import Desired, Status, plan, record_failure
+from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
+from orchestra.api import agent_pb2
+
+log = logging.getLogger("orchestra.agent")
+
+_MAX_ROUNDS = 3        # plan/execute rounds in one go; the next tick continues if needed
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Converger:
+    def __init__(self, runtime: DockerRuntime, node: str, tick_s: float = 1.0,
+                 clock: Callable[[], int] = wall_ms):
+        self.runtime = runtime
+        self.node = node
+        self.tick_s = tick_s
+        self.clock = clock
+        self.executor = Executor(runtime)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Written by the plane's side (offer), read by the loop.
+        self._desired: list[Desired] | None = None
+        self._revision = 0
+        self._hashes: dict[str, str] = {}       # serialized spec -> hash, for the current set
+        # Written by the loop, read by the session.
+        self._book: dict = {}
+        self._statuses: dict[str, Status] = {}
+        self._runtime_status = "unknown"
+        self._applied_revision = 0
+        self._adopted: list[str] = []
+        self.version = 0                      # grows whenever statuses or runtime status change
+        self.changed = threading.Condition(self._lock)
+
+    # -- plane side --
+
+    def offer(self, ds: agent_pb2.DesiredSet) -> bool:
+        """Take a desired set unless it is older than the newest seen. True if taken."""
+        with self._lock:
+            if ds.revision < self._revision:
+                log.info("ignored desired revision %d (have %d)", ds.revision, self._revision)
+                return False
+            same = (self._desired is not None and ds.revision == self._revision)
+            hashes = {}
+            desired = []
+            for spec in ds.replicas:
+                raw = spec.SerializeToString(deterministic=True)
+                h = self._hashes.get(raw) or labels.spec_hash(spec)
+                hashes[raw] = h
+                desired.append(Desired(spec, h))
+            if not same:
+                log.info("desired revision %d: %d replicas", ds.revision, len(desired))
+            self._desired, self._revision, self._hashes = desired, ds.revision, hashes
+        if not same:
+            self._wake.set()
+        return True
+
+    @property
+    def revision(self) -> int:
+        with self._lock:
+            return self._revision
+
+    def snapshot(self) -> tuple[int, list[Status], str, int]:
+        """(version, statuses, runtime status, applied revision), consistent with each other."""
+        with self._lock:
+            return (self.version, list(self._statuses.values()), self._runtime_status,
+                    self._applied_revision)
+
+    @property
+    def runtime_status(self) -> str:
+        with self._lock:
+            return self._runtime_status
+
+    @property
+    def applied_revision(self) -> int:
+        with self._lock:
+            return self._applied_revision
+
+    def running_containers(self) -> dict[str, str]:
+        """replica id -> container id of the replicas that are Running."""
+        with self._lock:
+            return {s.replica_id: s.container_id for s in self._statuses.values()
+                    if s.phase == "Running" and s.container_id}
+
+    def container_of(self, replica_id: str) -> str | None:
+        with self._lock:
+            s = self._statuses.get(replica_id)
+        if s and s.container_id:
+            return s.container_id
+        # Not desired (any more), but maybe still there: its logs are still worth reading.
+        try:
+            found = [c for c in self.runtime.list_managed() if c.replica_id == replica_id]
+        except RuntimeUnavailable:
+            return None
+        found.sort(key=lambda c: c.created_at_ms)
+        return found[-1].id if found else None
+
+    # -- the loop --
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="converger", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self.executor.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.converge_once()
+            except Exception:   # a bug must not stop convergence for good
+                log.exception("convergence round failed")
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+
+    def converge_once(self) -> None:
+        for _ in range(_MAX_ROUNDS):
+            with self._lock:
+                desired, revision = self._desired, self._revision
+            try:
+                seen = self.runtime.list_managed()
+                if desired is None:
+                    self._adopt(seen)
+                    self._set_runtime("available")
+                    return
+                images = {d.spec.image for d in desired}
+                missing = {i for i in images if not self.runtime.image_present(i)}
+            except RuntimeUnavailable as e:
+                self._set_runtime(f"unavailable: {e}")
+                return
+            self._set_runtime("available")
+            now = self.clock()
+            p = plan(desired, seen, now, self._book, missing, self.node)
+            book = p.book
+            if p.actions:
+                keys = {d.replica_id: d.key for d in desired}
+                try:
+                    failures = self.executor.run(p.actions, keys)
+                except RuntimeUnavailable as e:
+                    self._book = book
+                    self._set_runtime(f"unavailable: {e}")
+                    return
+                for f in failures:
+                    if f.key is not None:
+                        book = record_failure(book, f.replica_id, f.key, f.error, self.clock())
+            self._book = book
+            self._publish(p.statuses, revision)
+            if not p.actions:
+                return
+
+    def _adopt(self, seen) -> None:
+        ids = sorted(f"{c.replica_id}={c.id[:12]}" for c in seen)
+        if ids != self._adopted:
+            self._adopted = ids
+            log.info("found %d managed containers; waiting for the first desired set before "
+                     "changing anything%s", len(ids), (": " + ", ".join(ids)) if ids else "")
+
+    def _set_runtime(self, status: str) -> None:
+        with self._lock:
+            if status == self._runtime_status:
+                return
+            old, self._runtime_status = self._runtime_status, status
+            self.version += 1
+            self.changed.notify_all()
+        if old != "unknown" or status != "available":
+            log.warning("runtime %s", status) if status != "available" else log.info(
+                "runtime available again")
+
+    def _publish(self, statuses: dict[str, Status], revision: int) -> None:
+        with self._lock:
+            old = self._statuses
+            changed = statuses != old or revision != self._applied_revision
+            self._statuses = statuses
+            self._applied_revision = revision
+            if changed:
+                self.version += 1
+                self.changed.notify_all()
+        for rid, s in statuses.items():
+            o = old.get(rid)
+            if o is None or (o.phase, o.reason) != (s.phase, s.reason):
+                if s.phase in ("Failed", "BackOff", "Exited"):
+                    log.warning("%s: %s: %s", rid, s.phase, s.reason)
+                elif s.phase == "Running" and (o is None or o.phase != "Running"):
+                    log.info("%s: running (container %s, restarts %d)", rid, s.container_id[:12],
+                             s.restarts)

@@ -1,0 +1,80 @@
+"""Carries out the reconciler's actions on the runtime, one log line per decision.
+
+Actions of one replica run in order (remove the old container, then create its successor);
+different replicas run side by side, so that one slow stop does not hold up the others.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+from agent.reconciler import Action, Create, Remove, Start
+from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
+
+log = logging.getLogger("orchestra.agent")
+
+
+class Failure:
+    """An action that the engine refused."""
+
+    def __init__(self, replica_id: str, key, error: str):
+        self.replica_id, self.key, self.error = replica_id, key, error
+
+
+class Executor:
+    def __init__(self, runtime: DockerRuntime, workers: int = 4):
+        self.runtime = runtime
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="action")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, actions: Sequence[Action], keys: dict) -> list[Failure]:
+        """Run `actions`; returns the failures. `keys` maps replica id -> the desired key
+        the failure is recorded under. Raises RuntimeUnavailable if the engine went away."""
+        groups: dict[str, list[Action]] = {}
+        for a in actions:
+            groups.setdefault(a.replica_id, []).append(a)
+        futures = [self.pool.submit(self._run_group, rid, acts, keys.get(rid))
+                   for rid, acts in groups.items()]
+        failures, unavailable = [], None
+        for f in futures:
+            try:
+                failure = f.result()
+            except RuntimeUnavailable as e:
+                unavailable = e
+                continue
+            if failure:
+                failures.append(failure)
+        if unavailable:
+            raise unavailable
+        return failures
+
+    def _run_group(self, rid: str, actions: list[Action], key) -> Failure | None:
+        for a in actions:
+            try:
+                self._one(a)
+            except ContainerError as e:
+                what = type(a).__name__.lower()
+                log.warning("%s: %s failed: %s", rid, what, e)
+                return Failure(rid, key, f"{what} failed: {e}")
+        return None
+
+    def _one(self, a: Action) -> None:
+        rt = self.runtime
+        if isinstance(a, Remove):
+            rt.remove(a.container_id)
+            log.info("%s: removed container %s (%s)", a.replica_id, a.container_id[:12], a.reason)
+        elif isinstance(a, Create):
+            spec = a.desired.spec
+            cid = rt.create(spec, a.desired.spec_hash)
+            log.info("%s: created container %s (image %s, generation %d, incarnation %d)",
+                     a.replica_id, cid[:12], spec.image, spec.generation, spec.incarnation)
+            rt.start(cid)
+            log.info("%s: started container %s", a.replica_id, cid[:12])
+        elif isinstance(a, Start):
+            if a.restart:
+                log.info("%s: restarting container %s", a.replica_id, a.container_id[:12])
+            rt.start(a.container_id)
+            log.info("%s: started container %s", a.replica_id, a.container_id[:12])

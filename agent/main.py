@@ -1,0 +1,138 @@
+"""`orchestra-agent`: the node agent.
+
+    orchestra-agent --server HOST:PORT --name NAME [--labels k=v,...] [--docker-host URL]
+                    [--cpu N] [--memory SIZE] [--network host|bridge|none]
+
+Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad arguments, 3 when the plane refuses
+the node, 4 when the plane does not authorise the agent.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+
+from agent.runtime.docker import NETWORK_MODES
+from agent.session import Agent, AgentConfig
+from orchestra.api import types_pb2
+from orchestra.spec.quantities import QuantityError, parse_cpu, parse_memory
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
+_LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9./_-]{0,251}[A-Za-z0-9])?$")
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """`k=v,k2=v2` -> dict; refuses anything else with the offending part named."""
+    out: dict[str, str] = {}
+    if not text.strip():
+        return out
+    for part in text.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep:
+            raise ValueError(f"label {part.strip()!r} has no '=': write key=value")
+        if not _LABEL_KEY_RE.match(key):
+            raise ValueError(f"label key {key!r} is not valid: use letters, digits, '.', '/', "
+                             f"'_' or '-', starting and ending with a letter or digit")
+        if key in out:
+            raise ValueError(f"label {key!r} is given twice")
+        out[key] = value
+    return out
+
+
+def parse_taints(items: list[str]) -> list[types_pb2.Taint]:
+    """`key=value:NoSchedule` or `key:NoSchedule`."""
+    out = []
+    for item in items:
+        kv, sep, effect = item.rpartition(":")
+        if not sep or effect != "NoSchedule":
+            raise ValueError(f"taint {item!r}: write key=value:NoSchedule")
+        key, _, value = kv.partition("=")
+        if not _LABEL_KEY_RE.match(key):
+            raise ValueError(f"taint {item!r}: key {key!r} is not valid")
+        out.append(types_pb2.Taint(key=key, value=value, effect=effect))
+    return out
+
+
+def _server(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7070)")
+    return text
+
+
+def _name(text: str) -> str:
+    if not _NAME_RE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a node name: use 1-253 letters, digits, '.', '_' or '-', starting "
+            f"and ending with a letter or digit")
+    return text
+
+
+def _typed(fn):
+    def parse(text: str):
+        try:
+            return fn(text)
+        except (ValueError, QuantityError) as e:
+            raise argparse.ArgumentTypeError(str(e)) from e
+    parse.__name__ = fn.__name__.lstrip("_").replace("parse_", "")
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="orchestra-agent",
+                                description="The orchestra node agent: runs the plane's desired "
+                                            "containers on this node's Docker engine.")
+    p.add_argument("--server", required=True, type=_server, help="control plane HOST:PORT")
+    p.add_argument("--name", required=True, type=_name, help="this node's name")
+    p.add_argument("--labels", default="", type=_typed(parse_labels),
+                   help="node labels, k=v,k2=v2")
+    p.add_argument("--taint", action="append", default=[],
+                   help="a taint key=value:NoSchedule (repeatable)")
+    p.add_argument("--docker-host", default="unix:///var/run/docker.sock",
+                   help="Docker engine URL (default unix:///var/run/docker.sock)")
+    p.add_argument("--cpu", type=_typed(parse_cpu), default=None,
+                   help="CPU capacity to advertise (e.g. 2, 1500m; default: all CPUs)")
+    p.add_argument("--memory", type=_typed(parse_memory), default=None,
+                   help="memory capacity to advertise (e.g. 4Gi; default: all memory)")
+    p.add_argument("--network", choices=NETWORK_MODES, default="bridge",
+                   help="network mode of containers (default bridge)")
+    p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
+                   help="grace period between SIGTERM and SIGKILL when removing a container")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        taints = parse_taints(args.taint)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.cpu is not None and args.cpu <= 0:
+        parser.error("--cpu must be more than 0")
+    if args.memory is not None and args.memory <= 0:
+        parser.error("--memory must be more than 0")
+    if args.stop_timeout < 0:
+        parser.error("--stop-timeout must be 0 or more")
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(message)s")
+    config = AgentConfig(server=args.server, name=args.name, labels=args.labels,
+                         docker_host=args.docker_host, network=args.network,
+                         cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
+                         stop_timeout_s=args.stop_timeout)
+    agent = Agent(config)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: agent.stop())
+    logging.getLogger("orchestra.agent").info(
+        "agent %s starting: plane %s, engine %s, network %s", config.name, config.server,
+        config.docker_host, config.network)
+    code = agent.run()
+    logging.getLogger("orchestra.agent").info("agent %s stopped", config.name)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""The agent's stream to the plane (AgentLink.Session), and the reconnect loop around it.
+
+One session: send Hello; wait for Welcome (or Refusal); then, until the stream breaks,
+pass DesiredSets to the converger (it ignores older revisions), answer LogRequests, and
+send Heartbeats every heartbeat interval, a StatusReport whenever something changed and at
+least every 10 s, and a UsageReport every usage interval.
+
+Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
+a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
+not serve this node as configured), unless it says to try again.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import grpc
+
+from agent import facts
+from agent.converger import Converger, wall_ms
+from agent.logs import LogStreams
+from agent.reconciler import Status
+from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
+from agent.usage import UsageSampler
+from orchestra import transport
+from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
+
+log = logging.getLogger("orchestra.agent")
+
+STATUS_EVERY_S = 10.0
+WELCOME_TIMEOUT_S = 30.0
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 10.0
+# gRPC codes that mean "you are not allowed", not "try later".
+FATAL_CODES = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
+# A Refusal that says one of these is temporary.
+_TRANSIENT_REFUSALS = ("try again", "retry", "temporar", "shutting down", "not ready")
+
+
+class Refused(Exception):
+    """The plane will not serve this agent; str() is its reason."""
+
+
+@dataclass
+class AgentConfig:
+    server: str
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    docker_host: str = "unix:///var/run/docker.sock"
+    network: str = "bridge"
+    cpu_millis: int | None = None
+    memory_bytes: int | None = None
+    taints: list[types_pb2.Taint] = field(default_factory=list)
+    stop_timeout_s: int = 10
+
+
+def open_channel(server: str) -> grpc.Channel:
+    """The one place the agent makes its channel: transport decides how it is secured."""
+    return transport.client_channel(server)
+
+
+def next_backoff(delay: float) -> float:
+    return min(delay * 2, BACKOFF_MAX_S)
+
+
+def jittered(delay: float) -> float:
+    """Somewhere in [delay/2, delay]: agents cut off together do not return together."""
+    return delay * (0.5 + random.random() / 2)
+
+
+def status_proto(s: Status) -> agent_pb2.ReplicaStatus:
+    return agent_pb2.ReplicaStatus(
+        replica_id=s.replica_id, phase=s.phase, reason=s.reason, exit_code=s.exit_code,
+        restarts=s.restarts, container_id=s.container_id, generation=s.generation,
+        next_restart_ms=s.next_restart_ms, incarnation=s.incarnation)
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, runtime: DockerRuntime | None = None):
+        self.config = config
+        self.instance = uuid.uuid4().hex
+        self.runtime = runtime or DockerRuntime(config.docker_host, config.name, config.network,
+                                                stop_timeout_s=config.stop_timeout_s)
+        self.converger = Converger(self.runtime, config.name)
+        self.usage = UsageSampler(self.runtime, wall_ms)
+        self.logs = LogStreams(self.runtime, self.converger.container_of, config.name)
+        self.stop_event = threading.Event()
+        self._session: Session | None = None
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Ask the agent to end (from a signal handler or another thread)."""
+        self.stop_event.set()
+        with self._lock:
+            s = self._session
+        if s is not None:
+            s.close()
+
+    def run(self) -> int:
+        """Run until stopped (exit 0) or refused (exit 3: refused, 4: not authorised)."""
+        self.converger.start()
+        delay = BACKOFF_INITIAL_S
+        try:
+            while not self.stop_event.is_set():
+                session = Session(self)
+                with self._lock:
+                    self._session = session
+                if self.stop_event.is_set():
+                    break
+                try:
+                    session.run()
+                except Refused as e:
+                    if any(w in str(e).lower() for w in _TRANSIENT_REFUSALS):
+                        log.warning("plane refused the session for now: %s", e)
+                    else:
+                        log.error("plane refused node %s: %s", self.config.name, e)
+                        return 3
+                except grpc.RpcError as e:
+                    code = e.code() if hasattr(e, "code") else None
+                    if code in FATAL_CODES:
+                        log.error("plane does not accept this agent (%s): %s",
+                                  code.name, e.details())
+                        return 4
+                    if not self.stop_event.is_set():
+                        log.warning("session with %s ended: %s%s", self.config.server,
+                                    code.name if code else "error",
+                                    f": {e.details()}" if hasattr(e, "details") and e.details()
+                                    else "")
+                finally:
+                    with self._lock:
+                        self._session = None
+                if session.welcomed:
+                    delay = BACKOFF_INITIAL_S
+                wait = jittered(delay)
+                delay = next_backoff(delay)
+                if not self.stop_event.is_set():
+                    log.info("reconnecting to %s in %.1fs", self.config.server, wait)
+                self.stop_event.wait(wait)
+            return 0
+        finally:
+            self.logs.cancel_all()
+            self.converger.stop()
+            self.usage.close()
+
+    def hello(self) -> agent_pb2.Hello:
+        try:
+            version = self.runtime.version()
+        except RuntimeUnavailable:
+            version = ""
+        c = self.config
+        return agent_pb2.Hello(
+            node_name=c.name, labels=c.labels, facts=facts.gather(version),
+            capacity=facts.capacity(c.cpu_millis, c.memory_bytes),
+            agent_instance=self.instance, last_revision=self.converger.applied_revision,
+            taints=c.taints)
+
+
+_END = object()
+
+
+class Session:
+    """One stream to the plane."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.out: queue.Queue = queue.Queue()
+        self.done = threading.Event()
+        self.welcomed = False
+        self.heartbeat_s = 2.0
+        self.usage_s = 5.0
+        self._call = None
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def send(self, msg: agent_pb2.AgentMessage) -> None:
+        if not self.done.is_set():
+            self.out.put(msg)
+
+    def close(self) -> None:
+        self.done.set()
+        self.out.put(_END)
+        with self._lock:
+            call = self._call
+        if call is not None:
+            call.cancel()
+
+    def _outgoing(self):
+        while True:
+            m = self.out.get()
+            if m is _END:
+                return
+            yield m
+
+    def run(self) -> None:
+        agent = self.agent
+        channel = open_channel(agent.config.server)
+        timer = None
+        try:
+            self.send(agent_pb2.AgentMessage(hello=agent.hello()))
+            stub = agent_pb2_grpc.AgentLinkStub(channel)
+            call = stub.Session(self._outgoing())
+            with self._lock:
+                self._call = call
+            if self.done.is_set():
+                call.cancel()
+            timer = threading.Timer(WELCOME_TIMEOUT_S, self._welcome_timeout)
+            timer.daemon = True
+            timer.start()
+            for msg in call:
+                self._handle(msg)
+            if not agent.stop_event.is_set():
+                log.warning("plane closed the session")
+        finally:
+            if timer:
+                timer.cancel()
+            self.close()
+            agent.logs.cancel_all()
+            for t in self._threads:
+                t.join(5)
+            channel.close()
+
+    def _welcome_timeout(self) -> None:
+        if not self.welcomed:
+            log.warning("no welcome from the plane within %.0fs", WELCOME_TIMEOUT_S)
+            self.close()
+
+    def _handle(self, msg: agent_pb2.PlaneMessage) -> None:
+        kind = msg.WhichOneof("msg")
+        agent = self.agent
+        if kind == "welcome":
+            w = msg.welcome
+            if w.heartbeat_interval_ms > 0:
+                self.heartbeat_s = w.heartbeat_interval_ms / 1000
+            if w.usage_interval_ms > 0:
+                self.usage_s = w.usage_interval_ms / 1000
+            if not self.welcomed:
+                self.welcomed = True
+                log.info("connected to %s as node %s (heartbeat %.1fs, usage %.1fs)",
+                         agent.config.server, agent.config.name, self.heartbeat_s, self.usage_s)
+                for target, name in ((self._report, "report"), (self._sample, "usage")):
+                    t = threading.Thread(target=target, name=name, daemon=True)
+                    t.start()
+                    self._threads.append(t)
+        elif kind == "desired":
+            agent.converger.offer(msg.desired)
+        elif kind == "log_request":
+            agent.logs.start(msg.log_request, self.send)
+        elif kind == "log_cancel":
+            agent.logs.cancel(msg.log_cancel.request_id)
+        elif kind == "refusal":
+            raise Refused(msg.refusal.reason or "no reason given")
+        else:
+            log.debug("ignored plane message %r", kind)
+
+    def _report(self) -> None:
+        """Heartbeats on time; a StatusReport on change and at least every 10 s."""
+        conv = self.agent.converger
+        seq = 0
+        sent_version = -1
+        last_status = 0.0
+        next_beat = time.monotonic()
+        while not self.done.is_set():
+            now = time.monotonic()
+            if now >= next_beat:
+                seq += 1
+                self.send(agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+                    seq=seq, runtime_status=conv.runtime_status,
+                    applied_revision=conv.applied_revision)))
+                next_beat = now + self.heartbeat_s
+            version, statuses, runtime_status, applied = conv.snapshot()
+            if version != sent_version or now - last_status >= STATUS_EVERY_S:
+                # Before the first desired set there is nothing to report on.
+                if conv.revision > 0 or statuses:
+                    self.send(agent_pb2.AgentMessage(status=agent_pb2.StatusReport(
+                        revision=applied, runtime_status=runtime_status,
+                        replicas=[status_proto(s) for s in statuses])))
+                sent_version, last_status = version, now
+            with conv.changed:
+                if conv.version == sent_version:
+                    conv.changed.wait(max(0.0, min(next_beat - time.monotonic(),
+                                                   last_status + STATUS_EVERY_S - time.monotonic())))
+
+    def _sample(self) -> None:
+        agent = self.agent
+        while not self.done.wait(self.usage_s):
+            try:
+                node = agent.usage.node()
+                replicas = agent.usage.containers(agent.converger.running_containers())
+            except Exception:   # usage must never break the session
+                log.exception("usage sampling failed")
+                continue
+            self.send(agent_pb2.AgentMessage(usage=agent_pb2.UsageReport(
+                node=node, replicas=replicas)))
