@@ -1,0 +1,197 @@
+"""The access rules over real gRPC with real TLS on 127.0.0.1 (in-process server, real store)."""
+import os
+import stat
+from concurrent import futures
+
+import grpc
+import pytest
+
+from orchestra import transport
+from orchestra.api import agent_pb2, orchestra_pb2, security_pb2, security_pb2_grpc
+from orchestra.security.ca import ROLE_ADMIN, ROLE_NODE, create_ca, load_cert, new_csr
+from orchestra.security.enrolment import PinningError, enrolment_client_credentials, fetch_pinned_ca
+from orchestra.security.identity import serial_hex
+from orchestra.security.join import JoinError, join_cluster, load_node_credentials, node_credentials
+from orchestra.security.plane_security import plane_security
+from orchestra.store.sqlite import SqliteStore
+from orchestra.transport import ClientTLS
+
+LIST_NODES = "/orchestra.v1.Orchestra/ListNodes"
+
+
+class Plane:
+    """A gRPC server with the security layer in front of stand-in Orchestra and AgentLink handlers."""
+
+    def __init__(self, tmp_path):
+        self.store = SqliteStore(":memory:")
+        self.sec = plane_security(tmp_path / "data", "127.0.0.1:0", self.store)
+        self.sessions = []
+        self.server = grpc.server(futures.ThreadPoolExecutor(8), interceptors=self.sec.interceptors)
+        self.server.add_generic_rpc_handlers(self.sec.handlers)
+        self.server.add_generic_rpc_handlers((
+            grpc.method_handlers_generic_handler("orchestra.v1.Orchestra", {
+                "ListNodes": grpc.unary_unary_rpc_method_handler(
+                    lambda req, ctx: orchestra_pb2.ListNodesResponse(),
+                    orchestra_pb2.ListNodesRequest.FromString, orchestra_pb2.ListNodesResponse.SerializeToString)}),
+            grpc.method_handlers_generic_handler("orchestra.v1.AgentLink", {
+                "Join": grpc.unary_unary_rpc_method_handler(
+                    self.sec.join, agent_pb2.JoinRequest.FromString, agent_pb2.JoinResponse.SerializeToString),
+                "Session": grpc.stream_stream_rpc_method_handler(
+                    self._session, None, agent_pb2.PlaneMessage.SerializeToString)}),
+        ))
+        self.port = transport.add_listen_port(self.server, "127.0.0.1:0", self.sec.tls)
+        self.address = f"127.0.0.1:{self.port}"
+        self.server.start()
+
+    def _session(self, requests, context):
+        first = agent_pb2.AgentMessage.FromString(next(requests))
+        self.sessions.append(first.hello.node_name)
+        yield agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(node_name=first.hello.node_name))
+
+    def channel(self, tls):
+        return transport.client_channel(self.address, tls)
+
+    def admin(self):
+        return self.channel(self.sec.pki.admin_tls)
+
+    def node_tls(self, name):
+        key, csr = new_csr(name)
+        return ClientTLS(self.sec.pki.ca.cert_pem, key, self.sec.pki.ca.sign_csr(csr, name))
+
+    def token(self, ttl=3600, labels=None):
+        stub = security_pb2_grpc.SecurityStub(self.admin())
+        return stub.CreateJoinToken(security_pb2.CreateJoinTokenRequest(ttl_seconds=ttl, labels=labels or {}),
+                                    timeout=10)
+
+
+@pytest.fixture
+def plane(tmp_path):
+    p = Plane(tmp_path)
+    yield p
+    p.server.stop(None)
+    p.store.close()
+
+
+def call(channel, method=LIST_NODES, request=orchestra_pb2.ListNodesRequest()):
+    return channel.unary_unary(method, request_serializer=type(request).SerializeToString)(request, timeout=10)
+
+
+def code_of(fn):
+    with pytest.raises(grpc.RpcError) as e:
+        fn()
+    return e.value.code(), e.value.details()
+
+
+def test_admin_certificate_may_call_the_api(plane):
+    assert call(plane.admin()) == b""
+
+
+def test_plaintext_client_fails(plane):
+    code, _ = code_of(lambda: call(grpc.insecure_channel(plane.address)))
+    assert code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_certificate_from_another_ca_fails_the_handshake(plane):
+    other = create_ca()
+    issued = other.issue_client("admin", ROLE_ADMIN)
+    code, _ = code_of(lambda: call(plane.channel(ClientTLS(plane.sec.pki.ca.cert_pem, issued.key_pem,
+                                                           issued.cert_pem))))
+    assert code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_node_certificate_may_not_call_the_admin_api(plane):
+    code, details = code_of(lambda: call(plane.channel(plane.node_tls("vm-1"))))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert "node 'vm-1' may not call Orchestra/ListNodes: it needs role admin" in details
+
+
+def test_enrolment_certificate_reaches_only_join(plane):
+    key, cert = enrolment_client_credentials(plane.sec.pki.ca.fingerprint)
+    ch = plane.channel(ClientTLS(plane.sec.pki.ca.cert_pem, key, cert))
+    code, details = code_of(lambda: call(ch))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "role admin issued by this cluster's CA" in details
+    code, _ = code_of(lambda: call(ch, "/orchestra.v1.Security/ListJoinTokens", security_pb2.ListJoinTokensRequest()))
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_revoked_certificate_is_refused_on_the_next_call(plane):
+    admin_serial = serial_hex(load_cert(plane.sec.pki.admin_tls.cert_pem).serial_number)
+    node = plane.channel(plane.node_tls("vm-1"))
+    tls = plane.node_tls("vm-2")
+    serial = serial_hex(load_cert(tls.cert_pem).serial_number)
+    security_pb2_grpc.SecurityStub(plane.admin()).RevokeNodeCertificate(
+        security_pb2.RevokeNodeCertificateRequest(serial=serial, reason="stolen"), timeout=10)
+    assert plane.store.is_certificate_revoked(serial) and not plane.store.is_certificate_revoked(admin_serial)
+    hello = agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name="vm-2")).SerializeToString()
+    stream = plane.channel(tls).stream_stream("/orchestra.v1.AgentLink/Session")
+    code, details = code_of(lambda: list(stream(iter([hello]), timeout=10)))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "was revoked" in details
+    assert plane.sessions == []
+    del node
+
+
+def test_session_as_another_node_is_refused_and_recorded(plane):
+    stream = plane.channel(plane.node_tls("vm-1")).stream_stream("/orchestra.v1.AgentLink/Session")
+    claim_b = agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name="vm-2")).SerializeToString()
+    code, details = code_of(lambda: list(stream(iter([claim_b]), timeout=10)))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert "node certificate for 'vm-1' may not open a session as node 'vm-2'" in details
+    assert plane.sessions == []
+    events = plane.store.list_events(obj="vm-1")
+    assert [e.reason for e in events] == ["Refused"]
+    own = agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name="vm-1")).SerializeToString()
+    replies = list(stream(iter([own]), timeout=10))
+    assert replies and plane.sessions == ["vm-1"]
+
+
+def test_agent_joins_with_a_token_then_uses_mutual_tls(plane, tmp_path):
+    resp = plane.token(labels={"zone": "a"})
+    state = tmp_path / "agent"
+    creds = join_cluster(plane.address, resp.token, "vm-7", state)
+    assert creds.labels == {"zone": "a"}
+    for f in ("node.key", "node.crt", "ca.crt"):
+        assert stat.S_IMODE(os.stat(state / "tls" / f).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state / "tls").st_mode) == 0o700
+    assert load_node_credentials(state, "vm-7") == creds
+    assert node_credentials(plane.address, "vm-7", state) == creds      # no token needed the second time
+    hello = agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name="vm-7")).SerializeToString()
+    list(plane.channel(creds.tls).stream_stream("/orchestra.v1.AgentLink/Session")(iter([hello]), timeout=10))
+    assert plane.sessions == ["vm-7"]
+    assert [e.reason for e in plane.store.list_events(obj="vm-7")] == ["Joined"]
+    with pytest.raises(JoinError, match="certificate of node 'vm-7', not 'vm-8'"):
+        load_node_credentials(state, "vm-8")
+
+
+def test_join_without_token_explains(plane, tmp_path):
+    with pytest.raises(JoinError, match="has not joined yet.*--token"):
+        node_credentials(plane.address, "vm-1", tmp_path / "agent")
+
+
+def test_expired_and_revoked_tokens_are_refused(plane, tmp_path):
+    expired = plane.token(ttl=1)
+    rec = plane.store.get_join_token(expired.info.id)
+    from dataclasses import replace
+    plane.store.put_join_token(replace(rec, expires_at_ms=rec.created_at_ms))
+    with pytest.raises(JoinError, match=r"UNAUTHENTICATED: join refused: join token \w+ expired"):
+        join_cluster(plane.address, expired.token, "vm-1", tmp_path / "a")
+    revoked = plane.token()
+    security_pb2_grpc.SecurityStub(plane.admin()).RevokeJoinToken(
+        security_pb2.RevokeJoinTokenRequest(id=revoked.info.id), timeout=10)
+    with pytest.raises(JoinError, match="was revoked"):
+        join_cluster(plane.address, revoked.token, "vm-1", tmp_path / "b")
+    assert not (tmp_path / "a" / "tls" / "node.crt").exists()
+    assert plane.store.list_events(obj="vm-1") == []
+
+
+def test_token_for_another_ca_is_not_sent(plane, tmp_path):
+    real = plane.token().token
+    forged = "K10" + create_ca().fingerprint + real[real.index("::"):]
+    with pytest.raises(JoinError, match="does not present the CA the join token pins"):
+        join_cluster(plane.address, forged, "vm-1", tmp_path / "a")
+    assert plane.store.list_events() == [e for e in plane.store.list_events() if e.reason != "Joined"]
+
+
+def test_pinned_ca_is_the_plane_ca(plane):
+    assert fetch_pinned_ca(plane.address, plane.sec.pki.ca.fingerprint) == plane.sec.pki.ca.cert_pem
+    with pytest.raises(PinningError):
+        fetch_pinned_ca(plane.address, "0" * 64)
