@@ -14,6 +14,7 @@ from orchestra.server.errors import PlaneError, ProtocolError
 from orchestra.server.plane import Plane
 from orchestra.server.reports import Refused
 from orchestra.server.sessions import SessionEnd
+from orchestra.store.errors import StoreError
 
 log = logging.getLogger("orchestra.server")
 
@@ -24,6 +25,8 @@ def _unary(fn: Callable):
             return fn(self, request, context)
         except PlaneError as exc:
             context.abort(exc.code, str(exc))
+        except StoreError as exc:  # e.g. disk full: nothing was committed
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"the plane cannot write its state: {exc}")
     handler.__name__ = fn.__name__
     return handler
 
@@ -34,6 +37,8 @@ def _streaming(fn: Callable):
             yield from fn(self, request, context)
         except PlaneError as exc:
             context.abort(exc.code, str(exc))
+        except StoreError as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"the plane cannot read its state: {exc}")
     handler.__name__ = fn.__name__
     return handler
 

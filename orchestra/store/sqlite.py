@@ -12,6 +12,7 @@ lock guarantees it), and a transaction holding the lock gives callers isolation 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -105,12 +106,29 @@ def _dump(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+# Below this much free space, an I/O error is reported as what it almost surely is: a full disk.
+LOW_SPACE_BYTES = 1 << 20
+
+
+def free_bytes(path: str) -> int | None:
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)) or ".")
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
 def describe_sqlite_error(exc: sqlite3.Error, path: str) -> str:
     """One line an operator can act on, for the errors that happen when opening a database."""
     text = str(exc)
     low = text.lower()
     if "disk is full" in low or "database or disk is full" in low:
         return f"disk full: cannot write the state database {path} ({text})"
+    if "disk i/o error" in low and path != ":memory:":
+        # SQLite says IOERR when e.g. growing the WAL index fails for want of space.
+        free = free_bytes(path)
+        if free is not None and free < LOW_SPACE_BYTES:
+            return f"disk full: cannot write the state database {path} ({free} bytes free; {text})"
     if "not a database" in low or "malformed" in low or "corrupt" in low:
         return f"state database {path} is corrupt ({text}); restore it from a backup or move it away"
     if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:

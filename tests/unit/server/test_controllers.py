@@ -1,7 +1,7 @@
 """Scheduler loop, node liveness and desired sets, driven by hand over a real (in-memory) store."""
 from __future__ import annotations
 
-from conftest import hello, workload_json
+from plane_fixtures import hello, workload_json
 
 from orchestra.api import agent_pb2
 from orchestra.scheduler import Preemption, ScheduleResult

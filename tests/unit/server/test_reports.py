@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import hello, workload_json
+from plane_fixtures import hello, workload_json
 
 from orchestra.api import agent_pb2, types_pb2
 from orchestra.server.errors import ProtocolError

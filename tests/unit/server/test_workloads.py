@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import workload_json
+from plane_fixtures import workload_json
 
 from orchestra.server.errors import InvalidArgument
 
@@ -67,7 +67,7 @@ def test_duplicate_names_in_one_request_refused(plane):
 
 
 def test_dry_run_writes_nothing(plane):
-    from conftest import hello
+    from plane_fixtures import hello
     plane.open_session(hello("vm-1"))
     before = plane.store.list_events()
     resp = plane.apply([workload_json("web", replicas=2)], dry_run=True)
