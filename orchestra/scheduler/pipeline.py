@@ -117,7 +117,8 @@ class Pipeline:
                 for k, (s, wt) in enumerate(scorers):
                     if k in extra:
                         terms[k][extra[k]] = s.vector(c, w)[extra[k]] * wt
-                idx = np.unique(np.concatenate(list(extra.values())))
+                parts = list(extra.values())
+                idx = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
                 total[idx] = _sum([t[idx] for t in terms], len(idx))
                 best[idx] = np.where(feasible[idx], total[idx], _NEG)
             t_j = 0.0
@@ -179,14 +180,20 @@ class Pipeline:
     def _top(self, best, j, scorers, terms, total) -> tuple[NodeScore, ...]:
         names = self.c.names
         chosen = NodeScore(names[j], float(total[j]), tuple((s.name, float(terms[k][j])) for k, (s, _) in enumerate(scorers)))
-        n = len(best)
-        if n <= TOP:
-            cand = range(n)
-        else:
-            # The TOP-th best score, then every node above it plus the lowest-named at it (ties by name).
-            cut = best[np.argpartition(best, n - TOP)[n - TOP]]
-            cand = np.flatnonzero(best > cut).tolist() + np.flatnonzero(best == cut)[:TOP].tolist()
-        rest = sorted((-float(best[k]), int(k)) for k in cand if k != j and best[k] != _NEG)[:TOP - 1]
+        # Runners-up by repeated argmax with the winners masked: O(n) each and ties go to the lowest name.
+        rest = []
+        hidden = [j]
+        saved = [best[j]]
+        best[j] = _NEG
+        for _ in range(TOP - 1):
+            k = int(best.argmax())
+            if best[k] == _NEG:
+                break
+            rest.append((-float(best[k]), k))
+            hidden.append(k)
+            saved.append(best[k])
+            best[k] = _NEG
+        best[hidden] = saved
         return (chosen,) + tuple(NodeScore(names[k], -s) for s, k in rest)
 
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
