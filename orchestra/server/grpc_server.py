@@ -30,11 +30,15 @@ def agent_link_handler(servicer: AgentLinkServicer) -> grpc.GenericRpcHandler:
 
 def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
                  interceptors: Sequence[grpc.ServerInterceptor] = (),
+                 extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+                 tls: "transport.ServerTLS | None" = None,
                  max_workers: int = DEFAULT_MAX_WORKERS) -> tuple[grpc.Server, int]:
-    """A gRPC server with both services, bound to `listen` (not started). Returns (server, port)."""
+    """A gRPC server with both services (and `extra_handlers`, e.g. the Security service), bound to
+    `listen` (with `tls` when given; not started). Returns (server, port)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
                          interceptors=list(interceptors), options=transport.SERVER_OPTIONS)
     orchestra_pb2_grpc.add_OrchestraServicer_to_server(OrchestraServicer(plane), server)
-    server.add_generic_rpc_handlers((agent_link_handler(AgentLinkServicer(plane, join)),))
-    port = transport.add_listen_port(server, listen)
+    server.add_generic_rpc_handlers((agent_link_handler(AgentLinkServicer(plane, join)), *extra_handlers))
+    port = transport.add_listen_port(server, listen, tls) if tls is not None else \
+        transport.add_listen_port(server, listen)
     return server, port
