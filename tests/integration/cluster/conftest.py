@@ -1,0 +1,37 @@
+"""The `cluster` fixture: a real control plane plus real agents on real engines.
+
+    def test_x(cluster, engines):
+        cluster.start_server()
+        for name, engine in zip(["n1", "n2"], engines(2)):
+            cluster.start_agent(name, engine)
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Cluster  # noqa: E402
+
+
+@pytest.fixture
+def cluster(tmp_path, request, engines):
+    # Depends on `engines` so that agents stop before their engines do.
+    c = Cluster(workdir=tmp_path, engine_factory=engines)
+    try:
+        yield c
+    finally:
+        c.stop()
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(c.logs())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
