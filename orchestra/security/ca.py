@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -28,8 +29,9 @@ LEAF_VALIDITY = datetime.timedelta(days=365)
 # Certificates start a little in the past so a peer whose clock lags slightly still accepts them.
 BACKDATE = datetime.timedelta(minutes=5)
 
-# Node names become a certificate CN and container labels: keep them to DNS-label-like characters.
-MAX_NAME = 63
+# A node name becomes a certificate CN, which X.509 limits to 64 characters.
+MAX_NAME = 64
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 class CertificateError(ValueError):
@@ -67,12 +69,10 @@ def fingerprint_der(der: bytes) -> str:
 
 
 def check_name(name: str) -> str:
-    """A node name is 1-63 characters of [a-z0-9-.], starting and ending alphanumeric."""
-    ok = (0 < len(name) <= MAX_NAME and name[0].isalnum() and name[-1].isalnum()
-          and all(c.islower() or c.isdigit() or c in "-." for c in name) and name.isascii())
-    if not ok:
+    """A node name as the agent accepts it (letters, digits, '.', '_', '-'), at most 64 characters."""
+    if not (0 < len(name) <= MAX_NAME and _NAME_RE.fullmatch(name)):
         raise CertificateError(
-            f"invalid node name {name!r}: use 1-{MAX_NAME} characters a-z, 0-9, '-' or '.', "
+            f"invalid node name {name!r}: use 1-{MAX_NAME} letters, digits, '.', '_' or '-', "
             "starting and ending with a letter or digit")
     return name
 

@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 
 import grpc
 
-from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, load_cert,
+from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, fingerprint, load_cert,
                                    subject_name, subject_role, verify_issued_by)
 from orchestra.security.enrolment import enrolment_client_credentials, fetch_pinned_ca
 from orchestra.security.identity import serial_hex
@@ -147,10 +147,21 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
 
 def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path,
                      token: str | None = None) -> NodeCredentials:
-    """What the agent calls at start: stored credentials if it joined before, else join with `token`."""
+    """What the agent calls at start: stored credentials if it joined before, else join with `token`.
+
+    A token that pins another CA than the stored credentials' (the plane's CA was replaced)
+    makes the agent join again: that is how nodes follow a CA rotation."""
     creds = load_node_credentials(state_dir, node_name)
     if creds is not None:
-        return creds
+        if not token:
+            return creds
+        try:
+            pinned = parse_token(token).ca_fingerprint
+        except TokenError as e:
+            raise JoinError(str(e)) from None
+        if fingerprint(creds.tls.ca_pem) == pinned:
+            return creds
+        log.warning("the join token pins another CA than %s holds: joining again", _paths(state_dir)["dir"])
     if not token:
         raise JoinError(f"node {node_name!r} has not joined yet (no certificate in {_paths(state_dir)['dir']}): "
                         "start the agent with --token (create one with `orchestra token create`)")

@@ -3,6 +3,7 @@ TLS material, the access interceptor, the Join handler and the Security service.
 from __future__ import annotations
 
 import os
+import pathlib
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -14,7 +15,9 @@ from orchestra.security.identity import Identifier, Identity
 from orchestra.security.join import Grant, JoinAuthority
 from orchestra.security.plane_pki import PlanePKI, ensure_plane_pki, serving_hosts
 from orchestra.security.policy import SecurityPolicy
+from orchestra.security.private_files import write_private
 from orchestra.security.service import SecurityService
+from orchestra.security.tokens import new_token
 from orchestra.transport import ServerTLS
 
 
@@ -26,6 +29,7 @@ class PlaneSecurity:
     join: Callable                               # AgentLink.Join body: (request, context) -> JoinResponse
     handlers: list[grpc.GenericRpcHandler]       # the Security service
     policy: SecurityPolicy
+    node_token_path: pathlib.Path                # a join token for this machine's own agents (`local up`)
 
 
 def plane_security(data_dir: str | os.PathLike, listen: str, store, *, extra_hosts: Iterable[str] = (),
@@ -51,9 +55,26 @@ def plane_security(data_dir: str | os.PathLike, listen: str, store, *, extra_hos
     service = SecurityService(store, pki.ca.fingerprint, clock,
                               lambda kind, obj, reason, msg: event(kind, obj, "Normal", reason, msg))
     handlers = [grpc.method_handlers_generic_handler("orchestra.v1.Security", _security_handlers(service))]
+    node_token = ensure_node_token(pathlib.Path(data_dir), store, pki.ca.fingerprint, clock)
     return PlaneSecurity(pki, pki.server_tls, [access],
                          lambda request, context: authority.handle(request, context, on_joined),
-                         handlers, SecurityPolicy.with_allowed(allow_capabilities))
+                         handlers, SecurityPolicy.with_allowed(allow_capabilities), node_token)
+
+
+NODE_TOKEN_FILE = "node-token"
+
+
+def ensure_node_token(data_dir: pathlib.Path, store, ca_fingerprint: str, clock: Callable[[], float]) -> pathlib.Path:
+    """Like K3s's server/node-token: a join token (no expiry) in `<data dir>/node-token` (0600), made once,
+    so agents on this machine can join with no extra step. `orchestra token revoke <id>` disables it;
+    it is not re-made while the file exists."""
+    path = data_dir / NODE_TOKEN_FILE
+    if path.exists():
+        return path
+    token, record = new_token(ca_fingerprint, int(clock() * 1000), ttl_seconds=0)
+    store.put_join_token(record)
+    write_private(path, token + "\n")
+    return path
 
 
 def _security_handlers(service: SecurityService) -> dict[str, grpc.RpcMethodHandler]:

@@ -195,3 +195,27 @@ def test_pinned_ca_is_the_plane_ca(plane):
     assert fetch_pinned_ca(plane.address, plane.sec.pki.ca.fingerprint) == plane.sec.pki.ca.cert_pem
     with pytest.raises(PinningError):
         fetch_pinned_ca(plane.address, "0" * 64)
+
+
+def test_agent_follows_a_new_ca_when_given_a_token_for_it(plane, tmp_path):
+    state = tmp_path / "agent"
+    first = join_cluster(plane.address, plane.token().token, "vm-1", state)
+    assert node_credentials(plane.address, "vm-1", state, plane.token().token) == first   # same CA: keep
+    other = Plane(tmp_path / "other")
+    try:
+        again = node_credentials(other.address, "vm-1", state, other.token().token)
+        assert again.tls.ca_pem == other.sec.pki.ca.cert_pem != first.tls.ca_pem
+        assert load_node_credentials(state, "vm-1") == again
+    finally:
+        other.server.stop(None)
+        other.store.close()
+
+
+def test_plane_writes_a_node_token_once(plane, tmp_path):
+    path = plane.sec.node_token_path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    token = path.read_text().strip()
+    creds = join_cluster(plane.address, token, "local-1", tmp_path / "a")
+    assert creds.node_name == "local-1"
+    again = plane_security(tmp_path / "data", "127.0.0.1:0", plane.store)
+    assert again.node_token_path.read_text().strip() == token
