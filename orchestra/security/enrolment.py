@@ -38,7 +38,11 @@ _NOT_AFTER = datetime.datetime(2099, 12, 31, tzinfo=datetime.timezone.utc)
 
 
 class PinningError(ConnectionError):
-    """The plane could not be reached or is not the plane the token names."""
+    """The plane could not be reached (`unreachable`) or is not the plane the token names."""
+
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def _enrolment_key(ca_fingerprint: str) -> ec.EllipticCurvePrivateKey:
@@ -110,8 +114,10 @@ def _unverified_chain_der(address: str, ca_fingerprint: str, timeout: float) -> 
                     return [bytes(c) if isinstance(c, (bytes, bytearray)) else c.public_bytes(ssl._ssl.ENCODING_DER)
                             for c in tls.get_unverified_chain()]
                 return [c.public_bytes(ssl._ssl.ENCODING_DER) for c in tls._sslobj.get_unverified_chain()]
-    except (OSError, ssl.SSLError) as e:
-        raise PinningError(f"cannot reach the plane at {address} over TLS: {e}") from None
+    except ssl.SSLError as e:
+        raise PinningError(f"TLS with the plane at {address} failed: {e}") from None
+    except OSError as e:
+        raise PinningError(f"cannot reach the plane at {address}: {e}", unreachable=True) from None
 
 
 def fetch_pinned_ca(address: str, ca_fingerprint: str, timeout: float = 10.0) -> bytes:

@@ -14,7 +14,7 @@ import grpc
 
 from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, fingerprint, load_cert,
                                    subject_name, subject_role, verify_issued_by)
-from orchestra.security.enrolment import enrolment_client_credentials, fetch_pinned_ca
+from orchestra.security.enrolment import PinningError, enrolment_client_credentials, fetch_pinned_ca
 from orchestra.security.identity import serial_hex
 from orchestra.security.private_files import ensure_private_dir, write_private
 from orchestra.security.tokens import TokenError, check_token, parse_token
@@ -29,6 +29,10 @@ TLS_DIR = "tls"
 
 class JoinError(RuntimeError):
     """The agent could not join; the message says why (for the operator)."""
+
+
+class PlaneUnreachable(JoinError):
+    """The plane could not be reached (yet): worth retrying, unlike a refusal."""
 
 
 # ---------------------------------------------------------------- plane side
@@ -116,7 +120,9 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
         raise JoinError(str(e)) from None
     try:
         ca_pem = fetch_pinned_ca(address, parsed.ca_fingerprint, timeout)
-    except ConnectionError as e:
+    except PinningError as e:
+        if e.unreachable:
+            raise PlaneUnreachable(str(e)) from None
         raise JoinError(str(e)) from None
     key_pem, csr_pem = new_csr(node_name)
     ek, ec = enrolment_client_credentials(parsed.ca_fingerprint)
@@ -125,6 +131,8 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
         resp = agent_pb2_grpc.AgentLinkStub(channel).Join(
             agent_pb2.JoinRequest(token=parsed.credential, node_name=node_name, csr_pem=csr_pem), timeout=timeout)
     except grpc.RpcError as e:
+        if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise PlaneUnreachable(f"the plane at {address} did not answer Join: {e.details()}") from None
         raise JoinError(f"the plane at {address} refused to join node {node_name!r}: "
                         f"{e.code().name}: {e.details()}") from None
     finally:
@@ -136,13 +144,19 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
         raise JoinError(f"the plane returned a certificate this agent cannot use: {e}") from None
     if subject_name(cert) != node_name or subject_role(cert) != ROLE_NODE:
         raise JoinError(f"the plane returned a certificate for {subject_name(cert)!r}, not node {node_name!r}")
+    return store_node_credentials(state_dir, NodeCredentials(
+        node_name, ClientTLS(ca_pem, key_pem, bytes(resp.certificate_pem)), dict(resp.labels)))
+
+
+def store_node_credentials(state_dir: str | pathlib.Path, creds: NodeCredentials) -> NodeCredentials:
+    """Keep a node's key, certificate, CA and token labels in `<state dir>/tls/` (0600, dir 0700)."""
     p = _paths(state_dir)
     ensure_private_dir(p["dir"])
-    write_private(p["key"], key_pem)
-    write_private(p["ca"], ca_pem)
-    write_private(p["labels"], json.dumps(dict(resp.labels)))
-    write_private(p["cert"], bytes(resp.certificate_pem))   # last: its presence means "joined"
-    return NodeCredentials(node_name, ClientTLS(ca_pem, key_pem, bytes(resp.certificate_pem)), dict(resp.labels))
+    write_private(p["key"], creds.tls.key_pem)
+    write_private(p["ca"], creds.tls.ca_pem)
+    write_private(p["labels"], json.dumps(dict(creds.labels)))
+    write_private(p["cert"], creds.tls.cert_pem)   # last: its presence means "joined"
+    return creds
 
 
 def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path,
@@ -166,3 +180,20 @@ def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path
         raise JoinError(f"node {node_name!r} has not joined yet (no certificate in {_paths(state_dir)['dir']}): "
                         "start the agent with --token (create one with `orchestra token create`)")
     return join_cluster(address, token, node_name, state_dir)
+
+
+def node_credentials_retrying(address: str, node_name: str, state_dir: str | pathlib.Path,
+                              token: str | None = None, should_stop: Callable[[], bool] = lambda: False,
+                              sleep: Callable[[float], None] = time.sleep) -> NodeCredentials | None:
+    """node_credentials, waiting with back-off (0.5 s doubling to 10 s) while the plane is unreachable.
+    Refusals raise JoinError at once; returns None if `should_stop` turns true while waiting."""
+    delay = 0.5
+    while True:
+        try:
+            return node_credentials(address, node_name, state_dir, token)
+        except PlaneUnreachable as e:
+            log.warning("cannot join yet (retrying in %.1fs): %s", delay, e)
+        if should_stop():
+            return None
+        sleep(delay)
+        delay = min(delay * 2, 10.0)

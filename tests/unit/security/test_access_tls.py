@@ -219,3 +219,25 @@ def test_plane_writes_a_node_token_once(plane, tmp_path):
     assert creds.node_name == "local-1"
     again = plane_security(tmp_path / "data", "127.0.0.1:0", plane.store)
     assert again.node_token_path.read_text().strip() == token
+
+
+def test_forged_fingerprint_is_a_refusal_not_unreachable(plane, tmp_path):
+    from orchestra.security.join import PlaneUnreachable
+    real = plane.token().token
+    forged = "K10" + create_ca().fingerprint + real[real.index("::"):]
+    with pytest.raises(JoinError) as e:
+        join_cluster(plane.address, forged, "vm-1", tmp_path / "a")
+    assert not isinstance(e.value, PlaneUnreachable)
+
+
+def test_unreachable_plane_is_retried_until_stopped(tmp_path):
+    import socket
+    from orchestra.security.join import node_credentials_retrying
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{s.getsockname()[1]}"       # nothing listens here once closed
+    sleeps = []
+    token = "K10" + "ab" * 32 + "::abcdef." + "a" * 32
+    got = node_credentials_retrying(address, "vm-1", tmp_path, token, should_stop=lambda: len(sleeps) >= 3,
+                                    sleep=sleeps.append)
+    assert got is None and sleeps == [0.5, 1.0, 2.0]
