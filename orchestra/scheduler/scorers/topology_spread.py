@@ -23,7 +23,7 @@ class TopologySpread(Scorer):
         if z is None:
             col = c.label_column(w.demand.placement.spread_by)
             labelled = col >= 0
-            per_zone = np.bincount(col[labelled], weights=w.counts[labelled], minlength=int(col.max()) + 1)
+            per_zone = np.bincount(col[labelled], weights=w.counts[labelled], minlength=int(col.max(initial=-1)) + 1)
             z = w.cache[NAME] = (col, labelled, per_zone)
         return z
 
