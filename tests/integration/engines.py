@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+import docker.errors
 
 BUSYBOX_IMAGE = "local/busybox:1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,7 @@ class Engine:
     def stop(self) -> None:
         """Stop dockerd, everything left in the namespaces, the holder; remove all files."""
         try:
+            self._kill_containers()
             self.stop_daemon()
         finally:
             if self.holder is not None:
@@ -151,6 +153,23 @@ class Engine:
             shutil.rmtree(self.root, ignore_errors=True)
 
     # -- internals --
+
+    def _kill_containers(self) -> None:
+        """SIGKILL what still runs: dockerd would give each container 10 s to stop."""
+        if not self.running:
+            return
+        try:
+            c = docker.DockerClient(base_url=self.host, timeout=10)
+            try:
+                for ct in c.api.containers(filters={"status": "running"}):
+                    try:
+                        c.api.kill(ct["Id"])
+                    except docker.errors.APIError:
+                        pass
+            finally:
+                c.close()
+        except Exception:   # the engine may be wedged; stop_daemon deals with that
+            pass
 
     def _empty_config(self) -> Path:
         p = self.root / "daemon.json"
