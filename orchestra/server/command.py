@@ -1,6 +1,7 @@
 """`orchestra server`: run the control plane in the foreground until SIGTERM/SIGINT."""
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -53,7 +54,11 @@ def fail(message: str) -> None:
               help="heartbeat interval asked of agents")
 @click.option("--default-strategy", type=click.Choice(STRATEGIES), default="spread", show_default=True,
               help="placement strategy for workloads that do not choose one")
-def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str) -> None:
+@click.option("--tls-san", multiple=True, help="extra host name or IP the serving certificate must cover (repeatable)")
+@click.option("--allow-capability", multiple=True,
+              help="let workloads add this Linux capability beyond the safe list (repeatable), e.g. NET_ADMIN")
+def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
+           tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = ()) -> None:
     """Run the orchestra control plane."""
     from orchestra.server.grpc_server import build_server
     from orchestra.server.plane import Plane
@@ -68,8 +73,23 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
     try:
         plane = Plane(store, node_grace_ms=node_grace, heartbeat_interval_ms=heartbeat_interval,
                       default_strategy=default_strategy)
+        # Security: CA, serving cert, admin config, node token in the data dir; TLS-only port.
+        from orchestra.security.ca import CertificateError
+        from orchestra.security.plane_pki import client_address
+        from orchestra.security.plane_security import plane_security
+        from orchestra.security.policy import PolicyError
         try:
-            grpc_server, port = build_server(plane, listen)
+            sec = plane_security(data.path, listen, store, extra_hosts=tls_san, allow_capabilities=allow_capability)
+        except OSError as exc:
+            full = exc.errno == errno.ENOSPC
+            fail(f"{'disk full: ' if full else ''}cannot write the keys and certificates in {data.path}: "
+                 f"{exc.strerror or exc}")
+        except (CertificateError, PolicyError) as exc:
+            fail(f"security setup in {data.path}: {exc}")
+        plane.security_policy = sec.policy
+        try:
+            grpc_server, port = build_server(plane, listen, join=sec.join, interceptors=sec.interceptors,
+                                             extra_handlers=sec.handlers, tls=sec.tls)
         except (OSError, RuntimeError) as exc:
             fail(f"cannot listen on {listen}: {exc}")
         stop = threading.Event()
@@ -78,7 +98,10 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         grpc_server.start()
         plane.start()
         host = listen.rsplit(":", 1)[0]
+        admin_conf = sec.pki.write_admin_config(client_address(listen, port))   # before we say we listen
         click.echo(f"orchestra server listening on {host}:{port} (data dir {data.path})")
+        click.echo(f"admin client config: {admin_conf} (use: export ORCHESTRA_CONFIG={admin_conf}); "
+                   f"join token for agents: {sec.node_token_path}")
         sys.stdout.flush()
         while not stop.wait(1.0):
             pass

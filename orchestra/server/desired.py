@@ -1,57 +1,68 @@
 """Desired sets: per node, the whole set of replicas bound to it, as ContainerSpecs.
 
 The revision of a node's set grows (and is persisted) exactly when the set changes; a
-digest of the last published set, kept on the node record, tells whether it did.
+digest of the last published set, kept on the node record, tells whether it did. The
+digest is taken over what determines each ContainerSpec (replica id, index, generation,
+incarnation, and the workload's template generation), so the specs themselves are built
+only for the nodes a set is actually sent to.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from orchestra.api import agent_pb2
 from orchestra.server.messages import container_spec
 from orchestra.server.workloads import WorkloadCatalog
+from orchestra.spec.model import Workload
 from orchestra.store.base import Store
+from orchestra.store.records import ReplicaRecord
 
 
-def build_sets(store: Store, catalog: WorkloadCatalog) -> dict[str, list[agent_pb2.ContainerSpec]]:
-    """node -> its container specs, sorted by replica id."""
-    workloads = {name: w for name, (_, w) in catalog.all().items()}
-    sets: dict[str, list] = defaultdict(list)
-    for r in store.list_replicas():
-        w = workloads.get(r.workload)
-        if r.node and w is not None:
-            sets[r.node].append(container_spec(w, r))
-    for specs in sets.values():
-        specs.sort(key=lambda s: s.replica_id)
-    return sets
+@dataclass
+class NodeSet:
+    revision: int
+    replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
 
 
-def digest(specs: list[agent_pb2.ContainerSpec]) -> str:
+def digest(replicas: list[ReplicaRecord], template_generations: dict[str, int]) -> str:
     h = hashlib.sha256()
-    for s in specs:
-        data = s.SerializeToString(deterministic=True)
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
+    for r in replicas:
+        h.update(f"{r.id}\0{r.workload}\0{r.index}\0{r.generation}\0{r.incarnation}\0"
+                 f"{template_generations.get(r.workload, 0)}\n".encode())
     return h.hexdigest()
 
 
-def sync_revisions(store: Store, catalog: WorkloadCatalog, min_revisions: dict[str, int] | None = None
-                   ) -> dict[str, agent_pb2.DesiredSet]:
+def sync_revisions(store: Store, min_revisions: dict[str, int] | None = None) -> dict[str, NodeSet]:
     """Bump and persist the revision of every node whose set changed (one transaction); returns every
-    node's current DesiredSet. `min_revisions` (node -> revision) forces a revision above what an agent
-    says it has already applied (e.g. after the plane's store was replaced)."""
+    node's current set. `min_revisions` (node -> revision) forces a revision above what an agent says it
+    has already applied (e.g. after the plane's store was replaced)."""
     min_revisions = min_revisions or {}
     out = {}
     with store.transaction():
-        sets = build_sets(store, catalog)
+        template_generations = {w.name: w.template_generation for w in store.list_workloads()}
+        bound: dict[str, list[ReplicaRecord]] = defaultdict(list)
+        for r in store.list_replicas(bound=True):
+            if r.workload in template_generations:
+                bound[r.node].append(r)
         for node in store.list_nodes():
-            specs = sets.get(node.name, [])
-            d = digest(specs)
+            replicas = sorted(bound.get(node.name, []), key=lambda r: r.id)
+            d = digest(replicas, template_generations)
             floor = min_revisions.get(node.name, 0)
             if d != node.desired_hash or node.desired_revision <= floor or node.desired_revision == 0:
                 node.desired_revision = max(node.desired_revision, floor) + 1
                 node.desired_hash = d
                 store.put_node(node)
-            out[node.name] = agent_pb2.DesiredSet(revision=node.desired_revision, replicas=specs)
+            out[node.name] = NodeSet(node.desired_revision, replicas)
     return out
+
+
+def desired_message(ns: NodeSet, workloads: dict[str, Workload]) -> agent_pb2.DesiredSet:
+    return agent_pb2.DesiredSet(revision=ns.revision,
+                                replicas=[container_spec(workloads[r.workload], r) for r in ns.replicas
+                                          if r.workload in workloads])
+
+
+def current_workloads(catalog: WorkloadCatalog) -> dict[str, Workload]:
+    return {name: w for name, (_, w) in catalog.all().items()}

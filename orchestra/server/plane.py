@@ -15,7 +15,8 @@ from typing import Callable, Iterator
 from orchestra.api import agent_pb2, orchestra_pb2, types_pb2
 from orchestra.scheduler import schedule
 from orchestra.server import messages
-from orchestra.server.desired import sync_revisions
+from orchestra.server.desired import current_workloads, desired_message, sync_revisions
+from orchestra.security.policy import SecurityPolicy, check_workload
 from orchestra.server.errors import FailedPrecondition, InvalidArgument, NotFound, ProtocolError, Unavailable
 from orchestra.server.events import EventLog, NORMAL
 from orchestra.server.failures import FailureCounter
@@ -46,6 +47,7 @@ class Plane:
                  clock_ms: Callable[[], int] = wall_ms, tick_s: float = 0.5, resend_ms: int = RESEND_MS):
         self.store = store
         self.clock_ms = clock_ms
+        self.security_policy = SecurityPolicy()   # the server command sets the operator's policy
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.usage_interval_ms = usage_interval_ms
         self.default_strategy = default_strategy
@@ -113,16 +115,19 @@ class Plane:
     def publish(self, floors: dict[str, int] | None = None) -> None:
         """Send each connected node its desired set when it changed or is due again."""
         with self._passes:
-            sets = sync_revisions(self.store, self.catalog, floors)
+            sets = sync_revisions(self.store, floors)
         now = self.clock_ms()
+        workloads = None
         for s in self.sessions.all():
-            ds = sets.get(s.node)
-            if ds is None:
+            ns = sets.get(s.node)
+            if ns is None:
                 continue
-            if ds.revision != s.last_sent_revision or now - s.last_sent_ms >= self.resend_ms:
-                s.last_sent_revision = ds.revision
+            if ns.revision != s.last_sent_revision or now - s.last_sent_ms >= self.resend_ms:
+                if workloads is None:
+                    workloads = current_workloads(self.catalog)
+                s.last_sent_revision = ns.revision
                 s.last_sent_ms = now
-                s.send(agent_pb2.PlaneMessage(desired=ds))
+                s.send(agent_pb2.PlaneMessage(desired=desired_message(ns, workloads)))
 
     # ---- user API --------------------------------------------------------------------------
     def apply(self, documents: list[str], dry_run: bool = False) -> orchestra_pb2.ApplyResponse:
@@ -130,6 +135,10 @@ class Plane:
             workloads = parse_apply_documents(list(documents))
         except InvalidWorkload as exc:
             raise InvalidArgument(str(exc)) from exc
+        for w in workloads:  # container security policy (orchestra.security.policy)
+            refused = check_workload(w, self.security_policy)
+            if refused:
+                raise InvalidArgument(refused)
         if dry_run:
             return self._dry_run(workloads)
         stored = store_workloads(self.store, self.events, workloads, self.clock_ms())  # committed: durable

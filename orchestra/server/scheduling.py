@@ -59,6 +59,8 @@ def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter,
 
 def run_scheduling_pass(store: Store, events: EventLog, catalog: WorkloadCatalog, failures: FailureCounter,
                         clock_ms: Callable[[], int], default_strategy: str) -> ScheduleResult:
+    if not store.list_replicas(bound=False):
+        return ScheduleResult()  # the common case: nothing waits, no snapshot to build
     view = build_view(store, catalog, failures, clock_ms(), default_strategy)
     if not view.pending:
         return ScheduleResult()

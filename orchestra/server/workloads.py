@@ -25,6 +25,13 @@ def canonical_json(w: Workload) -> str:
     return json.dumps(w.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
+def container_part(doc: dict) -> str:
+    """What of a canonical workload document ends up in its containers: a change here re-creates them;
+    any other change (replicas, placement, priority, labels) leaves running containers alone."""
+    spec = doc.get("spec", {})
+    return json.dumps([spec.get("template"), spec.get("tenant")], sort_keys=True)
+
+
 def parse_workload_json(text: str, index: int) -> Workload:
     """Validate one workload document of an Apply request (1-based `index`)."""
     from orchestra.spec.manifest import parse_document  # arrives with the manifest module
@@ -105,7 +112,7 @@ def reconcile_workload(store: Store, events: EventLog, rec: WorkloadRecord, w: W
                               requests=w.spec.template.resources, created_at_ms=now_ms, updated_at_ms=now_ms)
             store.put_replica(r)
             out.created.append(r.id)
-        elif r.generation != rec.generation or r.requests != w.spec.template.resources:
+        elif r.generation < rec.template_generation or r.requests != w.spec.template.resources:
             r.generation = rec.generation
             r.requests = w.spec.template.resources
             if r.node:
@@ -140,11 +147,14 @@ def store_workloads(store: Store, events: EventLog, workloads: list[Workload], n
             old = store.get_workload(w.name)
             if old is None:
                 rec = WorkloadRecord(name=w.name, spec_json=text, generation=1, created_at_ms=now_ms,
-                                     updated_at_ms=now_ms)
+                                     updated_at_ms=now_ms, template_generation=1)
                 action = "created"
             elif old.spec_json != text:
-                rec = WorkloadRecord(name=w.name, spec_json=text, generation=old.generation + 1,
-                                     created_at_ms=old.created_at_ms, updated_at_ms=now_ms)
+                generation = old.generation + 1
+                same_containers = container_part(json.loads(old.spec_json)) == container_part(json.loads(text))
+                rec = WorkloadRecord(name=w.name, spec_json=text, generation=generation,
+                                     created_at_ms=old.created_at_ms, updated_at_ms=now_ms,
+                                     template_generation=old.template_generation if same_containers else generation)
                 action = "configured"
             else:
                 rec, action = old, "unchanged"

@@ -60,8 +60,9 @@ class Store(abc.ABC):
     def get_replica(self, replica_id: str) -> ReplicaRecord | None: ...
 
     @abc.abstractmethod
-    def list_replicas(self, workload: str = "", node: str = "") -> list[ReplicaRecord]:
-        """Filtered by workload and/or node when given; sorted by (workload, index)."""
+    def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
+        """Filtered by workload and/or node when given, and to bound (True) or unbound (False) replicas;
+        sorted by (workload, index)."""
 
     @abc.abstractmethod
     def put_replica(self, replica: ReplicaRecord) -> None: ...

@@ -46,6 +46,9 @@ class WorkloadRecord:
     generation: int = 1
     created_at_ms: int = 0
     updated_at_ms: int = 0
+    # The generation at which what a container runs (template, tenant) last changed: replicas built
+    # from an older generation are re-created, the others keep running through e.g. a scale-up.
+    template_generation: int = 1
 
 
 @dataclass

@@ -48,7 +48,8 @@ CREATE TABLE workloads (
     spec_json TEXT NOT NULL,
     generation INTEGER NOT NULL,
     created_at_ms INTEGER NOT NULL,
-    updated_at_ms INTEGER NOT NULL
+    updated_at_ms INTEGER NOT NULL,
+    template_generation INTEGER NOT NULL
 );
 CREATE TABLE replicas (
     id TEXT PRIMARY KEY,
@@ -98,12 +99,18 @@ CREATE TABLE revoked_certificates (
 
 _NODE_COLS = ("name, labels, facts, cpu_millis, memory_bytes, status, schedulable, taints, last_heartbeat_ms, "
               "usage, runtime_status, desired_revision, desired_hash, agent_instance, registered_at_ms")
+_WORKLOAD_COLS = "name, spec_json, generation, created_at_ms, updated_at_ms, template_generation"
 _REPLICA_COLS = ("id, workload, idx, node, phase, reason, exit_code, restarts, container_id, generation, "
                  "created_at_ms, updated_at_ms, usage, next_restart_ms, cpu_millis, memory_bytes, incarnation")
 
 
 def _dump(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load(text: str):
+    # Most usage/label columns are empty: skip the JSON decoder for them (hot in list_replicas).
+    return {} if text == "{}" else json.loads(text)
 
 
 # Below this much free space, an I/O error is reported as what it almost surely is: a full disk.
@@ -239,9 +246,9 @@ class SqliteStore(Store):
     @staticmethod
     def _node(row) -> NodeRecord:
         return NodeRecord(
-            name=row[0], labels=json.loads(row[1]), facts=json.loads(row[2]), capacity=Resources(row[3], row[4]),
-            status=row[5], schedulable=bool(row[6]), taints=[Taint(**t) for t in json.loads(row[7])],
-            last_heartbeat_ms=row[8], usage=json.loads(row[9]), runtime_status=row[10],
+            name=row[0], labels=_load(row[1]), facts=_load(row[2]), capacity=Resources(row[3], row[4]),
+            status=row[5], schedulable=bool(row[6]), taints=[Taint(**t) for t in json.loads(row[7])] if row[7] != "[]" else [],
+            last_heartbeat_ms=row[8], usage=_load(row[9]), runtime_status=row[10],
             desired_revision=row[11], desired_hash=row[12], agent_instance=row[13], registered_at_ms=row[14])
 
     def get_node(self, name: str) -> NodeRecord | None:
@@ -265,20 +272,18 @@ class SqliteStore(Store):
     @staticmethod
     def _workload(row) -> WorkloadRecord:
         return WorkloadRecord(name=row[0], spec_json=row[1], generation=row[2], created_at_ms=row[3],
-                              updated_at_ms=row[4])
+                              updated_at_ms=row[4], template_generation=row[5])
 
     def get_workload(self, name: str) -> WorkloadRecord | None:
-        rows = self._read("SELECT name, spec_json, generation, created_at_ms, updated_at_ms FROM workloads "
-                          "WHERE name = ?", (name,))
+        rows = self._read(f"SELECT {_WORKLOAD_COLS} FROM workloads WHERE name = ?", (name,))
         return self._workload(rows[0]) if rows else None
 
     def list_workloads(self) -> list[WorkloadRecord]:
-        return [self._workload(r) for r in self._read(
-            "SELECT name, spec_json, generation, created_at_ms, updated_at_ms FROM workloads ORDER BY name")]
+        return [self._workload(r) for r in self._read(f"SELECT {_WORKLOAD_COLS} FROM workloads ORDER BY name")]
 
     def put_workload(self, w: WorkloadRecord) -> None:
-        self._write("INSERT OR REPLACE INTO workloads (name, spec_json, generation, created_at_ms, updated_at_ms) "
-                    "VALUES (?, ?, ?, ?, ?)", (w.name, w.spec_json, w.generation, w.created_at_ms, w.updated_at_ms))
+        self._write(f"INSERT OR REPLACE INTO workloads ({_WORKLOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (w.name, w.spec_json, w.generation, w.created_at_ms, w.updated_at_ms, w.template_generation))
 
     def delete_workload(self, name: str) -> bool:
         with self.transaction():
@@ -291,15 +296,17 @@ class SqliteStore(Store):
         return ReplicaRecord(
             id=row[0], workload=row[1], index=row[2], node=row[3], phase=row[4], reason=row[5], exit_code=row[6],
             restarts=row[7], container_id=row[8], generation=row[9], created_at_ms=row[10], updated_at_ms=row[11],
-            usage=json.loads(row[12]), next_restart_ms=row[13], requests=Resources(row[14], row[15]),
+            usage=_load(row[12]), next_restart_ms=row[13], requests=Resources(row[14], row[15]),
             incarnation=row[16])
 
     def get_replica(self, replica_id: str) -> ReplicaRecord | None:
         rows = self._read(f"SELECT {_REPLICA_COLS} FROM replicas WHERE id = ?", (replica_id,))
         return self._replica(rows[0]) if rows else None
 
-    def list_replicas(self, workload: str = "", node: str = "") -> list[ReplicaRecord]:
+    def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
         where, params = [], []
+        if bound is not None:
+            where.append("node != ''" if bound else "node = ''")
         if workload:
             where.append("workload = ?")
             params.append(workload)

@@ -40,6 +40,17 @@ def test_unchanged_apply_keeps_generation(plane):
     assert (res.action, res.generation) == ("unchanged", 1)
 
 
+def test_scaling_does_not_recreate_running_replicas(plane):
+    # Only a change of what containers run (template, tenant) re-creates them.
+    plane.apply([workload_json("web", replicas=2)])
+    res = plane.apply([workload_json("web", replicas=3)]).results[0]
+    assert res.generation == 2
+    gens = {r.id: r.generation for r in plane.store.list_replicas(workload="web")}
+    assert gens == {"web-0": 1, "web-1": 1, "web-2": 2}
+    plane.apply([workload_json("web", replicas=3, memory="32Mi")])
+    assert {r.generation for r in plane.store.list_replicas(workload="web")} == {3}
+
+
 def test_new_generation_bumps_replica_generation(plane):
     plane.apply([workload_json("web", replicas=2)])
     plane.apply([workload_json("web", replicas=2, memory="128Mi")])
