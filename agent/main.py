@@ -4,12 +4,13 @@
                     [--cpu N] [--memory SIZE] [--network host|bridge|none]
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad arguments, 3 when the plane refuses
-the node, 4 when the plane does not authorise the agent.
+the node, 4 when the plane does not authorise the agent (or it cannot join: no/bad --token).
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
                    help="grace period between SIGTERM and SIGKILL when removing a container")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
+                   help="join token (orchestra token create), needed once: the first start joins the "
+                        "cluster and keeps the node's key and certificate in --state-dir (default $ORCHESTRA_TOKEN)")
+    p.add_argument("--state-dir", default="~/.orchestra/agent",
+                   help="where the node's key and certificate are kept (default ~/.orchestra/agent)")
     return p
 
 
@@ -119,10 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--stop-timeout must be 0 or more")
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
-    config = AgentConfig(server=args.server, name=args.name, labels=args.labels,
+    from orchestra.security.join import JoinError, node_credentials_retrying
+    try:
+        creds = node_credentials_retrying(args.server, args.name, os.path.expanduser(args.state_dir),
+                                          args.token or None)
+    except JoinError as e:
+        logging.getLogger("orchestra.agent").error("cannot join the cluster: %s", e)
+        return 4
+    # Labels the token carries are set by the admin: they win over --labels.
+    config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
-                         stop_timeout_s=args.stop_timeout)
+                         stop_timeout_s=args.stop_timeout, tls=creds.tls)
     agent = Agent(config)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop())

@@ -57,11 +57,12 @@ class AgentConfig:
     memory_bytes: int | None = None
     taints: list[types_pb2.Taint] = field(default_factory=list)
     stop_timeout_s: int = 10
+    tls: transport.ClientTLS | None = None       # the node's certificate (orchestra.security.join)
 
 
-def open_channel(server: str) -> grpc.Channel:
+def open_channel(server: str, tls: transport.ClientTLS | None = None) -> grpc.Channel:
     """The one place the agent makes its channel: transport decides how it is secured."""
-    return transport.client_channel(server)
+    return transport.client_channel(server, tls)
 
 
 def next_backoff(delay: float) -> float:
@@ -198,7 +199,7 @@ class Session:
 
     def run(self) -> None:
         agent = self.agent
-        channel = open_channel(agent.config.server)
+        channel = open_channel(agent.config.server, agent.config.tls)
         timer = None
         try:
             self.send(agent_pb2.AgentMessage(hello=agent.hello()))

@@ -22,6 +22,7 @@ import requests.exceptions
 from agent import labels
 from agent.reconciler import Container
 from orchestra.api import agent_pb2
+from orchestra.security.policy import docker_security_options
 
 # The API of Docker 20.10 (Debian 12's docker.io); newer engines still serve it. A fixed
 # version means no round trip when the client is made, so the agent starts without an engine.
@@ -126,8 +127,8 @@ class DockerRuntime:
             restart_policy={"Name": "no"},
             network_mode=self.network,
             port_bindings=bindings or None,
-            read_only=spec.read_only_root_fs or None,
-            cap_add=list(spec.add_capabilities) or None,
+            # Safe defaults: no-new-privileges, pids limit, cap_drop ALL + a short list (orchestra.security.policy).
+            **docker_security_options(spec.read_only_root_fs, spec.add_capabilities),
             **limits,
         )
         with _translated(f"create container for {spec.replica_id}"):

@@ -46,7 +46,9 @@ class LinkPeer(agent_pb2_grpc.AgentLinkServicer):
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
                                    options=transport.SERVER_OPTIONS)
         agent_pb2_grpc.add_AgentLinkServicer_to_server(self, self._server)
-        self.port = transport.add_listen_port(self._server, f"127.0.0.1:{port}")
+        # Mutual TLS like the plane's, with one CA per test process (a restarted peer still knows
+        # the agent's certificate); agents join with TEST_TOKEN (see AgentProcess).
+        self.port = transport.add_listen_port(self._server, f"127.0.0.1:{port}", peer_pki().server_tls)
         self.address = f"127.0.0.1:{self.port}"
         self._server.start()
 
@@ -56,6 +58,9 @@ class LinkPeer(agent_pb2_grpc.AgentLinkServicer):
         self._server.stop(grace=0).wait(10)
 
     # -- the service --
+
+    def Join(self, request, context):
+        return peer_pki().join.handle(request, context)
 
     def Session(self, request_iterator, context):
         try:
@@ -147,6 +152,31 @@ class LinkPeer(agent_pb2_grpc.AgentLinkServicer):
             return sum(1 for s in self.sessions if s.hello.node_name == node)
 
 
+class _TestPKI:
+    def __init__(self):
+        from orchestra.security.ca import create_ca
+        from orchestra.security.enrolment import enrolment_root_pem
+        from orchestra.security.join import JoinAuthority
+        from orchestra.security.tokens import new_token
+        self.ca = create_ca()
+        served = self.ca.issue_server(["127.0.0.1", "localhost"])
+        self.server_tls = transport.ServerTLS(served.key_pem, served.cert_pem + self.ca.cert_pem,
+                                              self.ca.cert_pem + enrolment_root_pem(self.ca.fingerprint))
+        self.token, record = new_token(self.ca.fingerprint, int(time.time() * 1000), ttl_seconds=0)
+        self.join = JoinAuthority(self.ca, lambda tid: record if tid == record.id else None)
+
+
+_PKI: list = []
+
+
+def peer_pki() -> _TestPKI:
+    if not _PKI:
+        _PKI.append(_TestPKI())
+    return _PKI[0]
+
+
+
+
 class AgentProcess:
     """The real orchestra-agent, its stderr kept in a file for the test's report."""
 
@@ -156,6 +186,7 @@ class AgentProcess:
         self._log = open(self.log_path, "wb")
         argv = [sys.executable, "-m", "agent.main", "--server", server, "--name", name,
                 "--docker-host", docker_host, "--network", network, "--stop-timeout", "1",
+                "--token", peer_pki().token, "--state-dir", str(log_dir / f"state-{name}"),
                 *extra]
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env={**os.environ,

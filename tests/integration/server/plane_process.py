@@ -6,12 +6,15 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 from orchestra import transport
 from orchestra.api import orchestra_pb2_grpc
 
+# Planes started by this test process, by address: ProtocolAgent finds its plane's node token here.
+PLANES: dict = {}
 LISTENING = re.compile(r"orchestra server listening on (\S+) \(data dir (.+)\)")
 
 
@@ -25,16 +28,38 @@ class PlaneProcess:
     address: str
     data_dir: str
     channels: list = field(default_factory=list)
+    _node_tls: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        PLANES[self.address] = self
 
     def client(self) -> orchestra_pb2_grpc.OrchestraStub:
-        ch = transport.client_channel(self.address)
+        """A user's client: mutual TLS with the admin config the plane wrote in its data dir."""
+        ch = transport.client_channel(self.address, self.admin_tls())
         self.channels.append(ch)
         return orchestra_pb2_grpc.OrchestraStub(ch)
 
-    def channel(self):
-        ch = transport.client_channel(self.address)
+    def channel(self, node: str = "raw-agent"):
+        """An agent's channel: mutual TLS with a certificate for `node` (joined with the node token)."""
+        ch = transport.client_channel(self.address, self.node_tls(node))
         self.channels.append(ch)
         return ch
+
+    def admin_tls(self) -> transport.ClientTLS:
+        from orchestra.security.client_config import load_client_config
+        return load_client_config(os.path.join(self.data_dir, "admin.conf"), {}).tls
+
+    def node_token(self) -> str:
+        with open(os.path.join(self.data_dir, "node-token")) as f:
+            return f.read().strip()
+
+    def node_tls(self, node: str) -> transport.ClientTLS:
+        """Join as `node` once (real Join RPC with the plane's node token); cached per node."""
+        from orchestra.security.join import join_cluster
+        if node not in self._node_tls:
+            state = tempfile.mkdtemp(prefix=f"orchestra-node-{node[:20]}-")
+            self._node_tls[node] = join_cluster(self.address, self.node_token(), node, state).tls
+        return self._node_tls[node]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         for ch in self.channels:

@@ -18,7 +18,8 @@ class ProtocolAgent:
     def __init__(self, address: str, name: str, cpu: int = 2000, memory: int = 4 << 30, last_revision: int = 0,
                  labels: dict | None = None):
         self.name = name
-        self.channel = transport.client_channel(address)
+        from plane_process import PLANES
+        self.channel = transport.client_channel(address, PLANES[address].node_tls(name))   # mutual TLS as `name`
         self.stub = agent_pb2_grpc.AgentLinkStub(self.channel)
         self.outgoing: queue.Queue = queue.Queue()
         self.received: list[agent_pb2.PlaneMessage] = []

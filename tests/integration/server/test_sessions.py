@@ -71,11 +71,11 @@ def test_garbage_after_hello_ends_only_that_session(plane):
     other.close()
 
 
-def test_refused_node_name(plane):
-    agent = ProtocolAgent(plane.address, "no spaces allowed")
-    msg = agent.wait_for(lambda m: m.HasField("refusal"))
-    assert "invalid node name" in msg.refusal.reason
-    agent.close()
+def test_refused_node_name(plane, tmp_path):
+    # A node name is checked when the node joins (it becomes its certificate's CN).
+    from orchestra.security.join import JoinError, join_cluster
+    with pytest.raises(JoinError, match="invalid node name"):
+        join_cluster(plane.address, plane.node_token(), "no spaces allowed", tmp_path)
 
 
 def test_welcome_desired_set_status_and_listing(plane):
