@@ -109,6 +109,7 @@ class Cluster:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["ORCHESTRA_SERVER"] = self.address
+        env["ORCHESTRA_CONFIG"] = str(self.data_dir / "admin.conf")   # written by the plane at start
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -127,7 +128,10 @@ class Cluster:
                     memory: str = "2Gi") -> Proc:
         self.engines[name] = engine
         args = [sys.executable, "-m", "agent.main", "--server", self.address, "--name", name,
-                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", "host"]
+                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", "host",
+                # joins once with the plane's node token, then uses its own certificate
+                "--token", (self.data_dir / "node-token").read_text().strip(),
+                "--state-dir", str(self.workdir / f"agent-state-{name}")]
         if labels:
             args += ["--labels", labels]
         proc = Proc(f"agent-{name}", args, self.workdir / f"agent-{name}.log", self.env()).start()
