@@ -135,7 +135,10 @@ class Engine:
             self.daemon.kill()
             self.daemon.wait(10)
         self.daemon = None
-        # A dockerd killed hard leaves its socket; the next start replaces it.
+        # Its containerd dies too but stays a zombie when nothing reaps orphans (no init as
+        # PID 1 here); a new dockerd would take the old pid file for a live containerd and
+        # wait for it forever. The socket files are replaced by the next start.
+        (self.root / "exec" / "containerd" / "containerd.pid").unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop dockerd, everything left in the namespaces, the holder; remove all files."""
