@@ -1,0 +1,480 @@
+"""Manifests: YAML (or canonical JSON) -> validated Workload models.
+
+    apiVersion: orchestra/v1
+    kind: Workload
+    metadata: {name, labels}
+    spec: {replicas, tenant, priority, template: {...}, placement: {...}}
+
+Every field of orchestra.spec.model, nothing else: an unknown field is an error that suggests
+the closest known name. Defaults filled in when a field is absent (or null):
+replicas 1, tenant "", priority 0, resources cpu 100m and memory 64Mi (each independently),
+restartPolicy Always, readOnlyRootFilesystem false, port protocol tcp, placement strategy ""
+(the cluster's default), maxPerNode 0 (unlimited).
+
+Every problem of every document is reported (ManifestErrors, one per line); nothing else
+ever escapes: input is untrusted (files, and JSON arriving at the server).
+`parse_document(workload_to_dict(w)) == w` holds for every valid w.
+"""
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from typing import Any, Iterable, Mapping
+
+from orchestra.spec import names
+from orchestra.spec.errors import ManifestError, raise_collected
+from orchestra.spec.fields import Fields, describe, quote
+from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, RESTART_POLICIES, SELECTOR_OPERATORS,
+                                  STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS, Placement, Port,
+                                  PreferredTerm, Resources, SelectorRequirement, Template, Toleration,
+                                  Workload, WorkloadSpec)
+from orchestra.spec.quantities import (CPU_EXAMPLES, MEMORY_EXAMPLES, QuantityError, format_cpu,
+                                       format_memory, parse_cpu, parse_memory)
+from orchestra.spec.yaml_loader import documents
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_REPLICAS = 1000
+PRIORITY_RANGE = (-1_000_000, 1_000_000)
+DEFAULT_CPU_MILLIS = 100                  # 100m
+DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024   # 64Mi
+MIN_CPU_MILLIS = 10                       # Docker refuses CPU limits below 0.01
+MIN_MEMORY_BYTES = 6 * 1024 * 1024        # Docker refuses memory limits below 6 MiB
+PROTOCOLS = ("tcp", "udp")
+
+TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
+METADATA_FIELDS = ("name", "labels")
+SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement")
+TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
+                   "readOnlyRootFilesystem", "addCapabilities")
+PORT_FIELDS = ("containerPort", "hostPort", "hostIP", "protocol")
+RESOURCE_FIELDS = ("cpu", "memory")
+PLACEMENT_FIELDS = ("nodeSelector", "requiredAffinity", "preferredAffinity", "tolerations",
+                    "strategy", "spreadBy", "maxPerNode")
+REQUIREMENT_FIELDS = ("key", "operator", "values")
+PREFERRED_FIELDS = ("weight", "match")
+TOLERATION_FIELDS = ("key", "operator", "value", "effect")
+
+# Where a field belongs, for "unknown field" errors about a field put at the wrong level.
+_HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_FIELDS},
+         **{f: "spec.template" for f in TEMPLATE_FIELDS}, **{f: "spec.placement" for f in PLACEMENT_FIELDS},
+         **{f: "spec.template.resources" for f in RESOURCE_FIELDS},
+         "containerPort": "spec.template.ports[]", "hostPort": "spec.template.ports[]",
+         "hostIP": "spec.template.ports[]"}
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def load_file(path: str | os.PathLike[str]) -> list[Workload]:
+    """Every workload of a (multi-document) YAML file; raises ManifestError naming the file."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ManifestError(source, f"cannot read: {e.strerror or e}") from None
+    return load_text(data, source)
+
+
+def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[Workload]:
+    """Workloads of several files as one apply: all problems of all files, names unique across them."""
+    errors: list[ManifestError] = []
+    loaded: list[tuple[str, int, Workload]] = []
+    for path in paths:
+        try:
+            for i, w in enumerate(load_file(path), 1):
+                loaded.append((os.fspath(path), i, w))
+        except ManifestError as e:
+            errors.append(e)
+    seen: dict[str, tuple[str, int]] = {}
+    for source, i, w in loaded:
+        if w.name in seen:
+            first = seen[w.name]
+            errors.append(ManifestError(source, f'{quote(w.name)} is also defined in {first[0]} '
+                                        f'(workload {first[1]}); names must be unique in one apply',
+                                        None, "metadata.name"))
+        else:
+            seen[w.name] = (source, i)
+    raise_collected(errors)
+    return [w for _, _, w in loaded]
+
+
+def load_text(text: str | bytes, source: str = "<input>") -> list[Workload]:
+    """Every workload of multi-document YAML `text`; empty documents are skipped."""
+    text = _decoded(text, source)
+    errors: list[ManifestError] = []
+    workloads: list[Workload] = []
+    first_doc: dict[str, int] = {}
+    try:
+        for index, data in documents(text, source):
+            if data is None:
+                continue
+            try:
+                w = parse_document(data, source, index)
+            except ManifestError as e:
+                errors.append(e)
+                continue
+            if w.name in first_doc:
+                errors.append(ManifestError(source, f"{quote(w.name)} is also the name of document "
+                                            f"{first_doc[w.name]}; names must be unique in one apply",
+                                            index, "metadata.name"))
+                continue
+            first_doc[w.name] = index
+            workloads.append(w)
+    except ManifestError as e:     # a YAML syntax error ends the file
+        errors.append(e)
+    raise_collected(errors)
+    return workloads
+
+
+def _decoded(text: str | bytes, source: str) -> str:
+    if isinstance(text, str):
+        if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise ManifestError(source, f"is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB; "
+                                        "a manifest is expected to be small")
+        raw = None
+    else:
+        raw = bytes(text)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ManifestError(source, f"is larger than {MAX_FILE_BYTES // 1024 // 1024} MiB; "
+                                        "a manifest is expected to be small")
+        if b"\x00" in raw:
+            raise ManifestError(source, "is binary (it contains NUL bytes); expected UTF-8 YAML text")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ManifestError(source, f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
+                                        f"{e.start}); save it as UTF-8") from None
+    if "\x00" in text:
+        raise ManifestError(source, "is binary (it contains NUL characters); expected UTF-8 YAML text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ManifestError(source, f"is not valid text (unpaired surrogate at offset {e.start})") from None
+    return text
+
+
+# -- one document -------------------------------------------------------------------------
+
+def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Workload:
+    """Validate one document (a dict from YAML or JSON) and build its Workload.
+
+    Raises ManifestError (ManifestErrors when several problems) and nothing else.
+    """
+    f = Fields(source, index)
+    try:
+        w = _workload(f, data)
+    except RecursionError:  # pragma: no cover - the schema is shallow; kept for hostile objects
+        f.error("", "nested too deeply")
+        w = None
+    raise_collected(f.errors)
+    assert w is not None
+    return w
+
+
+def _workload(f: Fields, data: Any) -> Workload | None:
+    if not isinstance(data, Mapping):
+        f.error("", f"expected a mapping with apiVersion, kind, metadata and spec, got {describe(data)}")
+        return None
+    top = f.mapping(data, "", TOP_FIELDS, _HOME)
+    assert top is not None
+    api = f.string(top.get("apiVersion"), "apiVersion", required=True, expected=API_VERSION)
+    kind = f.string(top.get("kind"), "kind", required=True, expected=KIND_WORKLOAD)
+    if api is not None and api != API_VERSION:
+        f.error("apiVersion", f"{quote(api)} is not supported (expected {API_VERSION})")
+        return None   # another API's document: its fields would only add noise
+    if kind is not None and kind != KIND_WORKLOAD:
+        f.error("kind", f"{quote(kind)} is not supported (expected {KIND_WORKLOAD})")
+        return None
+
+    meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
+    name = labels = None
+    if meta is not None:
+        if "metadata" not in top:
+            f.error("metadata", "required field is missing (expected a mapping with name, e.g. {name: web})")
+        else:
+            name = f.string(meta.get("name"), "metadata.name", names.workload_name_problem, required=True,
+                            expected="a name, e.g. web")
+        labels = f.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
+                              names.label_value_problem, key_what="label key")
+
+    spec = _spec(f, top.get("spec"))
+    if f.errors or name is None or labels is None or spec is None:
+        return None
+    return Workload(name=name, spec=spec, labels=labels)
+
+
+def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
+    if value is None:
+        f.error("spec", "required field is missing (expected a mapping with template: {image: ...})")
+        return None
+    spec = f.mapping(value, "spec", SPEC_FIELDS, _HOME)
+    if spec is None:
+        return None
+    replicas = f.integer(spec.get("replicas"), "spec.replicas", 0, MAX_REPLICAS, 1)
+    tenant = f.string(spec.get("tenant"), "spec.tenant", names.dns_label_problem)
+    priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
+    template = _template(f, spec.get("template"))
+    placement = _placement(f, spec.get("placement"))
+    if None in (replicas, tenant, priority, template, placement):
+        return None
+    return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
+                        placement=placement)
+
+
+def _template(f: Fields, value: Any) -> Template | None:
+    path = "spec.template"
+    if value is None:
+        f.error(path, "required field is missing (expected a mapping with image, e.g. {image: local/busybox:1})")
+        return None
+    t = f.mapping(value, path, TEMPLATE_FIELDS, _HOME)
+    if t is None:
+        return None
+    image = f.string(t.get("image"), f"{path}.image", names.image_problem, required=True,
+                     expected="an image reference, e.g. local/busybox:1")
+    command = f.string_list(t.get("command"), f"{path}.command", '[httpd, -f, -p, "8080"]')
+    env = f.string_map(t.get("env"), f"{path}.env", names.env_name_problem, key_what="variable name")
+    ports = _ports(f, t.get("ports"), f"{path}.ports")
+    resources = _resources(f, t.get("resources"), f"{path}.resources")
+    restart = f.choice(t.get("restartPolicy"), f"{path}.restartPolicy", RESTART_POLICIES, "Always")
+    read_only = f.boolean(t.get("readOnlyRootFilesystem"), f"{path}.readOnlyRootFilesystem", False)
+    caps = _capabilities(f, t.get("addCapabilities"), f"{path}.addCapabilities")
+    if None in (image, command, env, ports, resources, restart, read_only, caps):
+        return None
+    return Template(image=image, command=command, env=env, ports=ports, resources=resources,
+                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps)
+
+
+def _ports(f: Fields, value: Any, path: str) -> tuple[Port, ...] | None:
+    items = f.list_of(value, path, "[{containerPort: 8080}]")
+    if items is None:
+        return None
+    ports: list[Port] = []
+    ok = True
+    for i, item in enumerate(items):
+        p = f.item(path, i)
+        d = f.mapping(item, p, PORT_FIELDS, what="a mapping with containerPort")
+        if d is None:
+            ok = False
+            continue
+        if d.get("containerPort") is None:
+            f.error(f"{p}.containerPort", "required field is missing (expected an integer from 1 to 65535)")
+            container = None
+        else:
+            container = f.integer(d.get("containerPort"), f"{p}.containerPort", 1, 65535, 0)
+        host = f.integer(d.get("hostPort"), f"{p}.hostPort", 0, 65535, 0)
+        host_ip = f.string(d.get("hostIP"), f"{p}.hostIP", _ip_problem, expected="an IP address")
+        protocol = _protocol(f, d.get("protocol"), f"{p}.protocol")
+        if None in (container, host, host_ip, protocol):
+            ok = False
+            continue
+        if host_ip:
+            host_ip = str(ipaddress.ip_address(host_ip))   # canonical spelling
+            if not host:
+                f.error(f"{p}.hostIP", "is set but hostPort is not: hostIP only says where a "
+                                       "published hostPort listens")
+                ok = False
+                continue
+        ports.append(Port(container_port=container, host_port=host, host_ip=host_ip, protocol=protocol))
+    if not ok:
+        return None
+    for i, port in enumerate(ports):
+        for j in range(i):
+            other = ports[j]
+            if (port.container_port, port.protocol) == (other.container_port, other.protocol):
+                f.error(f"{path}[{i}].containerPort", f"{port.container_port}/{port.protocol} is "
+                                                      f"already listed in {path}[{j}]")
+                ok = False
+            elif port.host_port and (port.host_port, port.protocol) == (other.host_port, other.protocol) \
+                    and (not port.host_ip or not other.host_ip or port.host_ip == other.host_ip):
+                f.error(f"{path}[{i}].hostPort", f"{port.host_port}/{port.protocol} is already "
+                                                 f"published by {path}[{j}]")
+                ok = False
+    return tuple(ports) if ok else None
+
+
+def _protocol(f: Fields, value: Any, path: str) -> str | None:
+    if value is None:
+        return "tcp"
+    if not isinstance(value, str):
+        f.wrong_type(path, "tcp or udp", value)
+        return None
+    if value.lower() in PROTOCOLS:
+        return value.lower()   # TCP as Kubernetes writes it, tcp as Docker does: both fine
+    f.error(path, f"{quote(value)} is not valid (expected tcp or udp)")
+    return None
+
+
+def _ip_problem(text: str) -> str | None:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return "is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)"
+    return None
+
+
+def _resources(f: Fields, value: Any, path: str) -> Resources | None:
+    r = f.mapping(value, path, RESOURCE_FIELDS, _HOME)
+    if r is None:
+        return None
+    cpu = _quantity(f, r.get("cpu"), f"{path}.cpu", parse_cpu, DEFAULT_CPU_MILLIS, MIN_CPU_MILLIS,
+                    format_cpu, "CPU", CPU_EXAMPLES, "Docker's smallest CPU limit")
+    memory = _quantity(f, r.get("memory"), f"{path}.memory", parse_memory, DEFAULT_MEMORY_BYTES,
+                       MIN_MEMORY_BYTES, format_memory, "memory", MEMORY_EXAMPLES,
+                       "Docker's smallest memory limit")
+    if cpu is None or memory is None:
+        return None
+    return Resources(cpu_millis=cpu, memory_bytes=memory)
+
+
+def _quantity(f: Fields, value: Any, path: str, parse: Any, default: int, minimum: int,
+              fmt: Any, what: str, examples: str, why_min: str) -> int | None:
+    if value is None:
+        return default
+    try:
+        amount = parse(value)
+    except QuantityError as e:
+        f.error(path, str(e))
+        return None
+    if amount < minimum:
+        f.error(path, f"{fmt(amount)} is too small (at least {fmt(minimum)}, {why_min}; {examples})")
+        return None
+    return amount
+
+
+def _capabilities(f: Fields, value: Any, path: str) -> tuple[str, ...] | None:
+    items = f.string_list(value, path, "[NET_BIND_SERVICE]")
+    if items is None:
+        return None
+    out: list[str] = []
+    ok = True
+    for i, text in enumerate(items):
+        name = names.capability_name(text)
+        if name is None:
+            close = difflib.get_close_matches(text.upper().removeprefix("CAP_"), sorted(names.CAPABILITIES), n=1)
+            hint = f"did you mean {close[0]}?" if close else "e.g. NET_BIND_SERVICE, NET_ADMIN, SYS_TIME"
+            f.error(f.item(path, i), f"{quote(text)} is not a Linux capability ({hint})")
+            ok = False
+        elif name in out:
+            f.error(f.item(path, i), f"{name} is listed twice")
+            ok = False
+        else:
+            out.append(name)
+    return tuple(out) if ok else None
+
+
+# -- placement ----------------------------------------------------------------------------
+
+def _placement(f: Fields, value: Any) -> Placement | None:
+    path = "spec.placement"
+    p = f.mapping(value, path, PLACEMENT_FIELDS, _HOME)
+    if p is None:
+        return None
+    selector = f.string_map(p.get("nodeSelector"), f"{path}.nodeSelector", names.label_key_problem,
+                            names.label_value_problem, key_what="label key")
+    required = _requirements(f, p.get("requiredAffinity"), f"{path}.requiredAffinity")
+    preferred = _preferred(f, p.get("preferredAffinity"), f"{path}.preferredAffinity")
+    tolerations = _tolerations(f, p.get("tolerations"), f"{path}.tolerations")
+    strategy = f.choice(p.get("strategy"), f"{path}.strategy", STRATEGIES, "", allow_empty=True)
+    spread_by = f.string(p.get("spreadBy"), f"{path}.spreadBy", names.label_key_problem,
+                         expected="a node label key, e.g. zone")
+    max_per_node = f.integer(p.get("maxPerNode"), f"{path}.maxPerNode", 0, MAX_REPLICAS, 0)
+    if None in (selector, required, preferred, tolerations, strategy, spread_by, max_per_node):
+        return None
+    return Placement(node_selector=selector, required=required, preferred=preferred, tolerations=tolerations,
+                     strategy=strategy, spread_by=spread_by, max_per_node=max_per_node)
+
+
+def _requirements(f: Fields, value: Any, path: str, need_one: bool = False) -> tuple[SelectorRequirement, ...] | None:
+    items = f.list_of(value, path, "[{key: zone, operator: In, values: [a, b]}]")
+    if items is None:
+        return None
+    if need_one and not items:
+        f.error(path, "must list at least one requirement (e.g. [{key: zone, operator: In, values: [a]}])")
+        return None
+    out: list[SelectorRequirement] = []
+    ok = True
+    for i, item in enumerate(items):
+        p = f.item(path, i)
+        d = f.mapping(item, p, REQUIREMENT_FIELDS, what="a mapping with key and operator")
+        if d is None:
+            ok = False
+            continue
+        key = f.string(d.get("key"), f"{p}.key", names.label_key_problem, required=True,
+                       expected="a node label key, e.g. zone")
+        op = d.get("operator")
+        if op is None:
+            f.error(f"{p}.operator", f"required field is missing (expected one of {' | '.join(SELECTOR_OPERATORS)})")
+        else:
+            op = f.choice(op, f"{p}.operator", SELECTOR_OPERATORS, "")
+        values = f.string_list(d.get("values"), f"{p}.values", "[a, b]", names.label_value_problem)
+        if key is None or op is None or values is None:
+            ok = False
+            continue
+        if op in ("In", "NotIn") and not values:
+            f.error(f"{p}.values", f"operator {op} needs at least one value (e.g. values: [a, b])")
+            ok = False
+            continue
+        if op in ("Exists", "DoesNotExist") and values:
+            f.error(f"{p}.values", f"operator {op} takes no values (remove values, or use In / NotIn)")
+            ok = False
+            continue
+        out.append(SelectorRequirement(key=key, operator=op, values=values))
+    return tuple(out) if ok else None
+
+
+def _preferred(f: Fields, value: Any, path: str) -> tuple[PreferredTerm, ...] | None:
+    items = f.list_of(value, path, "[{weight: 50, match: [{key: zone, operator: In, values: [a]}]}]")
+    if items is None:
+        return None
+    out: list[PreferredTerm] = []
+    ok = True
+    for i, item in enumerate(items):
+        p = f.item(path, i)
+        d = f.mapping(item, p, PREFERRED_FIELDS, what="a mapping with weight and match")
+        if d is None:
+            ok = False
+            continue
+        if d.get("weight") is None:
+            f.error(f"{p}.weight", "required field is missing (expected an integer from 1 to 100)")
+            weight = None
+        else:
+            weight = f.integer(d.get("weight"), f"{p}.weight", 1, 100, 0)
+        match = _requirements(f, d.get("match"), f"{p}.match", need_one=True)
+        if weight is None or match is None:
+            ok = False
+            continue
+        out.append(PreferredTerm(weight=weight, match=match))
+    return tuple(out) if ok else None
+
+
+def _tolerations(f: Fields, value: Any, path: str) -> tuple[Toleration, ...] | None:
+    items = f.list_of(value, path, "[{key: dedicated, operator: Equal, value: gpu}]")
+    if items is None:
+        return None
+    out: list[Toleration] = []
+    ok = True
+    for i, item in enumerate(items):
+        p = f.item(path, i)
+        d = f.mapping(item, p, TOLERATION_FIELDS, what="a mapping with key, operator, value, effect")
+        if d is None:
+            ok = False
+            continue
+        key = f.string(d.get("key"), f"{p}.key", names.label_key_problem)
+        op = f.choice(d.get("operator"), f"{p}.operator", TOLERATION_OPERATORS, "Equal")
+        val = f.string(d.get("value"), f"{p}.value", names.label_value_problem)
+        effect = f.choice(d.get("effect"), f"{p}.effect", TAINT_EFFECTS, "", allow_empty=True)
+        if None in (key, op, val, effect):
+            ok = False
+            continue
+        if op == "Equal" and not key:
+            f.error(f"{p}.key", "operator Equal needs a key (or use operator Exists with no key "
+                                "to tolerate every taint)")
+            ok = False
+            continue
+        if op == "Exists" and val:
+            f.error(f"{p}.value", "operator Exists takes no value (remove value, or use operator Equal)")
+            ok = False
+            continue
+        out.append(Toleration(key=key, operator=op, value=val, effect=effect))
+    return tuple(out) if ok else None

@@ -1,0 +1,97 @@
+"""Rules for names: workloads, tenants, label keys and values, environment variables, capabilities.
+
+Each check returns None when the text is valid, else a sentence saying what is expected.
+"""
+from __future__ import annotations
+
+import re
+
+# Replica ids append "-<index>" (up to "-999") to a workload name and must still be a
+# DNS-1123 label of at most 63 characters (they become container and host names).
+MAX_WORKLOAD_NAME = 53
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest].
+_IMAGE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@sha256:[a-f0-9]{64})?$")
+
+# Linux capabilities Docker knows (without the CAP_ prefix).
+CAPABILITIES = frozenset("""
+AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF CHECKPOINT_RESTORE CHOWN DAC_OVERRIDE
+DAC_READ_SEARCH FOWNER FSETID IPC_LOCK IPC_OWNER KILL LEASE LINUX_IMMUTABLE MAC_ADMIN
+MAC_OVERRIDE MKNOD NET_ADMIN NET_BIND_SERVICE NET_BROADCAST NET_RAW PERFMON SETFCAP SETGID
+SETPCAP SETUID SYSLOG SYS_ADMIN SYS_BOOT SYS_CHROOT SYS_MODULE SYS_NICE SYS_PACCT SYS_PTRACE
+SYS_RAWIO SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG WAKE_ALARM
+""".split())
+
+
+def dns_label_problem(text: str, max_len: int = 63) -> str | None:
+    if len(text) > max_len:
+        return f"is {len(text)} characters long (at most {max_len})"
+    if not _DNS_LABEL.match(text):
+        return ("must consist of lower-case letters, digits and '-', and start and end with a "
+                "letter or digit (e.g. web, api-v2)")
+    return None
+
+
+def workload_name_problem(text: str) -> str | None:
+    if len(text) > MAX_WORKLOAD_NAME:
+        return (f"is {len(text)} characters long (at most {MAX_WORKLOAD_NAME}, so that replica "
+                f"ids <name>-<index> stay within 63)")
+    return dns_label_problem(text)
+
+
+def label_key_problem(text: str) -> str | None:
+    prefix, slash, name = text.rpartition("/")
+    if slash:
+        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix):
+            return ("has an invalid prefix: a label key is [prefix/]name where prefix is a DNS "
+                    "subdomain (e.g. example.com/tier)")
+    if not name:
+        return "is empty: a label key needs a name (e.g. app, zone, example.com/tier)"
+    if len(name) > 63:
+        return f"has a name part of {len(name)} characters (at most 63)"
+    if not _LABEL_NAME.match(name):
+        return ("must consist of letters, digits, '-', '_' and '.', and start and end with a "
+                "letter or digit (e.g. app, zone, example.com/tier)")
+    return None
+
+
+def label_value_problem(text: str) -> str | None:
+    if len(text) > 63:
+        return f"is {len(text)} characters long (a label value has at most 63)"
+    if text and not _LABEL_NAME.match(text):
+        return ("must be empty or consist of letters, digits, '-', '_' and '.', and start and end "
+                "with a letter or digit (e.g. web, zone-a, v1.2)")
+    return None
+
+
+def env_name_problem(text: str) -> str | None:
+    if not _ENV_NAME.match(text):
+        return ("is not a valid environment variable name (letters, digits, '_', '-', '.'; "
+                "not starting with a digit, e.g. GREETING)")
+    return None
+
+
+def image_problem(text: str) -> str | None:
+    if len(text) > 255:
+        return f"is {len(text)} characters long (an image reference has at most 255)"
+    if not _IMAGE.match(text):
+        return ("is not an image reference (expected [registry/]name[:tag][@sha256:digest] "
+                "with a lower-case name, e.g. local/busybox:1)")
+    return None
+
+
+def capability_name(text: str) -> str | None:
+    """The canonical capability name (NET_ADMIN) for `text` (net_admin, CAP_NET_ADMIN), or None."""
+    name = text.upper()
+    if name.startswith("CAP_"):
+        name = name[4:]
+    return name if name in CAPABILITIES else None
