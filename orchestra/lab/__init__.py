@@ -1,0 +1,1 @@
+"""The VM lab: boxes, Vagrant clusters, agent bootstrap and image loading over SSH."""

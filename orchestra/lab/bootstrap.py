@@ -1,0 +1,132 @@
+"""Installs and (re)starts the orchestra agent on a node over SSH, then waits until the
+plane lists the node as Ready. Running it again upgrades in place: the venv is reused,
+orchestra's wheel is reinstalled, the unit is rewritten and the agent restarted."""
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import time
+
+from orchestra.lab import wheelhouse
+from orchestra.lab.planequery import wait_ready
+from orchestra.lab.ssh import LabError, Node, SSHTarget
+
+VENV = "/opt/orchestra/venv"
+WHEELS = "/var/tmp/orchestra-wheelhouse"
+UNIT = "/etc/systemd/system/orchestra-agent.service"
+DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
+@dataclasses.dataclass
+class BootstrapSpec:
+    target: SSHTarget
+    key: str
+    server: str            # the plane as the agent in the guest dials it
+    name: str
+    labels: str = ""
+    plane: str = ""        # the plane as this machine reaches it (for the Ready check); default: server
+    ready_timeout: float = 180.0
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise LabError(f"bad label {item!r}: expected key=value (labels are comma separated)")
+        labels[k] = v
+    return labels
+
+
+def unit_text(spec: BootstrapSpec) -> str:
+    args = ["--server", spec.server, "--name", spec.name, "--docker-host", DOCKER_HOST]
+    if spec.labels:
+        args += ["--labels", spec.labels]
+    return f"""# Written by `orchestra node bootstrap`; rewritten on every bootstrap.
+[Unit]
+Description=orchestra node agent ({spec.name})
+After=network-online.target docker.service
+Wants=docker.service
+
+[Service]
+ExecStart={VENV}/bin/orchestra-agent {' '.join(shlex.quote(a) for a in args)}
+Restart=always
+RestartSec=2
+Environment=PYTHONUNBUFFERED=1
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def check_guest(node: Node) -> None:
+    """Refuses guests the wheelhouse cannot serve, with what to install."""
+    if node.run("sudo -n true", check=False).status != 0:
+        raise LabError(f"{node.target}: user {node.target.user} cannot sudo without a password")
+    py = node.run("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'", check=False)
+    if py.status != 0:
+        raise LabError(f"{node.target}: python3 is not installed in the guest (need CPython 3.11)")
+    want = "%d.%d" % wheelhouse.GUEST_PYTHON
+    if py.stdout.strip() != want:
+        raise LabError(f"{node.target}: the guest has Python {py.stdout.strip()}, but the wheelhouse "
+                       f"is built for CPython {want} (use a Debian 12 guest)")
+    if node.run("python3 -c 'import ensurepip, venv'", check=False).status != 0:
+        raise LabError(f"{node.target}: python3-venv is missing in the guest (apt-get install python3-venv)")
+    if node.run("command -v docker", check=False).status != 0:
+        raise LabError(f"{node.target}: Docker is not installed in the guest (apt-get install docker.io)")
+    # Docker may still be starting right after boot: give it a little while.
+    deadline = time.monotonic() + 60
+    while True:
+        res = node.run("docker version --format '{{.Server.Version}}'", sudo=True, check=False)
+        if res.status == 0:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"{node.target}: Docker is installed but its daemon does not answer: "
+                           f"{(res.stderr or res.stdout).strip()[-500:]}")
+        time.sleep(2)
+
+
+def install(node: Node, spec: BootstrapSpec, wheels: list[str]) -> None:
+    own = wheels[0]
+    node.run(f"mkdir -p {WHEELS} && chown {shlex.quote(spec.target.user)} {WHEELS}", sudo=True)
+    node.put_files(wheels, WHEELS, always=(own,))
+    own_remote = f"{WHEELS}/{own.rsplit('/', 1)[-1]}"
+    node.run(f"test -x {VENV}/bin/pip || python3 -m venv {VENV}", sudo=True)
+    # Dependencies only from the wheelhouse; orchestra itself forced so that a rebuilt wheel
+    # of the same version replaces the installed one.
+    node.run(f"{VENV}/bin/pip install -q --no-index --find-links {WHEELS} --disable-pip-version-check "
+             f"{own_remote} && {VENV}/bin/pip install -q --no-index --no-deps --force-reinstall "
+             f"--disable-pip-version-check {own_remote}", sudo=True, timeout=900)
+    node.write_file(UNIT, unit_text(spec))
+    node.run("systemctl daemon-reload && systemctl enable -q orchestra-agent && "
+             "systemctl restart orchestra-agent", sudo=True)
+
+
+def agent_journal(node: Node, lines: int = 30) -> str:
+    res = node.run(f"journalctl -u orchestra-agent -n {lines} --no-pager", sudo=True, check=False)
+    return res.stdout.strip()
+
+
+def bootstrap(spec: BootstrapSpec, wheels: list[str] | None = None, log=print) -> dict:
+    """Returns timings (seconds) of each step."""
+    parse_labels(spec.labels)
+    times = {}
+    t0 = time.monotonic()
+    wheels = wheels or wheelhouse.build()
+    times["wheelhouse"] = time.monotonic() - t0
+    with Node(spec.target, spec.key) as node:
+        t = time.monotonic()
+        check_guest(node)
+        times["checks"] = time.monotonic() - t
+        t = time.monotonic()
+        log(f"{spec.name}: installing orchestra into {VENV} on {spec.target}")
+        install(node, spec, wheels)
+        times["install"] = time.monotonic() - t
+        t = time.monotonic()
+        log(f"{spec.name}: agent started, waiting for Ready at {spec.plane or spec.server}")
+        try:
+            wait_ready(spec.plane or spec.server, spec.name, spec.ready_timeout)
+        except LabError as e:
+            raise LabError(f"{e}\nlast agent log lines on {spec.target}:\n{agent_journal(node)}") from None
+        times["ready"] = time.monotonic() - t
+    return times
