@@ -125,7 +125,8 @@ def reconcile_workload(store: Store, events: EventLog, rec: WorkloadRecord, w: W
         r = existing[index]
         store.delete_replica(r.id)
         out.removed.append(r.id)
-        events.emit("Replica", r.id, NORMAL, "Retired",
+        # On the workload: the replica's own events disappear from `describe` with it.
+        events.emit("Workload", rec.name, NORMAL, "Retired",
                     f"replica {r.id} retired by a scale-down of {rec.name} to {want}")
     return out
 
