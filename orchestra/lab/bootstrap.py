@@ -8,12 +8,15 @@ import shlex
 import time
 
 from orchestra.lab import wheelhouse
+from orchestra.transport import ClientTLS
 from orchestra.lab.planequery import wait_ready
 from orchestra.lab.ssh import LabError, Node, SSHTarget
 
 VENV = "/opt/orchestra/venv"
 WHEELS = "/var/tmp/orchestra-wheelhouse"
 UNIT = "/etc/systemd/system/orchestra-agent.service"
+ENV_FILE = "/etc/orchestra/agent.env"      # the join token, readable by root only
+STATE_DIR = "/var/lib/orchestra/agent"     # the node's key and certificate (kept across upgrades)
 DOCKER_HOST = "unix:///var/run/docker.sock"
 
 
@@ -24,7 +27,9 @@ class BootstrapSpec:
     server: str            # the plane as the agent in the guest dials it
     name: str
     labels: str = ""
+    token: str = ""        # join token; needed on the first bootstrap only (the agent keeps its cert)
     plane: str = ""        # the plane as this machine reaches it (for the Ready check); default: server
+    plane_tls: ClientTLS | None = None   # admin credentials for that check
     ready_timeout: float = 180.0
 
 
@@ -39,7 +44,8 @@ def parse_labels(text: str) -> dict[str, str]:
 
 
 def unit_text(spec: BootstrapSpec) -> str:
-    args = ["--server", spec.server, "--name", spec.name, "--docker-host", DOCKER_HOST]
+    args = ["--server", spec.server, "--name", spec.name, "--docker-host", DOCKER_HOST,
+            "--state-dir", STATE_DIR]
     if spec.labels:
         args += ["--labels", spec.labels]
     return f"""# Written by `orchestra node bootstrap`; rewritten on every bootstrap.
@@ -53,6 +59,7 @@ ExecStart={VENV}/bin/orchestra-agent {' '.join(shlex.quote(a) for a in args)}
 Restart=always
 RestartSec=2
 Environment=PYTHONUNBUFFERED=1
+EnvironmentFile=-{ENV_FILE}
 
 [Install]
 WantedBy=multi-user.target
@@ -97,6 +104,8 @@ def install(node: Node, spec: BootstrapSpec, wheels: list[str]) -> None:
     node.run(f"{VENV}/bin/pip install -q --no-index --find-links {WHEELS} --disable-pip-version-check "
              f"{own_remote} && {VENV}/bin/pip install -q --no-index --no-deps --force-reinstall "
              f"--disable-pip-version-check {own_remote}", sudo=True, timeout=900)
+    if spec.token:
+        node.write_file(ENV_FILE, f"ORCHESTRA_TOKEN={spec.token}\n", mode=0o600)
     node.write_file(UNIT, unit_text(spec))
     node.run("systemctl daemon-reload && systemctl enable -q orchestra-agent && "
              "systemctl restart orchestra-agent", sudo=True)
@@ -125,7 +134,7 @@ def bootstrap(spec: BootstrapSpec, wheels: list[str] | None = None, log=print) -
         t = time.monotonic()
         log(f"{spec.name}: agent started, waiting for Ready at {spec.plane or spec.server}")
         try:
-            wait_ready(spec.plane or spec.server, spec.name, spec.ready_timeout)
+            wait_ready(spec.plane or spec.server, spec.name, spec.ready_timeout, spec.plane_tls)
         except LabError as e:
             raise LabError(f"{e}\nlast agent log lines on {spec.target}:\n{agent_journal(node)}") from None
         times["ready"] = time.monotonic() - t

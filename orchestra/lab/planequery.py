@@ -10,19 +10,20 @@ from orchestra.api import orchestra_pb2, orchestra_pb2_grpc
 from orchestra.lab.ssh import LabError
 
 
-def list_nodes(plane: str, timeout: float = 10.0) -> list:
-    with transport.client_channel(plane) as channel:
+def list_nodes(plane: str, tls: transport.ClientTLS | None = None, timeout: float = 10.0) -> list:
+    with transport.client_channel(plane, tls) as channel:
         stub = orchestra_pb2_grpc.OrchestraStub(channel)
         return list(stub.ListNodes(orchestra_pb2.ListNodesRequest(), timeout=timeout).nodes)
 
 
-def wait_status(plane: str, name: str, status: str, timeout: float) -> object:
+def wait_status(plane: str, name: str, status: str, timeout: float,
+                tls: transport.ClientTLS | None = None) -> object:
     """Polls ListNodes until node `name` has `status`; returns the node."""
     deadline = time.monotonic() + timeout
     last = "not registered"
     while True:
         try:
-            nodes = {n.name: n for n in list_nodes(plane)}
+            nodes = {n.name: n for n in list_nodes(plane, tls)}
             node = nodes.get(name)
             if node is not None:
                 if node.status == status:
@@ -35,5 +36,5 @@ def wait_status(plane: str, name: str, status: str, timeout: float) -> object:
         time.sleep(1.0)
 
 
-def wait_ready(plane: str, name: str, timeout: float) -> object:
-    return wait_status(plane, name, "Ready", timeout)
+def wait_ready(plane: str, name: str, timeout: float, tls: transport.ClientTLS | None = None) -> object:
+    return wait_status(plane, name, "Ready", timeout, tls)
