@@ -60,10 +60,40 @@ class ClusterState:
             for workload, count in x.recent_failures.items():
                 if count > 0:
                     self.failures.setdefault(workload, {})[i] = count
-        for b in snapshot.bound:
-            i = self.index.get(b.node)
-            if i is not None:       # a replica on a node that left the snapshot holds nothing schedulable
-                self.add(i, b)
+        self._load(snapshot.bound)
+
+    def _load(self, bound) -> None:
+        """Bulk form of add() for the snapshot's bound replicas: plain Python sums, then one write per column
+        (a pass re-indexes every bound replica, so this is the plane's per-pass fixed cost)."""
+        index, replicas, node_tenants = self.index, self.replicas, self.node_tenants
+        workload_nodes, ports, tenant_codes = self.workload_nodes, self.ports, self.tenant_codes
+        cpu = [0] * self.size
+        mem = [0] * self.size
+        for b in bound:
+            i = index.get(b.node)
+            if i is None:           # a replica on a node that left the snapshot holds nothing schedulable
+                continue
+            r = b.requests
+            cpu[i] += r.cpu_millis
+            mem[i] += r.memory_bytes
+            replicas[i].append(b)
+            code = tenant_codes.get(b.tenant)
+            if code is None:
+                code = self.tenant_code(b.tenant)
+            node_tenants[i][code] += 1
+            per_node = workload_nodes.get(b.workload)
+            if per_node is None:
+                per_node = workload_nodes[b.workload] = {}
+            per_node[i] = per_node.get(i, 0) + 1
+            if b.ports:
+                for p in b.ports:
+                    if p.host_port:
+                        ports.setdefault((p.host_port, p.protocol), {}).setdefault(i, []).append(p.host_ip)
+        self.used_cpu += np.array(cpu, dtype=np.int64)
+        self.used_mem += np.array(mem, dtype=np.int64)
+        for i, counts in enumerate(node_tenants):
+            if counts:
+                self._refresh_tenant(i)
 
     # labels -----------------------------------------------------------------------------------
     def label_column(self, key: str) -> np.ndarray:

@@ -105,6 +105,7 @@ class Pipeline:
         best = np.where(feasible, total, _NEG)
         n_feasible = int(np.count_nonzero(feasible))
         summary = self._summary(stages)
+        requests = Resources(d.cpu, d.memory)
         failed: Explanation | None = None     # once a replica fits nowhere, later ones fail alike
 
         def refresh(j: int, extra) -> None:
@@ -154,7 +155,7 @@ class Pipeline:
                 failed = None
                 refresh(j, None)
             top = self._top(best, j, scorers, terms, total)
-            b = BoundReplica(rid, d.workload, c.names[j], Resources(d.cpu, d.memory), d.priority, d.tenant, d.ports)
+            b = BoundReplica(rid, d.workload, c.names[j], requests, d.priority, d.tenant, d.ports)
             c.add(j, b)
             w.counts[j] += 1
             extra = None
@@ -179,22 +180,22 @@ class Pipeline:
 
     def _top(self, best, j, scorers, terms, total) -> tuple[NodeScore, ...]:
         names = self.c.names
-        chosen = NodeScore(names[j], float(total[j]), tuple((s.name, float(terms[k][j])) for k, (s, _) in enumerate(scorers)))
-        # Runners-up by repeated argmax with the winners masked: O(n) each and ties go to the lowest name.
-        rest = []
-        hidden = [j]
-        saved = [best[j]]
+        chosen = NodeScore(names[j], total.item(j), tuple([(s.name, terms[k].item(j)) for k, (s, _) in enumerate(scorers)]))
+        # Runners-up by repeated argmax with the winners masked: O(n) each, and ties go to the lowest name.
+        out = [chosen]
+        hidden = [(j, best.item(j))]
         best[j] = _NEG
         for _ in range(TOP - 1):
             k = int(best.argmax())
-            if best[k] == _NEG:
+            score = best.item(k)
+            if score == _NEG:
                 break
-            rest.append((-float(best[k]), k))
-            hidden.append(k)
-            saved.append(best[k])
+            out.append(NodeScore(names[k], score))
+            hidden.append((k, score))
             best[k] = _NEG
-        best[hidden] = saved
-        return (chosen,) + tuple(NodeScore(names[k], -s) for s, k in rest)
+        for k, score in hidden:
+            best[k] = score
+        return tuple(out)
 
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
         c = self.c

@@ -39,6 +39,8 @@ def plan_node(c: ClusterState, w: WorkloadState, i: int) -> Plan | None:
     must: list[BoundReplica] = []
     whys: list[str] = []
     for b in c.replicas[i]:
+        if b.workload == d.workload:
+            continue        # a workload never preempts its own replicas (an older generation may rank lower)
         reason = ("tenant" if b.tenant != d.tenant else "") or ("host port" if _ports_clash(b, w) else "")
         if reason:
             if b.priority >= d.priority:
@@ -51,7 +53,8 @@ def plan_node(c: ClusterState, w: WorkloadState, i: int) -> Plan | None:
     chosen: list[BoundReplica] = []
     if free_cpu < d.cpu or free_mem < d.memory:
         inv_cpu, inv_mem = float(c.inv_cpu[i]), float(c.inv_mem[i])
-        others = sorted((b for b in c.replicas[i] if b.priority < d.priority and b not in must),
+        others = sorted((b for b in c.replicas[i] if b.priority < d.priority and b.workload != d.workload
+                         and b not in must),
                         key=lambda b: (b.priority, -(b.requests.cpu_millis * inv_cpu + b.requests.memory_bytes * inv_mem),
                                        b.replica_id))
         for b in others:
@@ -82,7 +85,7 @@ def plans(c: ClusterState, w: WorkloadState, static_ok: np.ndarray) -> list[Plan
     for i in np.flatnonzero(static_ok).tolist():
         if limit and w.counts[i] >= limit:
             continue        # victims are other workloads' replicas: they cannot lower this count
-        if not any(b.priority < d.priority for b in c.replicas[i]):
+        if not any(b.priority < d.priority and b.workload != d.workload for b in c.replicas[i]):
             continue
         p = plan_node(c, w, i)
         if p is not None:
