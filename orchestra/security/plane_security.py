@@ -17,7 +17,7 @@ from orchestra.security.plane_pki import PlanePKI, ensure_plane_pki, serving_hos
 from orchestra.security.policy import SecurityPolicy
 from orchestra.security.private_files import write_private
 from orchestra.security.service import SecurityService
-from orchestra.security.tokens import new_token
+from orchestra.security.tokens import TokenError, new_token, parse_token
 from orchestra.transport import ServerTLS
 
 
@@ -67,10 +67,16 @@ NODE_TOKEN_FILE = "node-token"
 def ensure_node_token(data_dir: pathlib.Path, store, ca_fingerprint: str, clock: Callable[[], float]) -> pathlib.Path:
     """Like K3s's server/node-token: a join token (no expiry) in `<data dir>/node-token` (0600), made once,
     so agents on this machine can join with no extra step. `orchestra token revoke <id>` disables it;
-    it is not re-made while the file exists."""
+    it is not re-made while the file exists, unless it pins another CA (after a CA rotation)."""
     path = data_dir / NODE_TOKEN_FILE
     if path.exists():
-        return path
+        try:
+            current = parse_token(path.read_text()).ca_fingerprint == ca_fingerprint
+        except TokenError:
+            current = False
+        if current:
+            return path
+        # The CA was replaced (or the file damaged): a token pinning the old CA is useless.
     token, record = new_token(ca_fingerprint, int(clock() * 1000), ttl_seconds=0)
     store.put_join_token(record)
     write_private(path, token + "\n")

@@ -241,3 +241,16 @@ def test_unreachable_plane_is_retried_until_stopped(tmp_path):
     got = node_credentials_retrying(address, "vm-1", tmp_path, token, should_stop=lambda: len(sleeps) >= 3,
                                     sleep=sleeps.append)
     assert got is None and sleeps == [0.5, 1.0, 2.0]
+
+
+def test_node_token_follows_a_ca_rotation(tmp_path):
+    import shutil
+    store = SqliteStore(":memory:")
+    first = plane_security(tmp_path / "data", "127.0.0.1:0", store)
+    old_token = first.node_token_path.read_text()
+    shutil.rmtree(tmp_path / "data" / "pki")                    # the operator rotates the CA
+    second = plane_security(tmp_path / "data", "127.0.0.1:0", store)
+    assert second.pki.ca.fingerprint != first.pki.ca.fingerprint
+    new_token = second.node_token_path.read_text()
+    assert new_token != old_token and second.pki.ca.fingerprint in new_token
+    store.close()
