@@ -1,0 +1,153 @@
+"""`orchestra apply -f FILE` and `orchestra delete -f FILE | workload NAME`."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from orchestra.api import orchestra_pb2 as pb
+from orchestra.cli.failure import CliError
+from orchestra.cli.context import cli_context
+from orchestra.cli.tables import duration
+from orchestra.spec.errors import ManifestError
+from orchestra.spec.manifest import load_files
+from orchestra.spec.model import Workload, workload_to_dict
+
+POLL_S = 1.0
+
+
+def load_manifests(files: tuple[str, ...]) -> list[Workload]:
+    try:
+        workloads = load_files(files)
+    except ManifestError as e:
+        raise CliError(str(e)) from None
+    if not workloads:
+        raise CliError(f"{', '.join(files)}: no workloads found (every document is empty)")
+    return workloads
+
+
+def canonical_json(w: Workload) -> str:
+    return json.dumps(workload_to_dict(w), sort_keys=True)
+
+
+@click.command()
+@click.option("-f", "--filename", "files", multiple=True, required=True, metavar="FILE",
+              help="manifest file (repeatable; several documents per file)")
+@click.option("--dry-run", is_flag=True, help="print what would happen and change nothing")
+@click.option("--no-wait", is_flag=True, help="return once the plane has stored the workloads")
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="seconds to wait for every replica to be Running")
+@click.pass_context
+def apply(ctx: click.Context, files: tuple[str, ...], dry_run: bool, no_wait: bool, timeout: float) -> None:
+    """Create or update the workloads of manifest files, then wait until they run."""
+    workloads = load_manifests(files)   # nothing is sent unless every manifest is valid
+    target = cli_context(ctx).target
+    resp = target.call("Apply", pb.ApplyRequest(workloads_json=[canonical_json(w) for w in workloads],
+                                                 dry_run=dry_run))
+    for result in resp.results:
+        click.echo(result_text(result, dry_run))
+    if dry_run or no_wait:
+        return
+    wait_running(target, [w.name for w in workloads], timeout)
+
+
+def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
+    action = {"created": "would be created", "configured": "would be configured",
+              "unchanged": "unchanged"}.get(result.action, result.action) if dry_run else result.action
+    lines = [f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")]
+    for p in result.placements:
+        if p.node:
+            lines.append(f"  {p.replica} -> {p.node}" + (f" ({p.explanation})" if p.explanation else ""))
+        else:
+            lines.append(f"  {p.replica}: not placed: {p.explanation or 'no node fits'}")
+    for r in result.removed_replicas:
+        lines.append(f"  {r}: {'would be removed' if dry_run else 'removed'} (scale-down)")
+    return "\n".join(lines)
+
+
+def wait_running(target, names: list[str], timeout: float) -> None:
+    """Poll until every replica of `names` is Running; progress lines as counts change."""
+    deadline = time.monotonic() + timeout
+    shown: dict[str, str] = {}
+    while True:
+        workloads = {w.name: w for w in target.call("ListWorkloads", pb.ListWorkloadsRequest()).workloads}
+        not_running = []
+        done = True
+        for name in names:
+            info = workloads.get(name)
+            if info is None:
+                raise CliError(f"workload {name} disappeared while waiting (deleted meanwhile?)")
+            replicas = target.call("ListReplicas", pb.ListReplicasRequest(workload=name)).replicas
+            running = sum(1 for r in replicas if r.phase == "Running")
+            line = f"{name}: {running}/{info.desired} running"
+            if shown.get(name) != line:
+                click.echo(line)
+                shown[name] = line
+            if running != info.desired or len(replicas) != info.desired:
+                done = False
+                not_running += [r for r in replicas if r.phase != "Running"]
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            lines = [f"timed out after {duration(timeout)} waiting for replicas to be Running:"]
+            for r in not_running:
+                where = f" on {r.node}" if r.node else ""
+                lines.append(f"  {r.id}: {r.phase}{where}" + (f": {r.reason}" if r.reason else ""))
+            if not not_running:
+                lines.append("  (replicas are still being created)")
+            raise CliError("\n".join(lines))
+        time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+
+
+@click.group(invoke_without_command=True)
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE", help="delete the workloads of these manifests")
+@click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="seconds to wait for the replicas to be gone")
+@click.pass_context
+def delete(ctx: click.Context, files: tuple[str, ...], no_wait: bool, timeout: float) -> None:
+    """Delete workloads: `delete -f FILE` or `delete workload NAME...`."""
+    if ctx.invoked_subcommand is not None:
+        if files:
+            raise CliError("give either -f FILE or `workload NAME`, not both")
+        ctx.obj["delete"] = (no_wait, timeout)
+        return
+    if not files:
+        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete workload NAME`")
+    delete_names(ctx, [w.name for w in load_manifests(files)], no_wait, timeout)
+
+
+@delete.command("workload")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, help="seconds to wait (default 120)")
+@click.pass_context
+def delete_workload(ctx: click.Context, names: tuple[str, ...], no_wait: bool, timeout: float | None) -> None:
+    """Delete workloads by name."""
+    parent_no_wait, parent_timeout = ctx.obj.get("delete", (False, 120.0))
+    delete_names(ctx, list(names), no_wait or parent_no_wait, timeout if timeout is not None else parent_timeout)
+
+
+def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float) -> None:
+    target = cli_context(ctx).target
+    resp = target.call("Delete", pb.DeleteRequest(names=names))
+    for name in resp.deleted:
+        click.echo(f"{name}: deleted")
+    if resp.deleted and not no_wait:
+        wait_gone(target, list(resp.deleted), timeout)
+    if resp.not_found:
+        raise CliError("not found: " + ", ".join(f"workload {n}" for n in resp.not_found))
+
+
+def wait_gone(target, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [r for name in names
+                for r in target.call("ListReplicas", pb.ListReplicasRequest(workload=name)).replicas]
+        if not left:
+            return
+        if time.monotonic() >= deadline:
+            raise CliError(f"timed out after {duration(timeout)} waiting for replicas to be removed: "
+                           + ", ".join(f"{r.id} ({r.phase})" for r in left))
+        time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))

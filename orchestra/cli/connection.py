@@ -1,0 +1,141 @@
+"""The CLI's connection to the control plane, and what it says when a call fails.
+
+Address: --server > $ORCHESTRA_SERVER > the client config's `server` > 127.0.0.1:7070 (the
+local cluster's default). Credentials: the client config (--config > $ORCHESTRA_CONFIG >
+~/.orchestra/config, see orchestra.security.client_config); without one the CLI dials in
+plaintext, which only a plane without TLS answers, and says so when the handshake fails.
+Every channel is made by orchestra.transport.client_channel.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+import grpc
+
+from orchestra import transport
+from orchestra.api import orchestra_pb2_grpc
+from orchestra.cli.failure import CliError
+
+DEFAULT_SERVER = "127.0.0.1:7070"
+SERVER_ENV = "ORCHESTRA_SERVER"
+RPC_TIMEOUT_S = 30.0
+START_HINT = "start one with `orchestra local up`, or set --server / ORCHESTRA_SERVER"
+
+T = TypeVar("T")
+
+
+@dataclass
+class Target:
+    """Where and how to call: resolved once per CLI run from options, environment and config."""
+    address: str
+    tls: transport.ClientTLS | None = None
+    config_path: str = ""
+    config_problem: str = ""        # why no config was used (said when a TLS plane refuses us)
+    _channel: grpc.Channel | None = None
+
+    def stub(self) -> orchestra_pb2_grpc.OrchestraStub:
+        if self._channel is None:
+            self._channel = transport.client_channel(self.address, self.tls)
+        return orchestra_pb2_grpc.OrchestraStub(self._channel)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    def call(self, method: str, request: Any, timeout: float = RPC_TIMEOUT_S) -> Any:
+        """Unary call; any failure becomes a CliError with one line that says what to do."""
+        fn: Callable[..., Any] = getattr(self.stub(), method)
+        try:
+            return fn(request, timeout=timeout)
+        except grpc.RpcError as e:
+            raise self.failure(e) from None
+
+    def stream(self, method: str, request: Any, timeout: float | None = None):
+        """Server-streaming call: yields messages; failures become CliError."""
+        fn = getattr(self.stub(), method)
+        call = fn(request, timeout=timeout)
+        try:
+            for msg in call:
+                yield msg
+        except grpc.RpcError as e:
+            raise self.failure(e) from None
+        finally:
+            call.cancel()
+
+    def failure(self, e: grpc.RpcError) -> CliError:
+        code = e.code() if hasattr(e, "code") else None
+        details = (e.details() if hasattr(e, "details") else "") or ""
+        return CliError(describe_rpc_error(self, code, details))
+
+
+def describe_rpc_error(target: Target, code: grpc.StatusCode | None, details: str) -> str:
+    where = f"the control plane at {target.address}"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        reason = _unavailable_reason(details)
+        if reason == "connection refused" or reason.startswith("cannot resolve"):
+            return f"cannot reach {where}: {reason} ({START_HINT})"
+        if target.tls is None:
+            hint = target.config_problem or "no client config was used"
+            return (f"cannot talk to {where}: {reason}. It requires TLS with a client certificate, and "
+                    f"{hint}")
+        return (f"cannot talk to {where}: {reason} (is {target.config_path} the client config for "
+                f"this cluster? A certificate of another cluster fails the TLS handshake)")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"{where} did not answer in time ({details or 'deadline exceeded'})"
+    if code == grpc.StatusCode.NOT_FOUND:
+        return details or "not found"
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+                grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.OUT_OF_RANGE):
+        return details or code.name.lower()
+    if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        return f"{where} refused the call: {details or code.name} (check the client config {target.config_path or ''})".replace(" )", ")")
+    name = code.name if code is not None else "error"
+    return f"{where} failed the call: {name}: {details}".rstrip(": ")
+
+
+def _unavailable_reason(details: str) -> str:
+    low = details.lower()
+    if "connection refused" in low:
+        return "connection refused"
+    if "dns resolution failed" in low or "name or service not known" in low:
+        return "cannot resolve the host name"
+    if "handshake" in low or "ssl" in low or "tls" in low or "socket closed" in low \
+            or "connection reset" in low:
+        return "the TLS handshake failed"
+    if "timed out" in low or "timeout" in low:
+        return "connection timed out"
+    m = re.search(r"last error: (.*)$", details)
+    return (m.group(1) if m else details) or "unavailable"
+
+
+def resolve(server: str | None, config: str | None, env: dict[str, str] | None = None) -> Target:
+    """The Target of this run (no connection is made here)."""
+    from orchestra.security.client_config import ConfigError, config_path, load_client_config
+
+    env = dict(os.environ) if env is None else env
+    path, origin = config_path(config, env)
+    tls = None
+    cfg_server = ""
+    problem = ""
+    if path.exists() or origin != "default location":
+        try:
+            cfg = load_client_config(config, env)
+        except ConfigError as e:
+            raise CliError(str(e)) from None
+        tls, cfg_server = cfg.tls, cfg.server
+    else:
+        problem = (f"there is no client config at {path}: the plane writes admin.conf in its data dir "
+                   f"(export ORCHESTRA_CONFIG=<data dir>/admin.conf, or pass --config)")
+    address = server or env.get(SERVER_ENV) or cfg_server or DEFAULT_SERVER
+    _check_address(address)
+    return Target(address=address, tls=tls, config_path=str(path) if tls else "", config_problem=problem)
+
+
+def _check_address(address: str) -> None:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CliError(f"invalid server address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:7070")

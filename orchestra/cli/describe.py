@@ -1,0 +1,155 @@
+"""`orchestra describe workload|node NAME`: the spec in short, replicas, recent events, and why
+anything is pending."""
+from __future__ import annotations
+
+import click
+
+from orchestra.api import orchestra_pb2 as pb
+from orchestra.cli import views
+from orchestra.cli.context import cli_context
+from orchestra.cli.output import emit
+from orchestra.cli.tables import age, labels_text, table
+from orchestra.spec.quantities import format_cpu, format_memory
+
+MAX_EVENTS = 20
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(["workload", "node"], case_sensitive=False))
+@click.argument("name")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="the API message")
+@click.pass_context
+def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> None:
+    """Show one workload or node in detail."""
+    target = cli_context(ctx).target
+    if kind.lower() == "workload":
+        d = target.call("DescribeWorkload", pb.DescribeRequest(name=name))
+        text = describe_workload(d)
+    else:
+        d = target.call("DescribeNode", pb.DescribeRequest(name=name))
+        text = describe_node(d)
+    if output:
+        emit(d, output)
+    else:
+        click.echo(text)
+
+
+def _fields(pairs: list[tuple[str, str]]) -> list[str]:
+    width = max(len(k) for k, _ in pairs) + 2
+    return [f"{(k + ':').ljust(width)}{v}" for k, v in pairs]
+
+
+def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> str:
+    info = d.workload
+    doc = views.workload_spec(info)
+    spec = doc.get("spec", {})
+    t = spec.get("template", {})
+    p = spec.get("placement", {})
+    res = t.get("resources", {})
+    ports = ", ".join(_port(x) for x in t.get("ports", [])) or "<none>"
+    env = ", ".join(f"{k}={v}" for k, v in sorted(t.get("env", {}).items())) or "<none>"
+    pairs = [
+        ("Name", info.name),
+        ("Labels", labels_text(doc.get("metadata", {}).get("labels", {}))),
+        ("Generation", str(info.generation)),
+        ("Replicas", f"{info.desired} desired, {info.running} running, {info.pending} pending"),
+        ("Tenant", spec.get("tenant") or "<none>"),
+        ("Priority", str(spec.get("priority", 0))),
+        ("Image", t.get("image", "-")),
+        ("Command", " ".join(_shell_word(c) for c in t.get("command", [])) or "<image default>"),
+        ("Env", env),
+        ("Ports", ports),
+        ("Resources", f"cpu {views._cpu(res.get('cpu'))}, memory {views._memory(res.get('memory'))} per replica"),
+        ("Restart policy", t.get("restartPolicy", "Always")),
+        ("Placement", _placement(p)),
+        ("Created", f"{age(info.created_at_ms, now_ms)} ago"),
+    ]
+    if t.get("readOnlyRootFilesystem"):
+        pairs.append(("Read-only root", "yes"))
+    if t.get("addCapabilities"):
+        pairs.append(("Capabilities", ", ".join(t["addCapabilities"])))
+    out = _fields(pairs)
+    out += ["", "Replicas:"]
+    if d.replicas:
+        rows = [views.replica_row(r, False, now_ms) for r in sorted(d.replicas, key=lambda r: r.index)]
+        out += ["  " + line for line in table(views.REPLICA_HEADERS, rows).splitlines()]
+    else:
+        out.append("  <none>")
+    waiting = [r for r in sorted(d.replicas, key=lambda r: r.index) if r.phase != "Running" and r.reason]
+    if waiting:
+        out += ["", "Why not running:"]
+        out += [f"  {r.id} ({r.phase}): {r.reason}" for r in waiting]
+    out += ["", "Events:"] + _events(d.events, now_ms)
+    return "\n".join(out)
+
+
+def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
+    n = d.node
+    f = n.facts
+    taints = ", ".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+    pairs = [
+        ("Name", n.name),
+        ("Status", views.node_status(n)),
+        ("Labels", labels_text(n.labels)),
+        ("Taints", taints or "<none>"),
+        ("Capacity", f"cpu {format_cpu(n.capacity.cpu_millis)}, memory {format_memory(n.capacity.memory_bytes)}"),
+        ("Allocated", f"cpu {format_cpu(n.allocated.cpu_millis)}, memory {format_memory(n.allocated.memory_bytes)}"),
+        ("Runtime", n.runtime_status or "-"),
+        ("Machine", f"{f.cpus} CPUs, {format_memory(f.memory_bytes)}, {f.os or '-'}, kernel {f.kernel or '-'}, "
+                    f"{f.architecture or '-'}, hypervisor {f.hypervisor or 'none'}"),
+        ("Software", f"docker {f.docker_version or '-'}, agent {f.agent_version or '-'}"),
+        ("Last heartbeat", f"{age(n.last_heartbeat_ms, now_ms)} ago"),
+        ("Registered", f"{age(n.registered_at_ms, now_ms)} ago"),
+    ]
+    if n.usage.sampled_at_ms:
+        u = n.usage
+        pairs.append(("Usage", f"cpu {u.cpu_percent:.1f}%, memory {format_memory(u.memory_used_bytes)}/"
+                               f"{format_memory(u.memory_total_bytes)}"))
+    out = _fields(pairs) + ["", "Replicas:"]
+    if d.replicas:
+        rows = [views.replica_row(r, False, now_ms) for r in sorted(d.replicas, key=lambda r: r.id)]
+        out += ["  " + line for line in table(views.REPLICA_HEADERS, rows).splitlines()]
+    else:
+        out.append("  <none>")
+    out += ["", "Events:"] + _events(d.events, now_ms)
+    return "\n".join(out)
+
+
+def _events(events, now_ms: int | None) -> list[str]:
+    recent = sorted(events, key=lambda e: e.id)[-MAX_EVENTS:]
+    if not recent:
+        return ["  <none>"]
+    rows = [views.event_row(e, now_ms) for e in recent]
+    return ["  " + line for line in table(("age", "type", "reason", "object", "message"), rows).splitlines()]
+
+
+def _port(p: dict) -> str:
+    text = f"{p.get('containerPort')}/{p.get('protocol', 'tcp')}"
+    if p.get("hostPort"):
+        text += f" -> {p.get('hostIP') or '0.0.0.0'}:{p['hostPort']}"
+    return text
+
+
+def _placement(p: dict) -> str:
+    parts = [f"strategy {p.get('strategy') or 'cluster default'}"]
+    if p.get("nodeSelector"):
+        parts.append("nodeSelector " + labels_text(p["nodeSelector"]))
+    for r in p.get("requiredAffinity", []):
+        parts.append(f"requires {r.get('key')} {r.get('operator')} {','.join(r.get('values', []))}".rstrip())
+    for term in p.get("preferredAffinity", []):
+        parts.append(f"prefers (weight {term.get('weight')}) " +
+                     " and ".join(f"{r.get('key')} {r.get('operator')} {','.join(r.get('values', []))}".rstrip()
+                                  for r in term.get("match", [])))
+    for tl in p.get("tolerations", []):
+        parts.append(f"tolerates {tl.get('key') or '*'}{'=' + tl['value'] if tl.get('value') else ''}"
+                     f"{':' + tl['effect'] if tl.get('effect') else ''}")
+    if p.get("spreadBy"):
+        parts.append(f"spread by {p['spreadBy']}")
+    if p.get("maxPerNode"):
+        parts.append(f"at most {p['maxPerNode']} per node")
+    return "; ".join(parts)
+
+
+def _shell_word(word: str) -> str:
+    import shlex
+    return shlex.quote(word)

@@ -1,0 +1,103 @@
+"""Rows of the tables that `get`, `describe` and `top` print: one function per kind of object."""
+from __future__ import annotations
+
+import json
+
+from orchestra.api import orchestra_pb2 as pb
+from orchestra.api import types_pb2 as t
+from orchestra.cli.tables import age, labels_text, percent, shorten
+from orchestra.spec.quantities import format_cpu, format_memory
+
+NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
+NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime")
+WORKLOAD_HEADERS = ("name", "ready", "pending", "image", "age")
+WORKLOAD_WIDE = ("generation", "tenant", "cpu", "memory", "strategy", "labels")
+REPLICA_HEADERS = ("name", "workload", "node", "phase", "restarts", "age")
+REPLICA_WIDE = ("incarnation", "generation", "container", "reason")
+
+
+def node_status(n: t.Node) -> str:
+    status = n.status or "Unknown"
+    return status if n.schedulable else f"{status},SchedulingDisabled"
+
+
+def node_row(n: t.Node, wide: bool, now_ms: int | None = None) -> list[str]:
+    row = [n.name, node_status(n), str(n.replica_count),
+           f"{format_cpu(n.allocated.cpu_millis)}/{format_cpu(n.capacity.cpu_millis)}",
+           f"{format_memory(n.allocated.memory_bytes)}/{format_memory(n.capacity.memory_bytes)}",
+           age(n.registered_at_ms, now_ms)]
+    if wide:
+        taints = ",".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+        row += [labels_text(n.labels), taints or "<none>", n.facts.os or "-", n.facts.kernel or "-",
+                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-"]
+    return row
+
+
+def workload_spec(info: pb.WorkloadInfo) -> dict:
+    """The stored manifest of a workload (canonical JSON), or {} if it cannot be read."""
+    try:
+        data = json.loads(info.workload_json) if info.workload_json else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def workload_row(info: pb.WorkloadInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    spec = workload_spec(info).get("spec", {})
+    template = spec.get("template", {})
+    row = [info.name, f"{info.running}/{info.desired}", str(info.pending), template.get("image", "-"),
+           age(info.created_at_ms, now_ms)]
+    if wide:
+        res = template.get("resources", {})
+        placement = spec.get("placement", {})
+        row += [str(info.generation), spec.get("tenant") or "-", _cpu(res.get("cpu")), _memory(res.get("memory")),
+                placement.get("strategy") or "default",
+                labels_text(workload_spec(info).get("metadata", {}).get("labels", {}))]
+    return row
+
+
+def _cpu(value) -> str:
+    from orchestra.spec.quantities import QuantityError, parse_cpu
+    try:
+        return format_cpu(parse_cpu(value))
+    except QuantityError:
+        return "-"
+
+
+def _memory(value) -> str:
+    from orchestra.spec.quantities import QuantityError, parse_memory
+    try:
+        return format_memory(parse_memory(value))
+    except QuantityError:
+        return "-"
+
+
+def replica_row(r: t.Replica, wide: bool, now_ms: int | None = None) -> list[str]:
+    row = [r.id, r.workload, r.node or "<none>", r.phase, str(r.restarts), age(r.created_at_ms, now_ms)]
+    if wide:
+        row += [str(r.incarnation), str(r.generation), r.container_id[:12] or "-",
+                shorten(r.reason, 100) or "-"]
+    return row
+
+
+def node_usage_row(n: t.Node) -> list[str]:
+    u = n.usage
+    if not u.sampled_at_ms:
+        return [n.name, "-", "-", "-"]
+    mem_pct = 100.0 * u.memory_used_bytes / u.memory_total_bytes if u.memory_total_bytes else 0.0
+    return [n.name, percent(u.cpu_percent), f"{format_memory(u.memory_used_bytes)}/{format_memory(u.memory_total_bytes)}",
+            percent(mem_pct)]
+
+
+def replica_usage_row(r: t.Replica) -> list[str]:
+    u = r.usage
+    if not u.sampled_at_ms:
+        return [r.id, r.node or "<none>", "-", "-", "-"]
+    limit = u.memory_limit_bytes or r.requests.memory_bytes
+    mem_pct = 100.0 * u.memory_bytes / limit if limit else 0.0
+    return [r.id, r.node or "<none>", percent(u.cpu_percent),
+            f"{format_memory(u.memory_bytes)}/{format_memory(limit) if limit else '-'}", percent(mem_pct)]
+
+
+def event_row(e: t.Event, now_ms: int | None = None) -> list[str]:
+    return [age(e.time_ms, now_ms), e.type, e.reason, f"{e.kind}/{e.object}", shorten(e.message, 120)]
