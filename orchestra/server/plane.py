@@ -264,6 +264,8 @@ class Plane:
                 yield messages.event_pb(e)
             if not found:
                 self.events.wait(0.5)
+        if self.stopping:
+            raise Unavailable("the plane is shutting down")  # tells a watcher to reconnect, not that it is over
 
     def stream_logs(self, workload: str, replica: str, follow: bool, tail: int,
                     is_active: Callable[[], bool]) -> Iterator[orchestra_pb2.LogChunk]:
@@ -298,7 +300,9 @@ class Plane:
                 try:
                     item = sink.get(timeout=0.5)
                 except queue.Empty:
-                    if not is_active() or self.stopping:
+                    if self.stopping:
+                        raise Unavailable("the plane is shutting down")
+                    if not is_active():
                         return
                     continue
                 if isinstance(item, LogEnd):

@@ -204,3 +204,18 @@ def test_apply_durable_across_kill_9_and_work_resumes(tmp_path):
         agent.close()
     finally:
         p2.stop()
+
+
+def test_sigterm_with_open_streams_stops_cleanly(tmp_path):
+    p = start_plane(str(tmp_path / "data"))
+    agent = ProtocolAgent(p.address, "vm-1")
+    agent.wait_desired()
+    watch = p.client().WatchEvents(orchestra_pb2.WatchEventsRequest(), timeout=60)
+    p.proc.send_signal(signal.SIGTERM)
+    assert p.proc.wait(30) == 0
+    agent.done.wait(30)
+    assert agent.done.is_set()
+    with pytest.raises(grpc.RpcError):
+        list(watch)
+    agent.close()
+    p.stop()

@@ -109,3 +109,37 @@ def test_new_generation_changes_desired_spec(plane):
     plane.apply([workload_json("web", memory="32Mi")])
     ds = desired_of(s)
     assert ds.replicas[0].generation == 2 and ds.replicas[0].incarnation == 1
+
+
+def test_cordoned_node_gets_no_new_replicas(plane):
+    plane.open_session(hello("vm-1"))
+    plane.set_schedulable("vm-1", False)
+    plane.apply([workload_json("web")])
+    assert plane.store.get_replica("web-0").node == ""
+    plane.set_schedulable("vm-1", True)
+    plane.run_controllers_once()
+    assert plane.store.get_replica("web-0").node == "vm-1"
+    reasons = [e.reason for e in plane.store.list_events(obj="vm-1")]
+    assert "Cordoned" in reasons and "Uncordoned" in reasons
+
+
+def test_deleted_workload_leaves_the_desired_set(plane):
+    s = plane.open_session(hello("vm-1"))
+    plane.apply([workload_json("web", replicas=2)])
+    assert len(desired_of(s).replicas) == 2
+    plane.delete(["web"])
+    assert list(desired_of(s).replicas) == []
+
+
+def test_restart_resumes_pending_work(tmp_path, clock):
+    # Level-triggered: a new plane over the same store finishes what the old one left.
+    from orchestra.server.plane import Plane
+    from orchestra.store import SqliteStore
+    store = SqliteStore(str(tmp_path / "state.db"))
+    first = Plane(store, clock_ms=clock)
+    first.apply([workload_json("web", replicas=2)])  # no node yet: all Pending
+    second = Plane(store, clock_ms=clock)
+    second.open_session(hello("vm-1"))
+    second.run_controllers_once()
+    assert {r.node for r in store.list_replicas()} == {"vm-1"}
+    store.close()
