@@ -21,13 +21,13 @@ import requests.exceptions
 
 from agent import labels
 from agent.reconciler import Container
+from agent.runtime import NETWORK_MODES
 from orchestra.api import agent_pb2
 from orchestra.security.policy import docker_security_options
 
 # The API of Docker 20.10 (Debian 12's docker.io); newer engines still serve it. A fixed
 # version means no round trip when the client is made, so the agent starts without an engine.
 API_VERSION = "1.41"
-NETWORK_MODES = ("bridge", "host", "none")
 _INSPECT_TTL_S = 30.0     # re-read a container's details at least this often
 
 
