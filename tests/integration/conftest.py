@@ -22,13 +22,14 @@ from engines import BUSYBOX_IMAGE, Engine, import_busybox, start_engine  # noqa:
 
 @pytest.fixture
 def engines():
-    """Factory: `engines(n, image=True)` starts n engines (busybox imported unless image=False)."""
+    """Factory: `engines(n, image=True, bridge=False)` starts n engines (busybox imported unless
+    image=False; Docker's bridge network inside the engine's namespace with bridge=True)."""
     started: list[Engine] = []
 
-    def make(n: int = 1, image: bool = True) -> list[Engine]:
+    def make(n: int = 1, image: bool = True, bridge: bool = False) -> list[Engine]:
         new = []
         for _ in range(n):
-            e = start_engine()
+            e = start_engine(bridge=bridge)
             started.append(e)
             if image:
                 import_busybox(e, BUSYBOX_IMAGE)

@@ -49,6 +49,7 @@ class Engine:
     name: str
     root: Path                      # everything of this engine lives under here
     cgroup_parent: str
+    bridge: bool = False            # Docker's default bridge network (inside the namespace)
     holder: subprocess.Popen | None = None
     daemon: subprocess.Popen | None = None
     _log: object = field(default=None, repr=False)
@@ -99,7 +100,10 @@ class Engine:
             "--exec-root", str(self.root / "exec"),
             "--pidfile", str(self.root / "dockerd.pid"),
             "-H", self.host,
-            "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
+            # No iptables rules and no NAT: published ports go through docker-proxy, and the
+            # bridge (when asked for) exists only inside this namespace.
+            *([] if self.bridge else ["--bridge=none"]),
+            "--iptables=false", "--ip-masq=false", "--ip-forward=false",
             "--cgroup-parent", self.cgroup_parent,
             "--exec-opt", "native.cgroupdriver=cgroupfs",
             "--storage-driver", "overlay2",
@@ -224,8 +228,11 @@ class Engine:
                 pass
 
 
-def start_engine(name: str | None = None, base_dir: str | Path | None = None) -> Engine:
-    """Start a dockerd in fresh namespaces and wait until it answers.
+def start_engine(name: str | None = None, base_dir: str | Path | None = None,
+                 bridge: bool = False) -> Engine:
+    """Start a dockerd in fresh namespaces and wait until it answers. With `bridge`, the engine
+    has Docker's default bridge network (containers get an address, ports can be published);
+    without, containers have loopback only (or the namespace's loopback with network host).
 
     The engine's files go to a new directory under `base_dir` (default: the system temp dir).
     Paths are kept short because containerd's socket path must fit in 108 bytes.
@@ -233,7 +240,7 @@ def start_engine(name: str | None = None, base_dir: str | Path | None = None) ->
     suffix = uuid.uuid4().hex[:8]
     name = name or f"eng-{suffix}"
     root = Path(tempfile.mkdtemp(prefix=f"oe-{suffix}-", dir=base_dir))
-    engine = Engine(name=name, root=root, cgroup_parent=f"/orchestra-test-{suffix}")
+    engine = Engine(name=name, root=root, cgroup_parent=f"/orchestra-test-{suffix}", bridge=bridge)
     try:
         # The holder owns the namespaces; `exec sleep` keeps it cheap and killable by PID.
         engine.holder = subprocess.Popen(

@@ -130,3 +130,27 @@ def test_engine_down_is_runtime_unavailable(engine):
     with pytest.raises(RuntimeUnavailable):
         rt.list_managed()
     rt.close()
+
+
+def test_published_port_is_bound_to_the_given_host_ip(engines):
+    (engine,) = engines(1, bridge=True)
+    rt = DockerRuntime(engine.host, "node-a", network="bridge", stop_timeout_s=1)
+    try:
+        s = spec(command=["httpd", "-f", "-p", "8080", "-h", "/www"], ports=[
+            types_pb2.Port(container_port=8080, host_port=18080, host_ip="127.0.0.1")])
+        cid = rt.create(s, "h")
+        rt.start(cid)
+        info = engine.client().api.inspect_container(cid)
+        assert info["HostConfig"]["PortBindings"] == {
+            "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}
+        deadline = time.monotonic() + 30
+        while True:
+            r = engine.run_in_netns(["busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:18080/"],
+                                    capture_output=True, text=True)
+            if r.returncode == 0:
+                break
+            assert time.monotonic() < deadline, r.stderr
+            time.sleep(0.3)
+        assert r.stdout == "hello from orchestra\n"
+    finally:
+        rt.close()
