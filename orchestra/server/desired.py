@@ -34,27 +34,32 @@ def digest(replicas: list[ReplicaRecord], template_generations: dict[str, int]) 
     return h.hexdigest()
 
 
-def sync_revisions(store: Store, min_revisions: dict[str, int] | None = None) -> dict[str, NodeSet]:
-    """Bump and persist the revision of every node whose set changed (one transaction); returns every
-    node's current set. `min_revisions` (node -> revision) forces a revision above what an agent says it
-    has already applied (e.g. after the plane's store was replaced)."""
+def sync_revisions(store: Store, min_revisions: dict[str, int] | None = None, node: str = "") -> dict[str, NodeSet]:
+    """Bump and persist the revision of every node (or only `node`) whose set changed, in one transaction;
+    returns those nodes' current sets. `min_revisions` (node -> revision) forces a revision above what an
+    agent says it has already applied (e.g. after the plane's store was replaced)."""
     min_revisions = min_revisions or {}
     out = {}
     with store.transaction():
         template_generations = {w.name: w.template_generation for w in store.list_workloads()}
         bound: dict[str, list[ReplicaRecord]] = defaultdict(list)
-        for r in store.list_replicas(bound=True):
+        for r in store.list_replicas(node=node, bound=True):
             if r.workload in template_generations:
                 bound[r.node].append(r)
-        for node in store.list_nodes():
-            replicas = sorted(bound.get(node.name, []), key=lambda r: r.id)
+        if node:
+            one = store.get_node(node)
+            nodes = [one] if one is not None else []
+        else:
+            nodes = store.list_nodes()
+        for n in nodes:
+            replicas = sorted(bound.get(n.name, []), key=lambda r: r.id)
             d = digest(replicas, template_generations)
-            floor = min_revisions.get(node.name, 0)
-            if d != node.desired_hash or node.desired_revision <= floor or node.desired_revision == 0:
-                node.desired_revision = max(node.desired_revision, floor) + 1
-                node.desired_hash = d
-                store.put_node(node)
-            out[node.name] = NodeSet(node.desired_revision, replicas)
+            floor = min_revisions.get(n.name, 0)
+            if d != n.desired_hash or n.desired_revision <= floor or n.desired_revision == 0:
+                n.desired_revision = max(n.desired_revision, floor) + 1
+                n.desired_hash = d
+                store.put_node(n)
+            out[n.name] = NodeSet(n.desired_revision, replicas)
     return out
 
 

@@ -13,7 +13,7 @@ from orchestra.server.plane import Plane
 from orchestra.server.servicers import AgentLinkServicer, OrchestraServicer
 
 # Each agent session and each Logs/WatchEvents stream holds one worker thread while open.
-DEFAULT_MAX_WORKERS = 512
+DEFAULT_MAX_WORKERS = 2048   # threads are created on demand, so a high cap costs nothing idle
 
 
 def agent_link_handler(servicer: AgentLinkServicer) -> grpc.GenericRpcHandler:

@@ -112,10 +112,10 @@ class Plane:
             return run_scheduling_pass(self.store, self.events, self.catalog, self.failures, self.clock_ms,
                                        self.default_strategy)
 
-    def publish(self, floors: dict[str, int] | None = None) -> None:
-        """Send each connected node its desired set when it changed or is due again."""
+    def publish(self, floors: dict[str, int] | None = None, node: str = "") -> None:
+        """Send each connected node (or only `node`) its desired set when it changed or is due again."""
         with self._passes:
-            sets = sync_revisions(self.store, floors)
+            sets = sync_revisions(self.store, floors, node)
         now = self.clock_ms()
         workloads = None
         for s in self.sessions.all():
@@ -329,7 +329,7 @@ class Plane:
         session.send(agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(
             node_name=hello.node_name, heartbeat_interval_ms=self.heartbeat_interval_ms,
             usage_interval_ms=self.usage_interval_ms)))
-        self.publish(floors={hello.node_name: hello.last_revision})
+        self.publish(floors={hello.node_name: hello.last_revision}, node=hello.node_name)
         self.wake()  # a new or returning node may take pending replicas
         return session
 
