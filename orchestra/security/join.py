@@ -37,6 +37,10 @@ class PlaneUnreachable(JoinError):
 
 # ---------------------------------------------------------------- plane side
 
+class NameInUse(CertificateError):
+    """Another machine holds this node name right now."""
+
+
 @dataclass(frozen=True)
 class Grant:
     cert_pem: bytes
@@ -49,10 +53,12 @@ class JoinAuthority:
     """Checks a join request and signs the node's certificate. `lookup` reads a token record from the store."""
 
     def __init__(self, ca: CertificateAuthority, lookup: Callable[[str], JoinTokenRecord | None],
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, name_in_use: Callable[[str], str | None] | None = None):
         self.ca = ca
         self.lookup = lookup
         self.clock = clock
+        # Says why a node name may not be taken now (e.g. a node of that name is connected), else None.
+        self.name_in_use = name_in_use or (lambda name: None)
 
     def join(self, credential: str, node_name: str, csr_pem: bytes) -> Grant:
         """Raises TokenError (refuse: UNAUTHENTICATED) or CertificateError (refuse: INVALID_ARGUMENT)."""
@@ -60,6 +66,9 @@ class JoinAuthority:
         record = self.lookup(token_id) if token_id else None
         record = check_token(credential, record, int(self.clock() * 1000))
         check_name(node_name)
+        busy = self.name_in_use(node_name)
+        if busy:
+            raise NameInUse(busy)
         cert_pem = self.ca.sign_csr(csr_pem, node_name, ROLE_NODE)
         serial = serial_hex(load_cert(cert_pem).serial_number)
         return Grant(cert_pem, self.ca.cert_pem, dict(record.labels), serial)
@@ -72,6 +81,8 @@ class JoinAuthority:
         except TokenError as e:
             log.warning("join refused for node %r from %s: %s", request.node_name, context.peer(), e)
             context.abort(grpc.StatusCode.UNAUTHENTICATED, f"join refused: {e}")
+        except NameInUse as e:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"join refused: {e}")
         except CertificateError as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"join refused: {e}")
         if on_joined is not None:

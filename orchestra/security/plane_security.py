@@ -18,6 +18,7 @@ from orchestra.security.policy import SecurityPolicy
 from orchestra.security.private_files import write_private
 from orchestra.security.service import SecurityService
 from orchestra.security.tokens import TokenError, new_token, parse_token
+from orchestra.store.records import READY
 from orchestra.transport import ServerTLS
 
 
@@ -50,7 +51,15 @@ def plane_security(data_dir: str | os.PathLike, listen: str, store, *, extra_hos
     def on_joined(node: str, grant: Grant) -> None:
         event("Node", node, "Normal", "Joined", f"node {node} joined; certificate serial {grant.serial}")
 
-    authority = JoinAuthority(pki.ca, store.get_join_token, clock)
+    def name_in_use(name: str) -> str | None:
+        # A token holder must not take over a connected node's identity (and its workloads).
+        node = store.get_node(name)
+        if node is not None and node.status == READY:
+            return (f"node {name!r} is connected now; a machine cannot join under the name of a Ready node "
+                    "(stop that node's agent first, or choose another --name)")
+        return None
+
+    authority = JoinAuthority(pki.ca, store.get_join_token, clock, name_in_use)
     access = AccessControl(Identifier(pki.ca.cert_pem, store.is_certificate_revoked), on_refused)
     service = SecurityService(store, pki.ca.fingerprint, clock,
                               lambda kind, obj, reason, msg: event(kind, obj, "Normal", reason, msg))

@@ -83,6 +83,11 @@ def test_join_with_token_then_run_a_safe_container(plane, engine, tmp_path):
         assert hc["CapDrop"] == ["ALL"]
         assert set(hc["CapAdd"]) == set(DEFAULT_CAPABILITIES) | {"NET_RAW"}
         assert hc["ReadonlyRootfs"] is True and hc["Privileged"] is False
+        # Another machine with a valid token cannot take over the connected node's name.
+        thief = subprocess.run([sys.executable, "-m", "agent.main", "--server", plane.address, "--name", "vm-1",
+                                "--docker-host", engine.host, "--state-dir", str(tmp_path / "thief"),
+                                "--token", plane.node_token()], capture_output=True, text=True, timeout=60)
+        assert thief.returncode == 4 and "node 'vm-1' is connected now" in thief.stderr, thief.stderr
     finally:
         agent.stop()
     # Restart without the token: the agent uses the certificate it keeps.

@@ -254,3 +254,12 @@ def test_node_token_follows_a_ca_rotation(tmp_path):
     new_token = second.node_token_path.read_text()
     assert new_token != old_token and second.pki.ca.fingerprint in new_token
     store.close()
+
+
+def test_a_connected_node_name_cannot_be_taken_over(plane, tmp_path):
+    from orchestra.store.records import NodeRecord
+    plane.store.put_node(NodeRecord(name="vm-live", status="Ready"))
+    with pytest.raises(JoinError, match="FAILED_PRECONDITION: join refused: node 'vm-live' is connected now"):
+        join_cluster(plane.address, plane.token().token, "vm-live", tmp_path / "a")
+    plane.store.put_node(NodeRecord(name="vm-live", status="NotReady"))    # its machine died: may re-join
+    assert join_cluster(plane.address, plane.token().token, "vm-live", tmp_path / "b").node_name == "vm-live"
