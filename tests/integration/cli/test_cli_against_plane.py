@@ -1,0 +1,121 @@
+"""The real `orchestra` command against a real `orchestra server` (no agent: nothing runs)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from plane import clean_env, free_port, run_cli
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "examples" / "web.yaml"
+
+pytestmark = __import__("pytest").mark.integration
+
+
+def manifest(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    path.write_text(body)
+    return str(path)
+
+
+def workload_names(plane) -> list[str]:
+    res = plane.cli("get", "workloads", "-o", "json")
+    assert res.returncode == 0, res.stderr
+    return [w["name"] for w in json.loads(res.stdout)["workloads"]]
+
+
+def test_unreachable_server_exit_code_and_message(tmp_path):
+    port = free_port()
+    res = run_cli("get", "nodes", env=clean_env(tmp_path, ORCHESTRA_SERVER=f"127.0.0.1:{port}"))
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr == (f"orchestra: cannot reach the control plane at 127.0.0.1:{port}: connection refused "
+                          f"(start one with `orchestra local up`, or set --server / ORCHESTRA_SERVER)\n")
+
+
+def test_plaintext_client_is_told_to_use_the_admin_config(plane):
+    res = run_cli("--server", plane.address, "get", "nodes", env=clean_env(plane.workdir / "home"))
+    assert res.returncode == 1
+    assert res.stderr.startswith(f"orchestra: cannot talk to the control plane at {plane.address}:")
+    assert "admin.conf" in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+def test_invalid_manifest_exit_1_and_nothing_stored(plane, tmp_path):
+    bad = manifest(tmp_path, "bad.yaml", EXAMPLE.read_text() + "---\napiVersion: orchestra/v1\nkind: Workload\n"
+                   "metadata: {name: api}\nspec:\n  replicas: 2000\n  template: {image: local/busybox:1}\n")
+    res = plane.cli("apply", "-f", bad)
+    assert res.returncode == 1
+    assert res.stderr == (f"orchestra: {bad}: document 2: spec.replicas: 2000 is out of range "
+                          f"(expected an integer from 0 to 1000)\n")
+    assert res.stdout == ""
+    assert workload_names(plane) == []
+    table = plane.cli("get", "workloads")
+    assert table.returncode == 0 and table.stdout == "" and "No workloads found." in table.stderr
+
+
+def test_not_found(plane):
+    for args, text in [(("describe", "workload", "nope"), "nope"), (("describe", "node", "nope"), "nope"),
+                       (("cordon", "nope"), "nope"), (("delete", "workload", "nope"), "nope"),
+                       (("logs", "nope"), "nope")]:
+        res = plane.cli(*args)
+        assert res.returncode == 1, args
+        assert res.stderr.startswith("orchestra: ") and text in res.stderr, (args, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1, (args, res.stderr)
+
+
+def test_dry_run_stores_nothing(plane):
+    res = plane.cli("apply", "-f", str(EXAMPLE), "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == "web: would be created (dry run)"
+    assert "web-0: not placed:" in res.stdout     # no node in this cluster, and it says so
+    assert workload_names(plane) == []
+
+
+def test_apply_no_wait_then_get_describe_delete(plane):
+    res = plane.cli("apply", "-f", str(EXAMPLE), "--no-wait")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == "web: created"
+    assert workload_names(plane) == ["web"]
+
+    table = plane.cli("get", "workloads").stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "PENDING", "IMAGE", "AGE"]
+    assert table[1].split()[:4] == ["web", "0/3", "3", "local/busybox:1"]
+
+    stored = json.loads(plane.cli("get", "workloads", "-o", "json").stdout)["workloads"][0]
+    assert json.loads(stored["workload_json"])["spec"]["replicas"] == 3
+    reps = yaml.safe_load(plane.cli("get", "replicas", "-w", "web", "-o", "yaml").stdout)["replicas"]
+    assert sorted(r["id"] for r in reps) == ["web-0", "web-1", "web-2"]
+    assert all(r["phase"] == "Pending" for r in reps)
+
+    again = plane.cli("apply", "-f", str(EXAMPLE), "--no-wait")
+    assert again.returncode == 0 and again.stdout.splitlines()[0] == "web: unchanged"
+
+    described = plane.cli("describe", "workload", "web")
+    assert described.returncode == 0
+    assert "Why not running:" in described.stdout and "web-0 (Pending):" in described.stdout
+
+    gone = plane.cli("delete", "-f", str(EXAMPLE), "--timeout", "60")
+    assert gone.returncode == 0, gone.stderr
+    assert gone.stdout.splitlines()[0] == "web: deleted"
+    assert workload_names(plane) == []
+
+
+def test_apply_waits_and_times_out_naming_replicas_and_why(plane):
+    res = plane.cli("apply", "-f", str(EXAMPLE), "--timeout", "2")
+    assert res.returncode == 1
+    assert "web: 0/3 running" in res.stdout
+    lines = res.stderr.splitlines()
+    assert lines[0] == "orchestra: timed out after 2s waiting for replicas to be Running:"
+    assert {line.split(":")[0].strip() for line in lines[1:]} == {"web-0", "web-1", "web-2"}
+    assert all("Pending" in line for line in lines[1:])
+
+
+def test_invalid_argument_from_server_is_printed(plane, tmp_path):
+    # Valid for the manifest schema, refused by the plane's policy (capabilities beyond the safe list).
+    body = EXAMPLE.read_text().replace("restartPolicy: Always", "restartPolicy: Always\n    addCapabilities: [SYS_ADMIN]")
+    res = plane.cli("apply", "-f", manifest(tmp_path, "cap.yaml", body), "--no-wait")
+    assert res.returncode == 1, res.stdout
+    assert res.stderr.startswith("orchestra: ") and "SYS_ADMIN" in res.stderr
+    assert workload_names(plane) == []

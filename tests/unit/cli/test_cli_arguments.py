@@ -1,0 +1,154 @@
+"""Argument handling, address/config resolution, failure messages and command registration."""
+import socket
+import sys
+import types
+
+import click
+import grpc
+import pytest
+from click.testing import CliRunner
+
+from orchestra.cli import main as cli_main
+from orchestra.cli.connection import DEFAULT_SERVER, Target, describe_rpc_error, resolve
+from orchestra.cli.failure import CliError
+from orchestra.cli.local import client_address, node_name
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Run the CLI in-process with a HOME of its own (no client config) and no ORCHESTRA_* env."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("ORCHESTRA_SERVER", raising=False)
+    monkeypatch.delenv("ORCHESTRA_CONFIG", raising=False)
+
+    def invoke(*args):
+        return CliRunner().invoke(cli_main.cli, list(args), catch_exceptions=False)
+    return invoke
+
+
+def test_invalid_manifest_is_reported_and_nothing_is_sent(run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: orchestra/v1\nkind: Workload\nmetadata: {name: web}\n"
+                   "spec:\n  template: {image: local/busybox:1, resources: {cpu: abc}}\n")
+    # The server address is a closed port: a connection attempt would say "cannot reach".
+    res = run("--server", f"127.0.0.1:{unused_port()}", "apply", "-f", str(bad))
+    assert res.exit_code == 1
+    assert res.output.strip() == (f'orchestra: {bad}: document 1: spec.template.resources.cpu: "abc" is not a '
+                                  f'CPU quantity (examples: 250m, 1.5, 2)')
+
+
+def test_missing_manifest_file(run, tmp_path):
+    res = run("apply", "-f", str(tmp_path / "nope.yaml"))
+    assert res.exit_code == 1 and "nope.yaml: cannot read: No such file or directory" in res.output
+
+
+def test_empty_manifest(run, tmp_path):
+    (tmp_path / "empty.yaml").write_text("---\n")
+    res = run("apply", "-f", str(tmp_path / "empty.yaml"))
+    assert res.exit_code == 1 and "no workloads found" in res.output
+
+
+def test_unreachable_server(run):
+    port = unused_port()
+    res = run("--server", f"127.0.0.1:{port}", "get", "nodes")
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"orchestra: cannot reach the control plane at 127.0.0.1:{port}: connection "
+                                  "refused (start one with `orchestra local up`, or set --server / ORCHESTRA_SERVER)")
+
+
+def test_bad_server_address(run):
+    res = run("--server", "nowhere", "get", "nodes")
+    assert res.exit_code == 1 and "invalid server address 'nowhere': expected HOST:PORT" in res.output
+
+
+def test_usage_errors_exit_2(run):
+    assert run("get", "pods").exit_code == 2
+    assert run("apply").exit_code == 2                 # -f is required
+    assert run("delete").exit_code == 1                # says what to give
+
+
+def test_missing_explicit_config(run, tmp_path):
+    res = run("--config", str(tmp_path / "none.conf"), "get", "nodes")
+    assert res.exit_code == 1 and "no client config at" in res.output
+
+
+def test_resolve_precedence(tmp_path):
+    env = {"HOME": str(tmp_path)}
+    assert resolve(None, None, env=env).address == DEFAULT_SERVER
+    assert resolve(None, None, env={**env, "ORCHESTRA_SERVER": "10.0.0.1:1"}).address == "10.0.0.1:1"
+    assert resolve("127.0.0.1:9", None, env={**env, "ORCHESTRA_SERVER": "10.0.0.1:1"}).address == "127.0.0.1:9"
+    t = resolve(None, None, env=env)
+    assert t.tls is None and "no client config" in t.config_problem
+
+
+def test_rpc_error_messages():
+    target = Target(address="127.0.0.1:7070")
+    assert describe_rpc_error(target, grpc.StatusCode.NOT_FOUND, "workload 'x' not found") == "workload 'x' not found"
+    assert describe_rpc_error(target, grpc.StatusCode.INVALID_ARGUMENT, "bad: why") == "bad: why"
+    text = describe_rpc_error(target, grpc.StatusCode.UNAVAILABLE, "failed to connect; last error: Socket closed")
+    assert text.startswith("cannot talk to the control plane at 127.0.0.1:7070: the TLS handshake failed")
+    text = describe_rpc_error(target, grpc.StatusCode.INTERNAL, "boom")
+    assert text == "the control plane at 127.0.0.1:7070 failed the call: INTERNAL: boom"
+
+
+def test_cli_error_prints_one_prefixed_line(capsys):
+    CliError("something broke").show()
+    assert capsys.readouterr().err == "orchestra: something broke\n"
+
+
+def test_registration_skips_modules_not_written_yet():
+    group = click.Group("g")
+    missing = cli_main.register_optional_commands(group, (("orchestra.not_written_yet.command", ("x",)),))
+    assert missing == ["orchestra.not_written_yet.command"] and not group.commands
+
+
+def test_registration_does_not_hide_errors_inside_a_module(monkeypatch, tmp_path):
+    pkg = tmp_path / "brokenpkg_cli_test"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "command.py").write_text("import a_dependency_that_does_not_exist\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError):
+        cli_main.register_optional_commands(click.Group("g"), (("brokenpkg_cli_test.command", ("x",)),))
+
+
+def test_registration_adds_named_commands(monkeypatch):
+    mod = types.ModuleType("fake_cli_owner_command")
+    mod.hello = click.Command("hello", callback=lambda: None)
+    mod.helper = lambda: None
+    monkeypatch.setitem(sys.modules, "fake_cli_owner_command", mod)
+    group = click.Group("g")
+    cli_main.register_optional_commands(group, (("fake_cli_owner_command", ("hello", "helper", "absent")),))
+    assert list(group.commands) == ["hello"]
+
+
+def test_builtin_commands_present():
+    for name in ("apply", "delete", "get", "describe", "top", "logs", "cordon", "uncordon", "local"):
+        assert name in cli_main.cli.commands
+
+
+@pytest.mark.parametrize("hostname,name", [("MyHost.example.com", "myhost"), ("a_b", "a-b"), ("---", "local")])
+def test_local_node_name(hostname, name):
+    assert node_name(hostname) == name
+
+
+def test_local_client_address():
+    assert client_address("0.0.0.0:7070") == "127.0.0.1:7070"
+    assert client_address("127.0.0.5:1") == "127.0.0.5:1"
+
+
+def test_local_status_and_down_when_nothing_runs(run, tmp_path):
+    d = tmp_path / "local"
+    d.mkdir()
+    (d / "server.pid").write_text("999999999\n")   # no such process: a stale file
+    res = run("local", "status", "--data-dir", str(d))
+    assert res.exit_code == 0 and "control plane: not running" in res.output
+    res = run("local", "down", "--data-dir", str(d))
+    assert res.exit_code == 0 and "agent: not running" in res.output
+    assert not (d / "server.pid").exists()
