@@ -21,14 +21,14 @@ from orchestra.server.errors import FailedPrecondition, InvalidArgument, NotFoun
 from orchestra.server.events import EventLog, NORMAL
 from orchestra.server.failures import FailureCounter
 from orchestra.server.liveness import Liveness
-from orchestra.server.reports import Refused, accept_status, record_runtime_status, record_usage, register_node
+from orchestra.server.reports import accept_status, record_runtime_status, record_usage, register_node
 from orchestra.server.scheduling import build_view, run_scheduling_pass
 from orchestra.server.sessions import AgentSession, LogEnd, LogRelay, SessionRegistry
-from orchestra.server.workloads import (InvalidWorkload, ReconcileResult, canonical_json, delete_workloads,
+from orchestra.server.workloads import (InvalidWorkload, canonical_json, delete_workloads,
                                         parse_apply_documents, reconcile_all, replica_id, store_workloads,
                                         WorkloadCatalog)
 from orchestra.store.base import Store
-from orchestra.store.records import PENDING, ReplicaRecord
+from orchestra.store.records import ReplicaRecord
 
 log = logging.getLogger("orchestra.server")
 
@@ -357,5 +357,3 @@ class Plane:
         self.sessions.unregister(session)
         self.logs.session_closed(session)
 
-
-__all__ = ["Plane", "Refused", "wall_ms", "ReconcileResult", "PENDING"]

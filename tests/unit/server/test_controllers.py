@@ -6,7 +6,6 @@ from plane_fixtures import hello, workload_json
 from orchestra.api import agent_pb2
 from orchestra.scheduler import Preemption, ScheduleResult
 from orchestra.server.scheduling import apply_result
-from orchestra.scheduler import PendingReplica
 
 
 def drain(session):
