@@ -142,3 +142,15 @@ def test_restart_resumes_pending_work(tmp_path, clock):
     second.run_controllers_once()
     assert {r.node for r in store.list_replicas()} == {"vm-1"}
     store.close()
+
+
+def test_higher_priority_preempts_through_the_real_scheduler(plane):
+    s = plane.open_session(hello("vm-1", cpu=1000))
+    plane.apply([workload_json("low", cpu="800m")])
+    assert plane.store.get_replica("low-0").node == "vm-1"
+    plane.apply([workload_json("high", cpu="800m", priority=100)])
+    high, low = plane.store.get_replica("high-0"), plane.store.get_replica("low-0")
+    assert (high.node, high.phase) == ("vm-1", "Scheduled")
+    assert (low.node, low.phase) == ("", "Pending") and "preempt" in low.reason.lower()
+    assert any(e.reason == "Preempted" for e in plane.store.list_events(obj="low-0"))
+    assert [c.replica_id for c in desired_of(s).replicas] == ["high-0"]
