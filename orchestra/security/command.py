@@ -31,25 +31,47 @@ def _config_option(ctx: click.Context) -> str | None:
     return None
 
 
-def _stub(ctx: click.Context):
-    from orchestra import transport
-    from orchestra.api import security_pb2_grpc
-    try:
-        cfg = load_client_config(_config_option(ctx))
-    except ConfigError as e:
-        _fail(str(e))
-    return cfg, security_pb2_grpc.SecurityStub(transport.client_channel(cfg.server, cfg.tls))
+class _Conn:
+    """Where the Security calls go: the main CLI's resolved target (--server, $ORCHESTRA_SERVER, the
+    client config) when run under `orchestra`, else the client config alone."""
 
+    def __init__(self, ctx: click.Context):
+        root = ctx.find_root()
+        self.target = root.obj.get("cli") if isinstance(root.obj, dict) else None
+        group_config = ctx.parent.params.get("config_path") if ctx.parent is not None else None
+        if self.target is not None and not group_config:
+            try:
+                target = self.target.target
+            except Exception as e:                  # the CLI's own error type: one line, exit 1
+                _fail(str(e))
+            if target.tls is None:
+                _fail(f"this command needs the admin's client certificate: {target.config_problem}")
+            self.server, self.tls, self.path = target.address, target.tls, target.config_path
+            self._describe = target.failure
+        else:
+            try:
+                cfg = load_client_config(group_config or _config_option(ctx))
+            except ConfigError as e:
+                _fail(str(e))
+            self.server, self.tls, self.path = cfg.server, cfg.tls, str(cfg.path)
+            self._describe = None
 
-def _call(cfg, fn, request):
-    try:
-        return fn(request, timeout=RPC_TIMEOUT)
-    except grpc.RpcError as e:
-        hint = ""
-        if e.code() == grpc.StatusCode.UNAVAILABLE:
-            hint = (f" (is the plane running at {cfg.server}, and is {cfg.path} a config for this cluster? "
-                    "A certificate from another CA fails the TLS handshake)")
-        _fail(f"{e.code().name}: {e.details()}{hint}")
+    def stub(self):
+        from orchestra import transport
+        from orchestra.api import security_pb2_grpc
+        return security_pb2_grpc.SecurityStub(transport.client_channel(self.server, self.tls))
+
+    def call(self, method: str, request):
+        try:
+            return getattr(self.stub(), method)(request, timeout=RPC_TIMEOUT)
+        except grpc.RpcError as e:
+            if self._describe is not None:
+                _fail(str(self._describe(e)))
+            hint = ""
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                hint = (f" (is the plane running at {self.server}, and is {self.path} a config for this cluster? "
+                        "A certificate from another CA fails the TLS handshake)")
+            _fail(f"{e.code().name}: {e.details()}{hint}")
 
 
 @click.group("token")
@@ -70,12 +92,11 @@ def create(ctx: click.Context, ttl: str, labels: tuple[str, ...]) -> None:
         label_map = parse_labels(labels)
     except TokenError as e:
         _fail(str(e))
-    cfg, stub = _stub(ctx)
-    resp = _call(cfg, stub.CreateJoinToken,
-                 security_pb2.CreateJoinTokenRequest(ttl_seconds=ttl_seconds, labels=label_map))
+    conn = _Conn(ctx)
+    resp = conn.call("CreateJoinToken", security_pb2.CreateJoinTokenRequest(ttl_seconds=ttl_seconds, labels=label_map))
     click.echo(resp.token)
-    click.echo(f"token {resp.info.id} expires {format_ms(resp.info.expires_at_ms)}; "
-               f"join a node with: orchestra-agent --server {cfg.server} --token <the token above>", err=True)
+    click.echo(f"token {resp.info.id} expires {format_ms(resp.info.expires_at_ms)}; join a node with: "
+               f"ORCHESTRA_TOKEN=<the token above> orchestra-agent --server {conn.server} --name <node>", err=True)
 
 
 @token.command("list")
@@ -83,8 +104,7 @@ def create(ctx: click.Context, ttl: str, labels: tuple[str, ...]) -> None:
 def list_(ctx: click.Context) -> None:
     """List tokens (ids, state, expiry, labels; never secrets)."""
     from orchestra.api import security_pb2
-    cfg, stub = _stub(ctx)
-    resp = _call(cfg, stub.ListJoinTokens, security_pb2.ListJoinTokensRequest())
+    resp = _Conn(ctx).call("ListJoinTokens", security_pb2.ListJoinTokensRequest())
     rows = [("ID", "STATE", "CREATED", "EXPIRES", "LABELS")]
     for t in resp.tokens:
         rows.append((t.id, t.state, format_ms(t.created_at_ms), format_ms(t.expires_at_ms),
@@ -100,9 +120,9 @@ def list_(ctx: click.Context) -> None:
 def revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke a token: no node can join with it any more (nodes that joined keep their certificates)."""
     from orchestra.api import security_pb2
-    cfg, stub = _stub(ctx)
-    _call(cfg, stub.RevokeJoinToken, security_pb2.RevokeJoinTokenRequest(id=token_id.partition(".")[0]))
-    click.echo(f"token {token_id} revoked")
+    tid = token_id.split("::")[-1].partition(".")[0]      # an id, or a whole token
+    _Conn(ctx).call("RevokeJoinToken", security_pb2.RevokeJoinTokenRequest(id=tid))
+    click.echo(f"token {tid} revoked")
 
 
 @click.group("certificate")
@@ -118,6 +138,5 @@ def certificate(config_path: str | None) -> None:
 def revoke_certificate(ctx: click.Context, serial: str, reason: str) -> None:
     """Revoke a certificate by hex serial (shown in the node's Joined event): refused from its next call."""
     from orchestra.api import security_pb2
-    cfg, stub = _stub(ctx)
-    _call(cfg, stub.RevokeNodeCertificate, security_pb2.RevokeNodeCertificateRequest(serial=serial, reason=reason))
+    _Conn(ctx).call("RevokeNodeCertificate", security_pb2.RevokeNodeCertificateRequest(serial=serial, reason=reason))
     click.echo(f"certificate {serial} revoked")
