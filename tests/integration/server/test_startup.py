@@ -6,7 +6,9 @@ import signal
 import sqlite3
 import subprocess
 
+import grpc
 import pytest
+from plane_fixtures_integration import workload_json
 from plane_process import run_plane_expecting_failure, start_plane
 
 from orchestra.api import orchestra_pb2
@@ -90,7 +92,6 @@ def test_damaged_database_pages(tmp_path):
     data = tmp_path / "data"
     p = start_plane(str(data))
     c = p.client()
-    from plane_fixtures_integration import workload_json
     for i in range(40):
         c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json(f"w{i}", replicas=3)]), timeout=30)
     assert p.stop() == 0
@@ -120,3 +121,30 @@ def test_second_server_on_same_data_dir_names_the_first(tmp_path):
 def test_bad_option_value(tmp_path):
     result = run_plane_expecting_failure(str(tmp_path / "data"), "--node-grace", "soon")
     assert result.returncode != 0 and "invalid duration 'soon'" in result.stderr
+
+
+def test_disk_full_while_running_refuses_writes_and_recovers(mounted_tmpfs):
+    small = mounted_tmpfs("running", "size=8m")
+    p = start_plane(str(small / "data"))
+    try:
+        c = p.client()
+        c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json("before")]), timeout=30)
+        fd = os.open(small / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)
+        except OSError:
+            pass
+        os.close(fd)
+        big = [workload_json(f"w{i}", replicas=50) for i in range(40)]  # more than the few bytes left
+        with pytest.raises(grpc.RpcError) as info:
+            c.Apply(orchestra_pb2.ApplyRequest(workloads_json=big), timeout=30)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE and "disk full" in info.value.details()
+        names = [w.name for w in c.ListWorkloads(orchestra_pb2.ListWorkloadsRequest(), timeout=30).workloads]
+        assert names == ["before"]  # nothing of the failed apply, the rest intact and readable
+        os.unlink(small / "filler")
+        c.Apply(orchestra_pb2.ApplyRequest(workloads_json=big[:2]), timeout=30)
+        names = [w.name for w in c.ListWorkloads(orchestra_pb2.ListWorkloadsRequest(), timeout=30).workloads]
+        assert names == ["before", "w0", "w1"]
+    finally:
+        assert p.stop() == 0
