@@ -14,7 +14,8 @@ RPC_TIMEOUT = 15.0
 
 
 def _fail(message: str) -> None:
-    click.echo(f"orchestra: error: {message}", err=True)
+    # The CLI's style: one line on stderr, prefixed `orchestra:`, exit 1.
+    click.echo(f"orchestra: {message}", err=True)
     sys.exit(1)
 
 
