@@ -145,11 +145,12 @@ _BINARY_UNITS = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("M
 
 
 def format_memory(nbytes: int) -> str:
-    """Bytes for display: exact binary unit when there is one (`64Mi`), else one decimal (`1.5Gi`)."""
+    """Bytes for display: an exact binary unit when one gives a short number (`64Mi`, `1536Mi`),
+    else one decimal of the largest unit (`2.1Gi` for 2177556Ki)."""
     if nbytes < 0:
         return "-" + format_memory(-nbytes)
     for suffix, unit in _BINARY_UNITS:
-        if nbytes >= unit and nbytes % unit == 0:
+        if nbytes >= unit and nbytes % unit == 0 and nbytes // unit < 10_000:
             return f"{nbytes // unit}{suffix}"
     for suffix, unit in _BINARY_UNITS:
         if nbytes >= unit:

@@ -60,7 +60,7 @@ def test_format_cpu(millis, text):
 
 @pytest.mark.parametrize("nbytes,text", [
     (64 << 20, "64Mi"), (1 << 30, "1Gi"), (3 << 29, "1536Mi"), ((3 << 29) + 1, "1.5Gi"), (1000, "1000"), (1536, "1.5Ki"),
-    (0, "0"), (123456789, "117.7Mi"), (-(64 << 20), "-64Mi"),
+    (0, "0"), (123456789, "117.7Mi"), (-(64 << 20), "-64Mi"), (2177556 << 10, "2.1Gi"), (1025 << 20, "1025Mi"),
 ])
 def test_format_memory(nbytes, text):
     assert format_memory(nbytes) == text

@@ -1,0 +1,110 @@
+"""`orchestra local up` on a real dockerd, then the user's whole path through the real CLI:
+apply the example and wait, get, top, logs, describe, cordon, delete, local down."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engines import import_busybox, start_engine
+from plane import clean_env, free_port, run_cli
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "examples" / "web.yaml"
+TALKER = """\
+apiVersion: orchestra/v1
+kind: Workload
+metadata: {name: talker}
+spec:
+  replicas: 2
+  template:
+    image: local/busybox:1
+    command: [sh, -c, "echo hello from talker; echo second line; exec sleep 3600"]
+    resources: {cpu: 50m, memory: 16Mi}
+"""
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bridge_engine():
+    engine = start_engine(bridge=True)   # the local cluster's agent uses Docker's default bridge
+    try:
+        import_busybox(engine)
+        yield engine
+    finally:
+        engine.stop()
+
+
+def wait_for(what, check, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def test_local_cluster_user_path(bridge_engine, tmp_path):
+    env = clean_env(tmp_path / "home")
+    data = str(tmp_path / "local")
+    port = free_port()
+    up_args = ("local", "up", "--data-dir", data, "--listen", f"127.0.0.1:{port}",
+               "--docker-host", bridge_engine.host, "--name", "local-1")
+
+    def cli(*args, timeout=180):
+        return run_cli(*args, env=env, timeout=timeout)
+
+    try:
+        up = cli(*up_args)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "node local-1: Ready" in up.stdout
+        assert (tmp_path / "home" / ".orchestra" / "config").resolve() == tmp_path / "local" / "server" / "admin.conf"
+
+        again = cli(*up_args)   # idempotent: keeps the running processes
+        assert again.returncode == 0 and "already running" in again.stdout
+
+        nodes = cli("get", "nodes")
+        assert nodes.stdout.splitlines()[1].split()[:2] == ["local-1", "Ready"]
+
+        applied = cli("apply", "-f", str(EXAMPLE), "--timeout", "120")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "web: 3/3 running" in applied.stdout
+        assert "web-0 -> local-1" in applied.stdout
+
+        talker = tmp_path / "talker.yaml"
+        talker.write_text(TALKER)
+        assert cli("apply", "-f", str(talker)).returncode == 0
+        logs = wait_for("talker logs", lambda: (r := cli("logs", "talker")).returncode == 0
+                        and "hello from talker" in r.stdout and r.stdout)
+        assert "[talker-0] hello from talker" in logs and "[talker-1] second line" in logs
+        one = cli("logs", "talker/1", "--tail", "1")
+        assert one.returncode == 0 and one.stdout == "second line\n"
+
+        top = wait_for("usage samples", lambda: (r := cli("top", "replicas", "-w", "web")).returncode == 0
+                       and "-" not in r.stdout.split("\n", 1)[1].split() and r.stdout)
+        assert top.splitlines()[0].split()[:3] == ["NAME", "NODE", "CPU%"]
+        assert "/32Mi" in top
+        assert cli("top", "nodes").returncode == 0
+
+        described = cli("describe", "node", "local-1")
+        assert described.returncode == 0 and "web-0" in described.stdout
+
+        assert cli("cordon", "local-1").stdout == "local-1: cordoned\n"
+        assert "SchedulingDisabled" in cli("get", "nodes").stdout
+        assert cli("uncordon", "local-1").stdout == "local-1: uncordoned\n"
+
+        deleted = cli("delete", "workload", "web", "talker")
+        assert deleted.returncode == 0, deleted.stderr
+        assert cli("get", "replicas", "-o", "json").stdout.strip().startswith("{")
+        assert "No replicas found." in cli("get", "replicas").stderr
+    finally:
+        down = cli("local", "down", "--data-dir", data)
+    assert down.returncode == 0
+    assert "agent: stopped" in down.stdout and "control plane: stopped" in down.stdout
+    status = cli("local", "status", "--data-dir", data)
+    assert "control plane: not running" in status.stdout and "agent: not running" in status.stdout
+    assert cli("local", "down", "--data-dir", data).returncode == 0   # idempotent
