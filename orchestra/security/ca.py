@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -248,8 +249,8 @@ def verify_issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> None:
     """Raise CertificateError unless `cert` is signed by `ca_cert` and valid now."""
     try:
         cert.verify_directly_issued_by(ca_cert)
-    except (ValueError, TypeError, Exception) as e:  # InvalidSignature is not a ValueError
-        raise CertificateError(f"certificate is not issued by this cluster's CA: {e or type(e).__name__}") from None
+    except (InvalidSignature, ValueError, TypeError) as e:
+        raise CertificateError(f"certificate is not issued by this cluster's CA ({str(e) or type(e).__name__})") from None
     now = _now()
     if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
         raise CertificateError(f"certificate is not valid now (valid {cert.not_valid_before_utc:%Y-%m-%d %H:%M} "

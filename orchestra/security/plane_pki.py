@@ -8,21 +8,19 @@ address may change).
 """
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 import socket
 from dataclasses import dataclass
 from typing import Iterable
 
-from cryptography import x509
-
-from orchestra.security.ca import (ROLE_ADMIN, CertificateAuthority, certificate_hosts, create_ca, load_ca,
-                                   load_cert, verify_issued_by, CertificateError)
+from orchestra.security.ca import (ROLE_ADMIN, CertificateAuthority, CertificateError, certificate_hosts, create_ca,
+                                   load_ca, load_cert, verify_issued_by)
 from orchestra.security.client_config import write_client_config
 from orchestra.security.enrolment import enrolment_root_pem
 from orchestra.security.private_files import ensure_private_dir, write_private
 from orchestra.transport import ClientTLS, ServerTLS
-import datetime
 
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
 ADMIN_NAME = "admin"

@@ -12,7 +12,7 @@ except DEFAULT_CAPABILITIES. A workload may add capabilities from ALLOWED_EXTRA_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 PIDS_LIMIT = 512
 NO_NEW_PRIVILEGES = "no-new-privileges"
@@ -107,9 +107,3 @@ def docker_security_options(read_only_root_fs: bool = False,
         "read_only": bool(read_only_root_fs),
         "privileged": False,
     }
-
-
-def policy_labels(options: Mapping[str, Any]) -> str:
-    """A one-line summary of the options, for logs and `describe`."""
-    return (f"cap_drop=ALL cap_add={','.join(options['cap_add'])} pids_limit={options['pids_limit']} "
-            f"no-new-privileges read_only={options['read_only']}")

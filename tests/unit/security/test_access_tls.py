@@ -8,7 +8,7 @@ import pytest
 
 from orchestra import transport
 from orchestra.api import agent_pb2, orchestra_pb2, security_pb2, security_pb2_grpc
-from orchestra.security.ca import ROLE_ADMIN, ROLE_NODE, create_ca, load_cert, new_csr
+from orchestra.security.ca import ROLE_ADMIN, create_ca, load_cert, new_csr
 from orchestra.security.enrolment import PinningError, enrolment_client_credentials, fetch_pinned_ca
 from orchestra.security.identity import serial_hex
 from orchestra.security.join import JoinError, join_cluster, load_node_credentials, node_credentials
