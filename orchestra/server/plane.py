@@ -113,21 +113,22 @@ class Plane:
                                        self.default_strategy)
 
     def publish(self, floors: dict[str, int] | None = None, node: str = "") -> None:
-        """Send each connected node (or only `node`) its desired set when it changed or is due again."""
+        """Send each connected node (or only `node`) its desired set when it changed or is due again.
+        Under the pass lock, so sets reach a session in revision order."""
         with self._passes:
             sets = sync_revisions(self.store, floors, node)
-        now = self.clock_ms()
-        workloads = None
-        for s in self.sessions.all():
-            ns = sets.get(s.node)
-            if ns is None:
-                continue
-            if ns.revision != s.last_sent_revision or now - s.last_sent_ms >= self.resend_ms:
-                if workloads is None:
-                    workloads = current_workloads(self.catalog)
-                s.last_sent_revision = ns.revision
-                s.last_sent_ms = now
-                s.send(agent_pb2.PlaneMessage(desired=desired_message(ns, workloads)))
+            now = self.clock_ms()
+            workloads = None
+            for s in self.sessions.all():
+                ns = sets.get(s.node)
+                if ns is None:
+                    continue
+                if ns.revision != s.last_sent_revision or now - s.last_sent_ms >= self.resend_ms:
+                    if workloads is None:
+                        workloads = current_workloads(self.catalog)
+                    s.last_sent_revision = ns.revision
+                    s.last_sent_ms = now
+                    s.send(agent_pb2.PlaneMessage(desired=desired_message(ns, workloads)))
 
     # ---- user API --------------------------------------------------------------------------
     def apply(self, documents: list[str], dry_run: bool = False) -> orchestra_pb2.ApplyResponse:
