@@ -325,11 +325,12 @@ class Plane:
         now = self.clock_ms()
         register_node(self.store, self.events, hello, now)
         session = AgentSession(hello.node_name, hello.agent_instance)
-        self.sessions.register(session)
-        self.liveness.heard_from(hello.node_name, now)
+        # Welcome is queued before the session is visible to publishers: it is always the first message.
         session.send(agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(
             node_name=hello.node_name, heartbeat_interval_ms=self.heartbeat_interval_ms,
             usage_interval_ms=self.usage_interval_ms)))
+        self.sessions.register(session)
+        self.liveness.heard_from(hello.node_name, now)
         self.publish(floors={hello.node_name: hello.last_revision}, node=hello.node_name)
         self.wake()  # a new or returning node may take pending replicas
         return session
