@@ -10,6 +10,16 @@ from orchestra.cli.context import cli_context
 from orchestra.cli.failure import CliError
 
 
+def parse_target(what: str) -> tuple[str, str]:
+    """`web` -> (web, ""); `web/web-0` and `web/0` -> (web, web-0)."""
+    workload, _, replica = what.partition("/")
+    if not workload or "/" in replica or (not replica and what.endswith("/")):
+        raise CliError(f"{what!r}: expected WORKLOAD or WORKLOAD/REPLICA, e.g. web or web/web-0")
+    if replica.isdigit():
+        replica = f"{workload}-{replica}"   # web/0 means web-0
+    return workload, replica
+
+
 @click.command()
 @click.argument("what", metavar="WORKLOAD[/REPLICA]")
 @click.option("-f", "--follow", is_flag=True, help="keep streaming new output")
@@ -19,11 +29,7 @@ from orchestra.cli.failure import CliError
 @click.pass_context
 def logs(ctx: click.Context, what: str, follow: bool, tail: int, prefix: bool | None) -> None:
     """Print the output of a workload's containers (or one replica's)."""
-    workload, _, replica = what.partition("/")
-    if not workload:
-        raise CliError(f"{what!r}: expected WORKLOAD or WORKLOAD/REPLICA, e.g. web or web/web-0")
-    if replica and not replica.startswith(workload + "-"):
-        replica = f"{workload}-{replica}" if replica.isdigit() else replica   # web/0 means web-0
+    workload, replica = parse_target(what)
     if prefix is None:
         prefix = not replica
     target = cli_context(ctx).target

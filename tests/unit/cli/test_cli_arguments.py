@@ -152,3 +152,17 @@ def test_local_status_and_down_when_nothing_runs(run, tmp_path):
     res = run("local", "down", "--data-dir", str(d))
     assert res.exit_code == 0 and "agent: not running" in res.output
     assert not (d / "server.pid").exists()
+
+
+@pytest.mark.parametrize("what,parsed", [("web", ("web", "")), ("web/web-0", ("web", "web-0")),
+                                         ("web/2", ("web", "web-2"))])
+def test_logs_target(what, parsed):
+    from orchestra.cli.logs import parse_target
+    assert parse_target(what) == parsed
+
+
+@pytest.mark.parametrize("what", ["", "/web-0", "web/", "a/b/c"])
+def test_logs_target_rejects(what):
+    from orchestra.cli.logs import parse_target
+    with pytest.raises(CliError):
+        parse_target(what)
