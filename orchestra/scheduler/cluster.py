@@ -14,6 +14,7 @@ from orchestra.scheduler.snapshot import BoundReplica, Snapshot
 
 NO_TENANT = -1      # node_tenant value: nothing runs on the node
 MIXED_TENANTS = -2  # node_tenant value: several tenants already share the node (bound before isolation)
+EMPTY_PRIORITY = 1 << 62
 
 
 class ClusterState:
@@ -53,6 +54,8 @@ class ClusterState:
         self.node_tenant = np.full(n, NO_TENANT, dtype=np.int32)
         self.node_tenants: list[Counter] = [Counter() for _ in range(n)]
         self.replicas: list[list[BoundReplica]] = [[] for _ in range(n)]
+        # Lowest priority bound per node (EMPTY_PRIORITY when none): preemption looks only where it could evict.
+        self.min_priority = np.full(n, EMPTY_PRIORITY, dtype=np.int64)
         self.workload_nodes: dict[str, dict[int, int]] = {}
         self.ports: dict[tuple[int, str], dict[int, list[str]]] = {}
         self.failures: dict[str, dict[int, int]] = {}
@@ -69,6 +72,7 @@ class ClusterState:
         workload_nodes, ports, tenant_codes = self.workload_nodes, self.ports, self.tenant_codes
         cpu = [0] * self.size
         mem = [0] * self.size
+        low = [EMPTY_PRIORITY] * self.size
         for b in bound:
             i = index.get(b.node)
             if i is None:           # a replica on a node that left the snapshot holds nothing schedulable
@@ -76,6 +80,8 @@ class ClusterState:
             r = b.requests
             cpu[i] += r.cpu_millis
             mem[i] += r.memory_bytes
+            if b.priority < low[i]:
+                low[i] = b.priority
             replicas[i].append(b)
             code = tenant_codes.get(b.tenant)
             if code is None:
@@ -91,6 +97,7 @@ class ClusterState:
                         ports.setdefault((p.host_port, p.protocol), {}).setdefault(i, []).append(p.host_ip)
         self.used_cpu += np.array(cpu, dtype=np.int64)
         self.used_mem += np.array(mem, dtype=np.int64)
+        self.min_priority[:] = low
         for i, counts in enumerate(node_tenants):
             if counts:
                 self._refresh_tenant(i)
@@ -128,6 +135,8 @@ class ClusterState:
         self.used_cpu[i] += b.requests.cpu_millis
         self.used_mem[i] += b.requests.memory_bytes
         self.replicas[i].append(b)
+        if b.priority < self.min_priority[i]:
+            self.min_priority[i] = b.priority
         code = self.tenant_code(b.tenant)
         counts = self.node_tenants[i]
         counts[code] += 1
@@ -143,6 +152,7 @@ class ClusterState:
         self.used_cpu[i] -= b.requests.cpu_millis
         self.used_mem[i] -= b.requests.memory_bytes
         self.replicas[i].remove(b)
+        self.min_priority[i] = min((x.priority for x in self.replicas[i]), default=EMPTY_PRIORITY)
         code = self.tenant_codes[b.tenant]
         counts = self.node_tenants[i]
         counts[code] -= 1

@@ -106,7 +106,8 @@ class Pipeline:
         n_feasible = int(np.count_nonzero(feasible))
         summary = self._summary(stages)
         requests = Resources(d.cpu, d.memory)
-        failed: Explanation | None = None     # once a replica fits nowhere, later ones fail alike
+        failed: Explanation | None = None     # once a replica fits nowhere, even by preempting, later ones fail alike
+        failed_line = ""
 
         def refresh(j: int, extra) -> None:
             nonlocal n_feasible
@@ -135,8 +136,8 @@ class Pipeline:
             preempted: tuple[BoundReplica, ...] = ()
             why = None
             if not c.size or best[j] == _NEG:
-                if failed is not None and not failed.preempted:
-                    result.explanations[rid] = failed.line()
+                if failed is not None:
+                    result.explanations[rid] = failed_line
                     result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
                     continue
                 _, _, now = self.feasibility(w)
@@ -144,15 +145,14 @@ class Pipeline:
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
                     failed = Explanation(rid, d.workload, None, c.size, 0, why)
-                    result.explanations[rid] = failed.line()
+                    failed_line = result.explanations[rid] = failed.line()
                     result.details[rid] = failed
                     continue
                 j, preempted, reason = chosen
                 for v in preempted:
                     result.preemptions.append(Preemption(
                         v.replica_id, c.names[j], rid,
-                        f"priority {d.priority} > {v.priority}: evicted from {c.names[j]} for {rid} ({reason})"))
-                failed = None
+                        f"priority {d.priority} > {v.priority}; frees {reason}"))
                 refresh(j, None)
             top = self._top(best, j, scorers, terms, total)
             b = BoundReplica(rid, d.workload, c.names[j], requests, d.priority, d.tenant, d.ports)

@@ -82,11 +82,9 @@ def plans(c: ClusterState, w: WorkloadState, static_ok: np.ndarray) -> list[Plan
     d = w.demand
     found = []
     limit = d.placement.max_per_node
-    for i in np.flatnonzero(static_ok).tolist():
+    for i in np.flatnonzero(static_ok & (c.min_priority < d.priority)).tolist():
         if limit and w.counts[i] >= limit:
             continue        # victims are other workloads' replicas: they cannot lower this count
-        if not any(b.priority < d.priority and b.workload != d.workload for b in c.replicas[i]):
-            continue
         p = plan_node(c, w, i)
         if p is not None:
             found.append(p)

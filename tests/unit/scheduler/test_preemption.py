@@ -15,7 +15,7 @@ def test_evicts_the_fewest_lowest_priority_replicas_on_one_node():
     r = _run(nodes, pending(workload("web", cpu=1500, priority=10)), held)
     assert r.placements == {"web-0": "b"}
     assert [(p.victim, p.node, p.for_replica) for p in r.preemptions] == [("y-0", "b", "web-0")]
-    assert "priority 10 > 2" in r.preemptions[0].reason
+    assert r.preemptions[0].reason == "priority 10 > 2; frees cpu/memory"
     assert r.explanations["web-0"].startswith("placed on b by preempting y-0 (lower priority); without preemption 0/2")
 
 
