@@ -7,6 +7,7 @@ enrolment certificate a joining node presents) is anonymous.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -46,35 +47,41 @@ class Identifier:
         self._ca = load_cert(ca_cert_pem)
         self._revoked = revoked or (lambda serial: False)
         self._lock = threading.Lock()
-        self._cache: dict[bytes, Identity] = {}
+        self._cache: dict[bytes, tuple[Identity, float]] = {}
 
     def from_pem(self, cert_pem: bytes) -> Identity:
+        now = time.time()
         with self._lock:
-            ident = self._cache.get(cert_pem)
-        if ident is None:
-            ident = self._verify(cert_pem)
+            cached = self._cache.get(cert_pem)
+        # A cached verdict holds until the certificate expires; then it is verified (and refused) again.
+        if cached is None or now > cached[1]:
+            cached = self._verify(cert_pem)
             with self._lock:
                 if len(self._cache) > 4096:        # bound memory; verification is cheap to redo
                     self._cache.clear()
-                self._cache[cert_pem] = ident
+                self._cache[cert_pem] = cached
+        ident = cached[0]
         if not ident.anonymous and self._revoked(serial_hex(ident.serial)):
             return Identity("", "", ident.serial,
                             f"certificate serial {serial_hex(ident.serial)} of {ident.role} {ident.name!r} was revoked")
         return ident
 
-    def _verify(self, cert_pem: bytes) -> Identity:
+    def _verify(self, cert_pem: bytes) -> tuple[Identity, float]:
+        """(identity, until when this verdict holds: the certificate's expiry, or forever for a refusal)."""
+        forever = float("inf")
         try:
             cert = load_cert(cert_pem)
         except CertificateError as e:
-            return Identity("", "", 0, str(e))
+            return Identity("", "", 0, str(e)), forever
         try:
             verify_issued_by(cert, self._ca)
         except CertificateError as e:
-            return Identity("", "", cert.serial_number, str(e))
+            # Not yet valid is worth re-checking later; a bad signature never becomes good.
+            return Identity("", "", cert.serial_number, str(e)), cert.not_valid_before_utc.timestamp()
         role, name = subject_role(cert), subject_name(cert)
         if role not in CLIENT_ROLES or not name:
-            return Identity("", "", cert.serial_number, f"certificate has no client role (OU={role!r})")
-        return Identity(name, role, cert.serial_number)
+            return Identity("", "", cert.serial_number, f"certificate has no client role (OU={role!r})"), forever
+        return Identity(name, role, cert.serial_number), cert.not_valid_after_utc.timestamp()
 
     def from_context(self, context: grpc.ServicerContext) -> Identity:
         return self.from_pem(peer_certificate_pem(context))
