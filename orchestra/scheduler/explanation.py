@@ -84,5 +84,17 @@ class Explanation:
         return text
 
 
+    def describe(self) -> list[str]:
+        """Several lines for `orchestra describe` and `apply --dry-run`: every reason with its nodes, every score part."""
+        out = [self.line()]
+        for r in self.rejections:
+            extra = f"; {r.detail}" if r.detail else ""
+            out.append(f"  {r.count:>5}  {r.reason}: {abbreviate(r.nodes, limit=8)}{extra}")
+        for rank, s in enumerate(self.top):
+            parts = ", ".join(f"{name} {score:.1f}" for name, score in s.parts)
+            out.append(f"  #{rank + 1} {s.node} {s.total:.1f}" + (f" ({parts})" if parts else ""))
+        return out
+
+
 def sort_rejections(rejections: list[Rejection]) -> tuple[Rejection, ...]:
     return tuple(sorted(rejections, key=lambda r: (-r.count, r.reason)))
