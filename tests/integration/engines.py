@@ -42,6 +42,16 @@ class EngineError(RuntimeError):
     pass
 
 
+class EngineClient(docker.DockerClient):
+    """docker.DockerClient that closes itself at the end of a `with` block."""
+
+    def __enter__(self) -> "EngineClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass
 class Engine:
     """A running (or stopped) dockerd in its own namespaces. Use `start_engine()`."""
@@ -78,8 +88,9 @@ class Engine:
     def running(self) -> bool:
         return self.daemon is not None and self.daemon.poll() is None
 
-    def client(self, timeout: int = 60) -> docker.DockerClient:
-        return docker.DockerClient(base_url=self.host, timeout=timeout)
+    def client(self, timeout: int = 60) -> "EngineClient":
+        """A docker SDK client of this engine; also a context manager that closes it."""
+        return EngineClient(base_url=self.host, timeout=timeout)
 
     def run_in_netns(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
         """Run a host command inside this engine's network namespace."""
