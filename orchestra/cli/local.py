@@ -9,6 +9,7 @@ Both are idempotent.
 """
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -56,6 +57,9 @@ class Layout:
 
     def log_file(self, role: str) -> pathlib.Path:
         return self.root / f"{role}.log"
+
+    def args_file(self, role: str) -> pathlib.Path:
+        return self.root / f"{role}.args"
 
 
 # What a recorded PID's command line must contain to be ours (PIDs are recycled).
@@ -113,6 +117,13 @@ def stop(layout: Layout, role: str) -> str:
     return f"{how} (pid {pid})"
 
 
+def _recorded_args(layout: Layout) -> list[str] | None:
+    try:
+        return json.loads(layout.args_file("agent").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def log_tail(path: pathlib.Path, lines: int = 15) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -166,19 +177,25 @@ def up(data_dir: str, listen: str, docker_host: str, labels: str, name: str | No
                                               listen, "--data-dir", str(layout.server_dir)], env)
         click.echo(f"control plane: started (pid {server_pid}, log {layout.log_file('server')})")
     target = _wait_for_plane(layout, address, deadline, timeout)
+    address = target.address
 
+    args = [sys.executable, "-m", "agent.main", "--server", address, "--name", node,
+            "--docker-host", docker_host, "--state-dir", str(layout.agent_dir)]
+    if labels:
+        args += ["--labels", labels]
     agent_pid = running_pid(layout, "agent")
+    if agent_pid and _recorded_args(layout) != args:
+        # e.g. a first `up` with the wrong --docker-host: the new options win
+        click.echo(f"agent: options changed, {stop(layout, 'agent')}")
+        agent_pid = None
     if agent_pid:
         click.echo(f"agent: already running (pid {agent_pid})")
     else:
         agent_env = dict(env, ORCHESTRA_TOKEN=layout.node_token.read_text().strip())
-        args = [sys.executable, "-m", "agent.main", "--server", address, "--name", node,
-                "--docker-host", docker_host, "--state-dir", str(layout.agent_dir)]
-        if labels:
-            args += ["--labels", labels]
         agent_pid = start(layout, "agent", args, agent_env)
+        layout.args_file("agent").write_text(json.dumps(args) + "\n")
         click.echo(f"agent: started (pid {agent_pid}, node {node}, log {layout.log_file('agent')})")
-    _wait_node_ready(layout, target, node, deadline, timeout)
+    _wait_node_ready(layout, target, node, docker_host, deadline, timeout)
     click.echo(f"node {node}: Ready")
     click.echo(_config_advice(layout))
     click.echo("next: orchestra apply -f examples/web.yaml; orchestra get replicas; orchestra local down")
@@ -191,7 +208,8 @@ def _wait_for_plane(layout: Layout, address: str, deadline: float, timeout: floa
             raise CliError(f"the control plane exited; its log {layout.log_file('server')} ends with:\n"
                            f"{log_tail(layout.log_file('server'))}")
         if layout.admin_config.exists() and layout.node_token.exists():
-            target = resolve(address, str(layout.admin_config), env={})
+            # Port 0 (tests): only the admin config the plane writes knows the port it got.
+            target = resolve(None if address.endswith(":0") else address, str(layout.admin_config), env={})
             try:
                 target.stub().ListNodes(pb.ListNodesRequest(), timeout=5)
                 return target
@@ -203,7 +221,8 @@ def _wait_for_plane(layout: Layout, address: str, deadline: float, timeout: floa
         time.sleep(0.5)
 
 
-def _wait_node_ready(layout: Layout, target, node: str, deadline: float, timeout: float) -> None:
+def _wait_node_ready(layout: Layout, target, node: str, docker_host: str, deadline: float,
+                     timeout: float) -> None:
     last = "not registered"
     while True:
         if running_pid(layout, "agent") is None:
@@ -213,13 +232,17 @@ def _wait_node_ready(layout: Layout, target, node: str, deadline: float, timeout
             nodes = {n.name: n for n in target.stub().ListNodes(pb.ListNodesRequest(), timeout=5).nodes}
             if node in nodes:
                 n = nodes[node]
-                if n.status == "Ready":
+                if n.status == "Ready" and n.runtime_status.startswith("available"):
                     return
-                last = f"{n.status or 'registered'}; runtime {n.runtime_status or 'unknown'}"
+                if n.runtime_status.startswith("unavailable"):
+                    last = (f"{n.status}, but its Docker engine is {n.runtime_status}; is a Docker engine "
+                            f"answering at {docker_host}?")
+                else:
+                    last = f"{n.status or 'registered'}, runtime {n.runtime_status or 'not reported yet'}"
         except Exception as e:  # the plane may be busy; keep trying until the deadline
             last = f"plane did not answer: {e.__class__.__name__}"
         if time.monotonic() >= deadline:
-            raise CliError(f"node {node} was not Ready within {timeout:.0f}s ({last}); see the agent's log "
+            raise CliError(f"node {node} was not ready for work within {timeout:.0f}s ({last}); see the agent's log "
                            f"{layout.log_file('agent')}:\n{log_tail(layout.log_file('agent'))}")
         time.sleep(0.5)
 

@@ -119,3 +119,24 @@ def test_invalid_argument_from_server_is_printed(plane, tmp_path):
     assert res.returncode == 1, res.stdout
     assert res.stderr.startswith("orchestra: ") and "SYS_ADMIN" in res.stderr
     assert workload_names(plane) == []
+
+
+def test_local_up_without_a_docker_engine_says_so_and_where_the_log_is(tmp_path):
+    env = clean_env(tmp_path / "home")
+    data = tmp_path / "local"
+    up = ("local", "up", "--data-dir", str(data), "--listen", f"127.0.0.1:{free_port()}", "--name", "n1",
+          "--timeout", "20")
+    try:
+        res = run_cli(*up, "--docker-host", f"unix://{tmp_path}/no-docker.sock", env=env)
+        assert res.returncode == 1
+        assert "control plane: started" in res.stdout
+        first = res.stderr.splitlines()[0]
+        assert first.startswith("orchestra: node n1 was not ready for work within 20s")
+        assert "Docker engine is unavailable" in first and f"{data}/agent.log" in first
+        # Running `up` again with other options replaces the agent, keeps the plane.
+        res = run_cli(*up, "--docker-host", f"unix://{tmp_path}/still-none.sock", env=env)
+        assert "control plane: already running" in res.stdout
+        assert "agent: options changed, stopped" in res.stdout
+    finally:
+        down = run_cli("local", "down", "--data-dir", str(data), env=env)
+    assert down.returncode == 0 and "control plane: stopped" in down.stdout
