@@ -74,13 +74,15 @@ class Explanation:
             text = f"0/{self.nodes_total} nodes fit"
             text = f"{text}: {reasons}" if reasons else text
             return f"{text}; {self.note}" if self.note else text
+        if self.preempted:
+            without = Explanation(self.replica, self.workload, None, self.nodes_total, 0, self.rejections).line()
+            return (f"placed on {self.node} by preempting {', '.join(self.preempted)} (lower priority); "
+                    f"without preemption {without}")
         best = self.top[0]
         parts = " + ".join(f"{name} {score:.0f}" for name, score in best.parts)
         text = f"placed on {self.node}: score {best.total:.1f} ({parts}); {self.nodes_feasible}/{self.nodes_total} nodes fit"
         if len(self.top) > 1:
             text += "; next " + ", ".join(f"{s.node} {s.total:.1f}" for s in self.top[1:])
-        if self.preempted:
-            text += f"; preempted {', '.join(self.preempted)}"
         return text
 
 

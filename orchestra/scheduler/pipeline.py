@@ -13,17 +13,17 @@ import numpy as np
 
 from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.demand import Demand
-from orchestra.scheduler.explanation import Explanation, NodeNames, NodeScore, Rejection, sort_rejections
+from orchestra.scheduler.explanation import Explanation, NodeNames, Rejection, sort_rejections
 from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS
 from orchestra.scheduler.plugin import Filter, WorkloadState
 from orchestra.scheduler.preemption import plans
+from orchestra.scheduler.ranking import Ranking
 from orchestra.scheduler.result import Preemption, ScheduleResult
 from orchestra.scheduler.scorers import SCORERS
 from orchestra.scheduler.snapshot import BoundReplica, PendingReplica, Snapshot
 from orchestra.spec.model import Resources
 
 TOP = 3                 # scores shown per placed replica: the chosen node and two runners-up
-_NEG = -np.inf
 
 
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
@@ -97,105 +97,43 @@ class Pipeline:
         c = self.c
         w = WorkloadState(c, d)
         static_ok, feasible, stages = self.feasibility(w)
-        feasible = feasible.copy()      # it may be the cached static mask itself: updated below
         dynamic = [f for f in DYNAMIC_FILTERS if f.applies(d)]
-        scorers = [(s, wt) for s, wt in SCORERS if s.active(c, w)]
-        terms = [s.vector(c, w) * wt for s, wt in scorers]
-        total = _sum(terms, c.size)
-        best = np.where(feasible, total, _NEG)
-        n_feasible = int(np.count_nonzero(feasible))
+        rank = Ranking(c, w, static_ok, feasible, dynamic, [(s, wt) for s, wt in SCORERS if s.active(c, w)])
         summary = self._summary(stages)
         requests = Resources(d.cpu, d.memory)
-        failed: Explanation | None = None     # once a replica fits nowhere, even by preempting, later ones fail alike
+        failed: Explanation | None = None   # once a replica fits nowhere, even by preempting, later ones fail alike
         failed_line = ""
-
-        def refresh(j: int, extra) -> None:
-            nonlocal n_feasible
-            ok = bool(static_ok[j]) and all(f.passes(c, w, j) for f in dynamic)
-            if ok != feasible[j]:
-                n_feasible += 1 if ok else -1
-                feasible[j] = ok
-            if extra is not None:
-                for k, (s, wt) in enumerate(scorers):
-                    if k in extra:
-                        terms[k][extra[k]] = s.vector(c, w)[extra[k]] * wt
-                parts = list(extra.values())
-                idx = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
-                total[idx] = _sum([t[idx] for t in terms], len(idx))
-                best[idx] = np.where(feasible[idx], total[idx], _NEG)
-            t_j = 0.0
-            for k, (s, wt) in enumerate(scorers):
-                v = s.one(c, w, j) * wt
-                terms[k][j] = v
-                t_j = t_j + v if k else v
-            total[j] = t_j
-            best[j] = t_j if ok else _NEG
-
         for rid in replica_ids:
-            j = int(best.argmax()) if c.size else 0
+            j = rank.pick()
             preempted: tuple[BoundReplica, ...] = ()
-            why = None
-            if not c.size or best[j] == _NEG:
+            if j is None:
                 if failed is not None:
                     result.explanations[rid] = failed_line
                     result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
                     continue
-                _, _, now = self.feasibility(w)
-                why = self.rejections(w, now)
+                why = self.rejections(w, self.feasibility(w)[2])
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
-                    failed = Explanation(rid, d.workload, None, c.size, 0, why)
+                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why)
                     failed_line = result.explanations[rid] = failed.line()
-                    result.details[rid] = failed
                     continue
-                j, preempted, reason = chosen
+                j, preempted, freed = chosen
                 for v in preempted:
-                    result.preemptions.append(Preemption(
-                        v.replica_id, c.names[j], rid,
-                        f"priority {d.priority} > {v.priority}; frees {reason}"))
-                refresh(j, None)
-            top = self._top(best, j, scorers, terms, total)
-            b = BoundReplica(rid, d.workload, c.names[j], requests, d.priority, d.tenant, d.ports)
-            c.add(j, b)
+                    result.preemptions.append(Preemption(v.replica_id, c.names[j], rid,
+                                                         f"priority {d.priority} > {v.priority}; frees {freed}"))
+                rank.refresh(j)
+            top = rank.top(j, TOP)
+            feasible_then = rank.n_feasible
+            c.add(j, BoundReplica(rid, d.workload, c.names[j], requests, d.priority, d.tenant, d.ports))
             w.counts[j] += 1
-            extra = None
-            for k, (s, _) in enumerate(scorers):
-                moved = s.placed(c, w, j)
-                if moved is not None:
-                    extra = extra or {}
-                    extra[k] = moved
-            feasible_then = n_feasible
-            refresh(j, extra)
+            rank.placed(j)
             if preempted:
-                e = Explanation(rid, d.workload, c.names[j], c.size, 0, why, top,
-                                tuple(v.replica_id for v in preempted))
-                result.explanations[rid] = (
-                    f"placed on {c.names[j]} by preempting {', '.join(e.preempted)} (lower priority); "
-                    f"without preemption {Explanation(rid, d.workload, None, c.size, 0, why).line()}")
+                e = Explanation(rid, d.workload, c.names[j], c.size, 0, why, top, tuple(v.replica_id for v in preempted))
             else:
                 e = Explanation(rid, d.workload, c.names[j], c.size, feasible_then, summary, top)
-                result.explanations[rid] = e.line()
             result.placements[rid] = c.names[j]
+            result.explanations[rid] = e.line()
             result.details[rid] = e
-
-    def _top(self, best, j, scorers, terms, total) -> tuple[NodeScore, ...]:
-        names = self.c.names
-        chosen = NodeScore(names[j], total.item(j), tuple([(s.name, terms[k].item(j)) for k, (s, _) in enumerate(scorers)]))
-        # Runners-up by repeated argmax with the winners masked: O(n) each, and ties go to the lowest name.
-        out = [chosen]
-        hidden = [(j, best.item(j))]
-        best[j] = _NEG
-        for _ in range(TOP - 1):
-            k = int(best.argmax())
-            score = best.item(k)
-            if score == _NEG:
-                break
-            out.append(NodeScore(names[k], score))
-            hidden.append((k, score))
-            best[k] = _NEG
-        for k, score in hidden:
-            best[k] = score
-        return tuple(out)
 
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
         c = self.c
@@ -209,12 +147,3 @@ class Pipeline:
                 c.add(i, v)
         return None
 
-
-def _sum(terms: list[np.ndarray], size: int) -> np.ndarray:
-    """Left-to-right sum, the same order as the one-node update, so both give identical floats."""
-    if not terms:
-        return np.zeros(size)
-    total = terms[0].copy()
-    for t in terms[1:]:
-        total += t
-    return total
