@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Inside the agent's --state-dir.
 TLS_DIR = "tls"
+# How long a joining agent waits for the plane to notice that a node of its name has gone.
+BUSY_RETRY_S = 30.0
 
 
 class JoinError(RuntimeError):
@@ -33,6 +35,11 @@ class JoinError(RuntimeError):
 
 class PlaneUnreachable(JoinError):
     """The plane could not be reached (yet): worth retrying, unlike a refusal."""
+
+
+class NodeNameBusy(JoinError):
+    """The plane still counts a node of this name as connected: worth retrying for a while
+    (e.g. the same machine restarted before the plane noticed it had gone)."""
 
 
 # ---------------------------------------------------------------- plane side
@@ -144,6 +151,8 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
     except grpc.RpcError as e:
         if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             raise PlaneUnreachable(f"the plane at {address} did not answer Join: {e.details()}") from None
+        if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            raise NodeNameBusy(f"the plane at {address} refused to join node {node_name!r}: {e.details()}") from None
         raise JoinError(f"the plane at {address} refused to join node {node_name!r}: "
                         f"{e.code().name}: {e.details()}") from None
     finally:
@@ -195,15 +204,23 @@ def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path
 
 def node_credentials_retrying(address: str, node_name: str, state_dir: str | pathlib.Path,
                               token: str | None = None, should_stop: Callable[[], bool] = lambda: False,
-                              sleep: Callable[[float], None] = time.sleep) -> NodeCredentials | None:
-    """node_credentials, waiting with back-off (0.5 s doubling to 10 s) while the plane is unreachable.
-    Refusals raise JoinError at once; returns None if `should_stop` turns true while waiting."""
+                              sleep: Callable[[float], None] = time.sleep,
+                              busy_for_s: float = BUSY_RETRY_S) -> NodeCredentials | None:
+    """node_credentials, waiting with back-off (0.5 s doubling to 10 s) while the plane is unreachable,
+    and for up to `busy_for_s` while it still counts a node of this name as connected. Other refusals
+    raise JoinError at once; returns None if `should_stop` turns true while waiting."""
     delay = 0.5
+    waited_busy = 0.0
     while True:
         try:
             return node_credentials(address, node_name, state_dir, token)
         except PlaneUnreachable as e:
             log.warning("cannot join yet (retrying in %.1fs): %s", delay, e)
+        except NodeNameBusy as e:
+            if waited_busy >= busy_for_s:
+                raise
+            log.warning("cannot join yet (retrying in %.1fs): %s", delay, e)
+            waited_busy += delay
         if should_stop():
             return None
         sleep(delay)

@@ -259,7 +259,27 @@ def test_node_token_follows_a_ca_rotation(tmp_path):
 def test_a_connected_node_name_cannot_be_taken_over(plane, tmp_path):
     from orchestra.store.records import NodeRecord
     plane.store.put_node(NodeRecord(name="vm-live", status="Ready"))
-    with pytest.raises(JoinError, match="FAILED_PRECONDITION: join refused: node 'vm-live' is connected now"):
+    with pytest.raises(JoinError, match="join refused: node .vm-live. is connected now"):
         join_cluster(plane.address, plane.token().token, "vm-live", tmp_path / "a")
     plane.store.put_node(NodeRecord(name="vm-live", status="NotReady"))    # its machine died: may re-join
     assert join_cluster(plane.address, plane.token().token, "vm-live", tmp_path / "b").node_name == "vm-live"
+
+
+def test_busy_name_is_retried_for_a_while_then_refused(plane, tmp_path):
+    from orchestra.security.join import NodeNameBusy, node_credentials_retrying
+    from orchestra.store.records import NodeRecord
+    plane.store.put_node(NodeRecord(name="vm-live", status="Ready"))
+    sleeps = []
+    with pytest.raises(NodeNameBusy, match="is connected now"):
+        node_credentials_retrying(plane.address, "vm-live", tmp_path, plane.token().token,
+                                  sleep=sleeps.append, busy_for_s=3)
+    assert sleeps == [0.5, 1.0, 2.0]
+    sleeps.clear()
+
+    def node_went_away(delay):
+        sleeps.append(delay)
+        plane.store.put_node(NodeRecord(name="vm-live", status="NotReady"))
+    plane.store.put_node(NodeRecord(name="vm-live", status="Ready"))
+    got = node_credentials_retrying(plane.address, "vm-live", tmp_path / "b", plane.token().token,
+                                    sleep=node_went_away, busy_for_s=3)
+    assert got.node_name == "vm-live" and sleeps == [0.5]
