@@ -16,6 +16,7 @@ a cgroup directory; `stop()` removes those directories again.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -169,6 +170,7 @@ class Engine:
                 self.holder = None
             _remove_cgroups(self.cgroup_parent)
             shutil.rmtree(self.root, ignore_errors=True)
+            _running.pop(self.name, None)
 
     # -- internals --
 
@@ -263,7 +265,22 @@ def start_engine(name: str | None = None, base_dir: str | Path | None = None,
     except BaseException:
         engine.stop()
         raise
+    _running[engine.name] = engine
     return engine
+
+
+# Engines still running when the interpreter exits (a test run interrupted between a start
+# and its fixture's teardown) are stopped then, so no dockerd outlives its test run.
+_running: dict[str, Engine] = {}
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for e in list(_running.values()):
+        try:
+            e.stop()
+        except Exception:   # stop the others anyway
+            pass
 
 
 def import_busybox(engine: Engine, image: str = BUSYBOX_IMAGE) -> None:
