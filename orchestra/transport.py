@@ -1,11 +1,11 @@
 """Every gRPC channel and listening port of orchestra is made here, so that one place
 decides how connections are secured.
 
-The plane listens with TLS only and requires a client certificate at the handshake (see
+Every listening port is TLS and requires a client certificate at the handshake (see
 orchestra.security.enrolment for how a node without one joins); plaintext callers fail the
 handshake. Which certificate may call which RPC is decided by orchestra.security.access.
-Plaintext remains only for callers that pass no TLS material at all (unit tests of single
-components that run no plane).
+A client channel without TLS material is plaintext: only the CLI makes one, when it has no
+client config, so that it can say why the plane's handshake fails.
 """
 from __future__ import annotations
 
@@ -49,14 +49,14 @@ class ClientTLS:
 
 
 def add_listen_port(server: grpc.Server, address: str, tls: ServerTLS | None = None) -> int:
-    """Bind `server` to `address` (host:port); returns the bound port (useful with port 0)."""
+    """Bind `server` to `address` (host:port) with TLS; returns the bound port (useful with port 0).
+    There is no plaintext port: `tls` is required (the parameter is optional only to say so clearly)."""
     if tls is None:
-        port = server.add_insecure_port(address)
-    else:
-        creds = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_chain_pem)],
-                                            root_certificates=tls.client_roots_pem,
-                                            require_client_auth=True)
-        port = server.add_secure_port(address, creds)
+        raise ValueError(f"refusing to listen on {address} without TLS: orchestra serves mutual TLS only")
+    creds = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_chain_pem)],
+                                        root_certificates=tls.client_roots_pem,
+                                        require_client_auth=True)
+    port = server.add_secure_port(address, creds)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     return port
