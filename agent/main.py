@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import sys
+import threading
 
 from agent.runtime import NETWORK_MODES
 from orchestra.api import types_pb2
@@ -148,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
                          stop_timeout_s=args.stop_timeout, tls=creds.tls)
     agent = Agent(config)
+    # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
+    # session's): stop from a fresh thread instead.
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: agent.stop())
+        signal.signal(sig, lambda *_: threading.Thread(target=agent.stop, daemon=True).start())
     logging.getLogger("orchestra.agent").info(
         "agent %s starting: plane %s, engine %s, network %s", config.name, config.server,
         config.docker_host, config.network)
