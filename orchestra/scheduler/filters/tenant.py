@@ -28,8 +28,14 @@ class TenantIsolation(Filter):
         return t == NO_TENANT or t == w.tenant
 
     def explain(self, c, w, idx):
-        groups: dict[str, list[int]] = {}
-        for i in idx.tolist():
+        # Nodes held by one tenant are grouped by its code in one go; only mixed nodes are looked at one by one.
+        groups: dict[str, list[np.ndarray]] = {}
+        owner = c.node_tenant[idx]
+        single = owner >= 0
+        for code in np.unique(owner[single]).tolist():
+            groups.setdefault(f"tenant {tenant_label(c.tenant_names[code])} already on node", []).append(
+                idx[single & (owner == code)])
+        for i in idx[~single].tolist():
             others = sorted(c.tenant_names[t] for t in c.node_tenants[i] if t != w.tenant)
-            groups.setdefault(f"tenant {tenant_label(others[0])} already on node", []).append(i)
-        return [(reason, np.array(nodes), "") for reason, nodes in groups.items()]
+            groups.setdefault(f"tenant {tenant_label(others[0])} already on node", []).append(np.array([i]))
+        return [(reason, np.sort(np.concatenate(parts)), "") for reason, parts in groups.items()]

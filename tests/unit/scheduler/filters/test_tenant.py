@@ -28,3 +28,11 @@ def test_a_node_frees_up_when_its_last_replica_leaves():
     assert not TenantIsolation().passes(c, w, 0)
     c.remove(0, b)
     assert TenantIsolation().passes(c, w, 0)
+
+
+def test_nodes_shared_before_isolation_are_charged_to_the_first_other_tenant():
+    c = state([node("a"), node("b")], [bound("x-0", "a", tenant="t3"), bound("y-0", "a", tenant="t2"),
+                                       bound("z-0", "b", tenant="t3")])
+    w = view(c, workload(tenant="t1"))
+    out = {reason: c.node_names(idx) for reason, idx, _ in TenantIsolation().explain(c, w, np.array([0, 1]))}
+    assert out == {"tenant t2 already on node": ["a"], "tenant t3 already on node": ["b"]}
