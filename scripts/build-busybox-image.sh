@@ -8,6 +8,17 @@
 # DOCKER_HOST defaults to $DOCKER_HOST or unix:///var/run/docker.sock.
 set -euo pipefail
 
+usage="usage: $0 [DOCKER_HOST] [NAME]   (default: \$DOCKER_HOST or unix:///var/run/docker.sock, local/busybox:1)"
+if [ $# -gt 2 ]; then
+  echo "build-busybox-image: too many arguments" >&2
+  echo "$usage" >&2
+  exit 2
+fi
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  echo "$usage"
+  exit 0
+fi
+
 host="${1:-${DOCKER_HOST:-unix:///var/run/docker.sock}}"
 name="${2:-local/busybox:1}"
 busybox="${BUSYBOX:-/bin/busybox}"
