@@ -148,7 +148,7 @@ def final_state(snap: Snapshot, pending, result) -> dict[str, list[BoundReplica]
 
 
 # More examples for a deeper run: ORCHESTRA_PROPERTY_EXAMPLES=3000 pytest tests/unit/scheduler/test_properties.py
-SETTINGS = settings(max_examples=int(os.environ.get("ORCHESTRA_PROPERTY_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("ORCHESTRA_PROPERTY_EXAMPLES", "100")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
