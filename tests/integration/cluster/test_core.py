@@ -2,6 +2,7 @@
 own real dockerd, driven through the `orchestra` command as a user would."""
 from __future__ import annotations
 
+import re
 import textwrap
 
 from harness import wait_for
@@ -64,7 +65,8 @@ def test_six_replicas_run_on_three_engines_with_their_limits(cluster):
     rows = [line for line in top[1:] if line.startswith("web-")]
     assert len(rows) == 6, top
     for row in rows:
-        assert not any(col in ("0", "0B", "0Mi", "-") for col in row.split()[3:4]), row
+        used = row.split()[3].split("/")[0]          # MEMORY (USED/LIMIT), e.g. 324Ki/64Mi
+        assert re.fullmatch(r"[0-9.]+[KMG]?i?B?", used) and float(re.match(r"[0-9.]+", used)[0]) > 0, row
 
 
 def test_scale_up_and_down_converge(cluster):
