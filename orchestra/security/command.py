@@ -38,11 +38,11 @@ class _Conn:
 
     def __init__(self, ctx: click.Context):
         root = ctx.find_root()
-        self.target = root.obj.get("cli") if isinstance(root.obj, dict) else None
+        cli_run = root.obj.get("cli") if isinstance(root.obj, dict) else None
         group_config = ctx.parent.params.get("config_path") if ctx.parent is not None else None
-        if self.target is not None and not group_config:
+        if cli_run is not None and not group_config:
             try:
-                target = self.target.target
+                target = cli_run.target
             except Exception as e:                  # the CLI's own error type: one line, exit 1
                 _fail(str(e))
             if target.tls is None:
