@@ -55,26 +55,36 @@ class Executor:
         for a in actions:
             try:
                 self._one(a)
-            except ContainerError as e:
-                what = type(a).__name__.lower()
-                log.warning("%s: %s failed: %s", rid, what, e)
-                return Failure(rid, key, f"{what} failed: {e}")
+            except _StepFailed as e:
+                log.warning("%s: %s", rid, e)
+                return Failure(rid, key, str(e))
         return None
 
     def _one(self, a: Action) -> None:
         rt = self.runtime
         if isinstance(a, Remove):
-            rt.remove(a.container_id)
+            _step("remove", rt.remove, a.container_id)
             log.info("%s: removed container %s (%s)", a.replica_id, a.container_id[:12], a.reason)
         elif isinstance(a, Create):
             spec = a.desired.spec
-            cid = rt.create(spec, a.desired.spec_hash)
+            cid = _step("create", rt.create, spec, a.desired.spec_hash)
             log.info("%s: created container %s (image %s, generation %d, incarnation %d)",
                      a.replica_id, cid[:12], spec.image, spec.generation, spec.incarnation)
-            rt.start(cid)
+            _step("start", rt.start, cid)
             log.info("%s: started container %s", a.replica_id, cid[:12])
         elif isinstance(a, Start):
             if a.restart:
                 log.info("%s: restarting container %s", a.replica_id, a.container_id[:12])
-            rt.start(a.container_id)
+            _step("start", rt.start, a.container_id)
             log.info("%s: started container %s", a.replica_id, a.container_id[:12])
+
+
+class _StepFailed(Exception):
+    """str() is "<step> failed: <the engine's words>", the reason the replica reports."""
+
+
+def _step(what: str, fn, *args):
+    try:
+        return fn(*args)
+    except ContainerError as e:
+        raise _StepFailed(f"{what} failed: {e}") from e

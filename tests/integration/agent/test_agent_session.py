@@ -231,3 +231,38 @@ def test_refusal_ends_the_agent_with_an_error(engine, peer, agents):
     a = agents(peer.address, NODE, engine)
     assert a.wait() == 3
     assert "plane refused node node-a: node name node-a is not allowed" in a.log()
+
+
+def test_start_failure_is_reported_and_retried(engines, peer, agents):
+    (engine,) = engines(1, bridge=True)
+    agents(peer.address, NODE, engine, network="bridge")
+    port = [types_pb2.Port(container_port=8080, host_port=18081, host_ip="127.0.0.1")]
+    peer.set_desired(NODE, 1, [spec("a-0", ports=port)])
+    peer.wait_status(NODE, running("a-0"), "a-0 Running")
+    # b-0 wants the same host port: the engine refuses to start it.
+    peer.set_desired(NODE, 2, [spec("a-0", ports=port), spec("b-0", ports=port)])
+    st = peer.wait_status(NODE, lambda st: "b-0" in st and st["b-0"].phase == "Failed",
+                          "b-0 Failed")
+    assert st["b-0"].reason.startswith("start failed: ")
+    assert "18081" in st["b-0"].reason
+    assert st["b-0"].next_restart_ms > 0
+    # Once a-0 is gone, the retry succeeds.
+    peer.set_desired(NODE, 3, [spec("b-0", ports=port)])
+    st = peer.wait_status(NODE, lambda st: set(st) == {"b-0"} and running("b-0")(st),
+                          "b-0 Running after a-0 left")
+
+
+def test_usage_of_a_busy_container_is_near_its_cpu_limit(engine, peer, agents):
+    agents(peer.address, NODE, engine)
+    peer.set_desired(NODE, 1, [spec("busy-0", command=["sh", "-c", "yes > /dev/null"],
+                                    resources=types_pb2.Resources(cpu_millis=500,
+                                                                  memory_bytes=64 * 2**20))])
+    peer.wait_status(NODE, running("busy-0"), "Running")
+
+    def busy_samples():
+        got = [r.usage.cpu_percent for u in peer.messages(NODE, "usage") for r in u.replicas
+               if r.replica_id == "busy-0" and r.usage.cpu_percent > 0]
+        return got if len(got) >= 3 else None
+    samples = peer.wait_for("three CPU samples", busy_samples)
+    # Limited to half a CPU: about 50 (100 = one CPU); wide bounds, the machine is shared.
+    assert all(10 < s < 75 for s in samples[-2:]), samples
