@@ -42,7 +42,7 @@ class ManifestErrors(ManifestError):
 
     # Past this many, the rest are counted rather than listed: a generated file with
     # thousands of bad entries should not flood the terminal.
-    MAX_LISTED = 50
+    MAX_LISTED = 100
 
     def __init__(self, errors: Iterable[ManifestError]) -> None:
         self.errors: list[ManifestError] = []

@@ -53,10 +53,28 @@ def _scalar_text(value: Any) -> str:
 class Fields:
     """Error collector for one document: the source, the 1-based index and the problems."""
 
+    # Past this many problems in one document the rest are only counted: a generated file with
+    # a hundred thousand bad keys should fail fast, not spend seconds on suggestions.
+    MAX_ERRORS = 50
+
     def __init__(self, source: str, index: int) -> None:
         self.source = source
         self.index = index
         self.errors: list[ManifestError] = []
+        self.dropped = 0
+
+    @property
+    def full(self) -> bool:
+        if len(self.errors) >= self.MAX_ERRORS:
+            self.dropped += 1
+            return True
+        return False
+
+    def all_errors(self) -> list[ManifestError]:
+        if not self.dropped:
+            return self.errors
+        return self.errors + [ManifestError(self.source, f"... and {self.dropped} more problems in this document",
+                                            self.index)]
 
     # -- paths and errors ---------------------------------------------------------------
 
@@ -71,9 +89,13 @@ class Fields:
         return f"{path}[{i}]"
 
     def error(self, path: str, message: str) -> None:
+        if self.full:
+            return
         self.errors.append(ManifestError(self.source, message, self.index, path))
 
     def wrong_type(self, path: str, expected: str, value: Any) -> None:
+        if self.full:
+            return
         hint = ""
         if expected.startswith("a string") and isinstance(value, (bool, int, float, datetime.date)):
             text = _scalar_text(value)
@@ -107,7 +129,8 @@ class Fields:
             if k in known:
                 out[k] = v
                 continue
-            self.error(self.key(path, k), "unknown field" + suggestion(k, known, elsewhere))
+            if not self.full:
+                self.error(self.key(path, k), "unknown field" + suggestion(k, known, elsewhere))
         return out
 
     # -- scalars ------------------------------------------------------------------------

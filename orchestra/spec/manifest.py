@@ -73,6 +73,8 @@ def load_file(path: str | os.PathLike[str]) -> list[Workload]:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ManifestError(source, f"cannot read: {e.strerror or e}") from None
+    except ValueError as e:   # e.g. a NUL character in the path
+        raise ManifestError(source.replace("\x00", "\\x00"), f"cannot read: {e}") from None
     return load_text(data, source)
 
 
@@ -167,7 +169,7 @@ def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Worklo
     except RecursionError:  # pragma: no cover - the schema is shallow; kept for hostile objects
         f.error("", "nested too deeply")
         w = None
-    raise_collected(f.errors)
+    raise_collected(f.all_errors())
     assert w is not None
     return w
 

@@ -156,3 +156,25 @@ def test_every_example_is_valid():
     assert examples, "examples/ holds manifests"
     for path in examples:
         assert load_file(path), f"{path} holds at least one workload"
+
+
+def test_path_with_nul_character():
+    with pytest.raises(ManifestError) as e:
+        load_file("web\x00.yaml")
+    assert "cannot read: embedded null byte" in str(e.value)
+
+
+def test_many_problems_are_capped_and_counted():
+    text = manifest("a") + "".join(f"k{i}: 1\n" for i in range(500))
+    with pytest.raises(ManifestErrors) as e:
+        load_text(text, "many.yaml")
+    lines = str(e.value).splitlines()
+    assert len(lines) == 51
+    assert lines[-1] == "many.yaml: document 1: ... and 450 more problems in this document"
+
+
+def test_control_character_line_number():
+    with pytest.raises(ManifestError) as e:
+        load_text("a: 1\nb: \x07\n", "bell.yaml")
+    assert str(e.value) == ("bell.yaml: document 1: line 2: invalid YAML: character U+0007 is not allowed "
+                            "(YAML text cannot hold control characters)")
