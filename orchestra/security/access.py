@@ -1,7 +1,8 @@
 """Which caller may call which RPC, enforced by one server interceptor before any servicer runs.
 
   AgentLink/Join      anyone who completed the TLS handshake (the token is checked by Join)
-  AgentLink/Session   a node certificate (the servicer also checks Hello.node_name == its CN)
+  AgentLink/Session   a node certificate whose CN is the Hello's node name (labels the
+                      certificate fixes override the Hello's)
   everything else     an admin certificate
 
 A refused call ends with UNAUTHENTICATED (no valid cluster certificate, or a revoked one) or
@@ -50,22 +51,29 @@ def refusal(method: str, ident: Identity) -> tuple[grpc.StatusCode, str] | None:
     return None
 
 
-def hello_mismatch(first, ident: Identity) -> str | None:
-    """A Session's first message must be a Hello naming the node its certificate is for.
-    `first` is raw bytes (the plane parses Session messages itself) or an AgentMessage."""
+def check_hello(first, ident: Identity):
+    """A Session's first message must be a Hello naming the node its certificate is for; the labels
+    the certificate fixes (from the join token) replace whatever the Hello says for those keys.
+    `first` is raw bytes (the plane parses Session messages itself) or an AgentMessage.
+    Returns (refusal message or None, the first message to pass on)."""
     from orchestra.api import agent_pb2
     msg = first
     if isinstance(first, (bytes, bytearray)):
         try:
             msg = agent_pb2.AgentMessage.FromString(bytes(first))
         except Exception:
-            return None                           # malformed: the servicer answers that precisely
+            return None, first                    # malformed: the servicer answers that precisely
     if msg.WhichOneof("msg") != "hello":
-        return None
+        return None, first
     if msg.hello.node_name != ident.name:
         return (f"node certificate for {ident.name!r} may not open a session as node "
-                f"{msg.hello.node_name!r}")
-    return None
+                f"{msg.hello.node_name!r}"), first
+    if not ident.labels or all(msg.hello.labels.get(k) == v for k, v in ident.labels.items()):
+        return None, first
+    fixed = agent_pb2.AgentMessage()
+    fixed.CopyFrom(msg)
+    fixed.hello.labels.update(ident.labels)
+    return None, fixed.SerializeToString() if isinstance(first, (bytes, bytearray)) else fixed
 
 
 class AccessControl(grpc.ServerInterceptor):
@@ -101,7 +109,7 @@ class AccessControl(grpc.ServerInterceptor):
                     first = next(requests)
                 except StopIteration:
                     return iter(())
-                mismatch = hello_mismatch(first, ident)
+                mismatch, first = check_hello(first, ident)
                 if mismatch:
                     self._refuse(context, ident, method, grpc.StatusCode.PERMISSION_DENIED, mismatch)
                 return inner(itertools.chain([first], requests), context)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +34,12 @@ BACKDATE = datetime.timedelta(minutes=5)
 # A node name becomes a certificate CN, which X.509 limits to 64 characters.
 MAX_NAME = 64
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+# Node labels fixed by the join token travel inside the node's certificate, so a node cannot
+# claim other values for them. A private OID under the UUID arc (2.25, no registration needed);
+# the value is a DER UTF8String holding a JSON object.
+LABELS_OID = x509.ObjectIdentifier("2.25.285447685293070904553339278816209085410")
 
 
 class CertificateError(ValueError):
@@ -86,6 +93,46 @@ def subject_role(cert: x509.Certificate) -> str:
 def subject_name(cert: x509.Certificate) -> str:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(cns[0].value) if len(cns) == 1 else ""
+
+
+def _der_utf8(text: str) -> bytes:
+    data = text.encode()
+    n = len(data)
+    if n < 0x80:
+        length = bytes([n])
+    else:                                   # DER long form: 0x80 | byte count, then the length
+        size = (n.bit_length() + 7) // 8
+        length = bytes([0x80 | size]) + n.to_bytes(size, "big")
+    return b"\x0c" + length + data
+
+
+def _from_der_utf8(der: bytes) -> str:
+    if len(der) < 2 or der[0] != 0x0C:
+        raise CertificateError("labels extension is not a UTF8String")
+    first = der[1]
+    if first < 0x80:
+        start, n = 2, first
+    else:
+        k = first & 0x7F
+        start, n = 2 + k, int.from_bytes(der[2:2 + k], "big")
+    if start + n != len(der):
+        raise CertificateError("labels extension has a wrong length")
+    return der[start:].decode()
+
+
+def certificate_labels(cert: x509.Certificate) -> dict[str, str]:
+    """The labels a node certificate fixes (from its join token); {} when it fixes none."""
+    try:
+        ext = cert.extensions.get_extension_for_oid(LABELS_OID).value
+    except x509.ExtensionNotFound:
+        return {}
+    try:
+        data = json.loads(_from_der_utf8(ext.value))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CertificateError(f"unreadable labels extension: {e}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise CertificateError("labels extension must hold a JSON object of strings")
+    return data
 
 
 def _now() -> datetime.datetime:
@@ -142,7 +189,8 @@ class CertificateAuthority:
 
     def _leaf(self, subject: x509.Name, public_key, usage: x509.ObjectIdentifier,
               sans: list[x509.GeneralName] | None = None,
-              validity: datetime.timedelta = LEAF_VALIDITY) -> x509.Certificate:
+              validity: datetime.timedelta = LEAF_VALIDITY,
+              extra: list[x509.ExtensionType] = ()) -> x509.Certificate:
         now = _now()
         builder = (x509.CertificateBuilder()
                    .subject_name(subject)
@@ -162,6 +210,8 @@ class CertificateAuthority:
                                   critical=False))
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        for ext in extra:
+            builder = builder.add_extension(ext, critical=False)
         return builder.sign(self.key, hashes.SHA256())
 
     def issue_server(self, hosts: Iterable[str]) -> IssuedCredentials:
@@ -181,8 +231,10 @@ class CertificateAuthority:
         cert = self._client_cert(name, role, key.public_key())
         return IssuedCredentials(key_to_pem(key), cert_to_pem(cert))
 
-    def sign_csr(self, csr_pem: bytes, name: str, role: str = ROLE_NODE) -> bytes:
-        """Sign a node's CSR. The subject is set here (CN = `name`, OU = `role`), never taken from the CSR."""
+    def sign_csr(self, csr_pem: bytes, name: str, role: str = ROLE_NODE,
+                 labels: Mapping[str, str] | None = None) -> bytes:
+        """Sign a node's CSR. The subject is set here (CN = `name`, OU = `role`), never taken from the CSR;
+        `labels` (the join token's) are written into the certificate."""
         try:
             csr = x509.load_pem_x509_csr(csr_pem)
         except ValueError as e:
@@ -192,15 +244,18 @@ class CertificateAuthority:
         pub = csr.public_key()
         if not isinstance(pub, ec.EllipticCurvePublicKey) or pub.curve.name != "secp256r1":
             raise CertificateError("the CSR's key must be EC P-256")
-        return cert_to_pem(self._client_cert(name, role, pub))
+        return cert_to_pem(self._client_cert(name, role, pub, labels))
 
-    def _client_cert(self, name: str, role: str, public_key) -> x509.Certificate:
+    def _client_cert(self, name: str, role: str, public_key,
+                     labels: Mapping[str, str] | None = None) -> x509.Certificate:
         if role not in CLIENT_ROLES:
             raise CertificateError(f"unknown client role {role!r}; expected one of {', '.join(CLIENT_ROLES)}")
         check_name(name)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
                              x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role)])
-        return self._leaf(subject, public_key, ExtendedKeyUsageOID.CLIENT_AUTH)
+        extra = [x509.UnrecognizedExtension(LABELS_OID, _der_utf8(json.dumps(dict(labels), sort_keys=True)))] \
+            if labels else []
+        return self._leaf(subject, public_key, ExtendedKeyUsageOID.CLIENT_AUTH, extra=extra)
 
 
 def create_ca(common_name: str = "orchestra-ca", validity: datetime.timedelta = CA_VALIDITY) -> CertificateAuthority:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 import grpc
 
-from orchestra.security.ca import (CLIENT_ROLES, CertificateError, load_cert, subject_name, subject_role,
-                                   verify_issued_by)
+from orchestra.security.ca import (CLIENT_ROLES, CertificateError, certificate_labels, load_cert, subject_name,
+                                   subject_role, verify_issued_by)
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Identity:
     role: str                     # node | admin | "" (anonymous)
     serial: int = 0
     reason: str = ""              # why the caller is anonymous (for the refusal message)
+    labels: Mapping[str, str] = field(default_factory=dict)   # fixed by the node's join token
 
     @property
     def anonymous(self) -> bool:
@@ -63,7 +64,7 @@ class Identifier:
         ident = cached[0]
         if not ident.anonymous and self._revoked(serial_hex(ident.serial)):
             return Identity("", "", ident.serial,
-                            f"certificate serial {serial_hex(ident.serial)} of {ident.role} {ident.name!r} was revoked")
+                            reason=f"certificate serial {serial_hex(ident.serial)} of {ident.role} {ident.name!r} was revoked")
         return ident
 
     def _verify(self, cert_pem: bytes) -> tuple[Identity, float]:
@@ -81,7 +82,11 @@ class Identifier:
         role, name = subject_role(cert), subject_name(cert)
         if role not in CLIENT_ROLES or not name:
             return Identity("", "", cert.serial_number, f"certificate has no client role (OU={role!r})"), forever
-        return Identity(name, role, cert.serial_number), cert.not_valid_after_utc.timestamp()
+        try:
+            labels = certificate_labels(cert)
+        except CertificateError as e:
+            return Identity("", "", cert.serial_number, str(e)), forever
+        return Identity(name, role, cert.serial_number, labels=labels), cert.not_valid_after_utc.timestamp()
 
     def from_context(self, context: grpc.ServicerContext) -> Identity:
         return self.from_pem(peer_certificate_pem(context))

@@ -76,7 +76,7 @@ class JoinAuthority:
         busy = self.name_in_use(node_name)
         if busy:
             raise NameInUse(busy)
-        cert_pem = self.ca.sign_csr(csr_pem, node_name, ROLE_NODE)
+        cert_pem = self.ca.sign_csr(csr_pem, node_name, ROLE_NODE, record.labels)
         serial = serial_hex(load_cert(cert_pem).serial_number)
         return Grant(cert_pem, self.ca.cert_pem, dict(record.labels), serial)
 

@@ -26,6 +26,7 @@ class Plane:
         self.store = SqliteStore(":memory:")
         self.sec = plane_security(tmp_path / "data", "127.0.0.1:0", self.store)
         self.sessions = []
+        self.hellos = []
         self.server = grpc.server(futures.ThreadPoolExecutor(8), interceptors=self.sec.interceptors)
         self.server.add_generic_rpc_handlers(self.sec.handlers)
         self.server.add_generic_rpc_handlers((
@@ -46,6 +47,7 @@ class Plane:
     def _session(self, requests, context):
         first = agent_pb2.AgentMessage.FromString(next(requests))
         self.sessions.append(first.hello.node_name)
+        self.hellos.append(first.hello)
         yield agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(node_name=first.hello.node_name))
 
     def channel(self, tls):
@@ -283,3 +285,14 @@ def test_busy_name_is_retried_for_a_while_then_refused(plane, tmp_path):
     got = node_credentials_retrying(plane.address, "vm-live", tmp_path / "b", plane.token().token,
                                     sleep=node_went_away, busy_for_s=3)
     assert got.node_name == "vm-live" and sleeps == [0.5]
+
+
+def test_token_labels_are_fixed_by_the_certificate(plane, tmp_path):
+    from orchestra.security.ca import certificate_labels
+    creds = join_cluster(plane.address, plane.token(labels={"zone": "a"}).token, "vm-z", tmp_path)
+    assert certificate_labels(load_cert(creds.tls.cert_pem)) == {"zone": "a"}
+    # The Hello claims zone=b and adds its own label; the plane sees zone=a and the added label.
+    hello = agent_pb2.AgentMessage(hello=agent_pb2.Hello(node_name="vm-z", labels={"zone": "b", "disk": "ssd"}))
+    stream = plane.channel(creds.tls).stream_stream("/orchestra.v1.AgentLink/Session")
+    list(stream(iter([hello.SerializeToString()]), timeout=10))
+    assert dict(plane.hellos[0].labels) == {"zone": "a", "disk": "ssd"}

@@ -104,3 +104,12 @@ def test_load_ca_round_trips_and_rejects_a_foreign_key(ca):
     assert again.fingerprint == ca.fingerprint
     with pytest.raises(CertificateError, match="does not belong"):
         load_ca(ca.cert_pem, create_ca().key_pem)
+
+
+def test_labels_travel_in_the_node_certificate(ca):
+    from orchestra.security.ca import certificate_labels
+    _, csr = new_csr("vm-1")
+    long_value = "v" * 500                     # DER long-form length
+    cert = load_cert(ca.sign_csr(csr, "vm-1", labels={"zone": "a", "note": long_value}))
+    assert certificate_labels(cert) == {"zone": "a", "note": long_value}
+    assert certificate_labels(load_cert(ca.sign_csr(csr, "vm-1"))) == {}
