@@ -7,7 +7,8 @@
 
 A refused call ends with UNAUTHENTICATED (no valid cluster certificate, or a revoked one) or
 PERMISSION_DENIED (valid certificate, wrong role), with a message saying which and why; the
-servicer never runs, so a refused call leaves no trace in the store.
+servicer never runs, so a refused call changes nothing in the store (only a refused *node*
+certificate is recorded, as an event on that node, via `on_refused`).
 """
 from __future__ import annotations
 
