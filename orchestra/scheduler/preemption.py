@@ -2,13 +2,16 @@
 
 Only replicas of strictly lower priority are victims. A node is a candidate when it passes
 every static filter; the victims are those whose removal makes the dynamic filters pass too:
-replicas of another tenant and holders of a clashing host port must go, then the lowest
-priorities (largest first) until the request fits, then any victim not needed after all is
+replicas of another tenant and holders of a clashing host port must go, then as few more as
+free enough CPU and memory, the lowest priorities among equally few. That smallest set is
+searched exactly when a node holds at most EXACT_LIMIT candidates; beyond, lowest priorities
+(largest first) are taken until the request fits and any victim not needed after all is
 reprieved (highest priority first). The pipeline re-checks every filter after evicting.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -16,6 +19,8 @@ from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.filters.host_ports import clash
 from orchestra.scheduler.plugin import WorkloadState
 from orchestra.scheduler.snapshot import BoundReplica
+
+EXACT_LIMIT = 12    # at most sum(C(12, k)) subsets for k below the greedy answer: a few thousand, on a rare path
 
 
 @dataclass(frozen=True)
@@ -57,24 +62,44 @@ def plan_node(c: ClusterState, w: WorkloadState, i: int) -> Plan | None:
                          and b not in must),
                         key=lambda b: (b.priority, -(b.requests.cpu_millis * inv_cpu + b.requests.memory_bytes * inv_mem),
                                        b.replica_id))
-        for b in others:
-            chosen.append(b)
-            free_cpu += b.requests.cpu_millis
-            free_mem += b.requests.memory_bytes
-            if free_cpu >= d.cpu and free_mem >= d.memory:
-                break
-        else:
+        chosen = _cover(others, d.cpu - free_cpu, d.memory - free_mem)
+        if chosen is None:
             return None
-        for b in sorted(chosen, key=lambda b: (-b.priority, b.replica_id)):
-            if free_cpu - b.requests.cpu_millis >= d.cpu and free_mem - b.requests.memory_bytes >= d.memory:
-                chosen.remove(b)
-                free_cpu -= b.requests.cpu_millis
-                free_mem -= b.requests.memory_bytes
         whys.append("cpu/memory")
     victims = tuple(must + chosen)
     if not victims:
         return None
     return Plan(i, victims, " and ".join(whys))
+
+
+def _fits(group, cpu: int, mem: int) -> bool:
+    return sum(b.requests.cpu_millis for b in group) >= cpu and sum(b.requests.memory_bytes for b in group) >= mem
+
+
+def _cover(others: list[BoundReplica], cpu: int, mem: int) -> list[BoundReplica] | None:
+    """Replicas from `others` (lowest priority, largest first) freeing at least cpu and mem: the fewest."""
+    chosen: list[BoundReplica] = []
+    got_cpu = got_mem = 0
+    for b in others:
+        chosen.append(b)
+        got_cpu += b.requests.cpu_millis
+        got_mem += b.requests.memory_bytes
+        if got_cpu >= cpu and got_mem >= mem:
+            break
+    else:
+        return None
+    for b in sorted(chosen, key=lambda b: (-b.priority, b.replica_id)):
+        if got_cpu - b.requests.cpu_millis >= cpu and got_mem - b.requests.memory_bytes >= mem:
+            chosen.remove(b)
+            got_cpu -= b.requests.cpu_millis
+            got_mem -= b.requests.memory_bytes
+    if len(others) <= EXACT_LIMIT:
+        for k in range(1, len(chosen)):
+            fitting = [g for g in combinations(others, k) if _fits(g, cpu, mem)]
+            if fitting:
+                return list(min(fitting, key=lambda g: (max(b.priority for b in g), sum(b.priority for b in g),
+                                                        [b.replica_id for b in g])))
+    return chosen
 
 
 def plans(c: ClusterState, w: WorkloadState, static_ok: np.ndarray) -> list[Plan]:

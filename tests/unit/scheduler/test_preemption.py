@@ -1,7 +1,15 @@
+from dataclasses import replace
+from itertools import combinations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from orchestra.scheduler import schedule
-from orchestra.scheduler.snapshot import Snapshot
+from orchestra.scheduler.snapshot import PendingReplica, Snapshot
+from orchestra.spec.model import Workload
 
 from .builders import GI, bound, node, pending, workload
+from .test_properties import SETTINGS, fits_now, scenarios, static_ok
 
 
 def _run(nodes, pend, held):
@@ -56,3 +64,38 @@ def test_reprieves_victims_that_are_not_needed():
     held = [bound("s-0", "a", 200, priority=0), bound("s-1", "a", 200, priority=0), bound("big-0", "a", 1600, priority=1)]
     r = _run([node("a", cpu=2000, memory=8 * GI)], pending(workload(cpu=1500, priority=5)), held)
     assert [p.victim for p in r.preemptions] == ["big-0"]
+
+
+def test_fewest_victims_before_lowest_priorities_on_a_node():
+    held = [bound("s-0", "a", 600, priority=0), bound("s-1", "a", 500, priority=0), bound("big-0", "a", 1000, priority=1)]
+    r = _run([node("a", cpu=2100, memory=8 * GI)], pending(workload(cpu=1000, priority=5)), held)
+    assert [p.victim for p in r.preemptions] == ["big-0"]
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 4))
+def test_a_single_replica_preempts_exactly_the_fewest_victims_any_node_allows(scenario, priority):
+    snap, pending_list = scenario
+    base = pending_list[0].workload
+    w = Workload(base.name, replace(base.spec, priority=priority))
+    r = schedule(snap, [PendingReplica(f"{w.name}-0", w)])
+    assert len(r.placements) == (_fewest_victims(snap, w) is not None)
+    if r.placements:
+        assert len(r.preemptions) == _fewest_victims(snap, w)
+
+
+def _fewest_victims(snap, w):
+    """Brute force over every node and every subset of lower-priority replicas of other workloads."""
+    fewest = None
+    for nd in snap.nodes:
+        if not static_ok(nd, w):
+            continue
+        on = [b for b in snap.bound if b.node == nd.name]
+        cands = [b for b in on if b.priority < w.spec.priority and b.workload != w.name]
+        for k in range(len(cands) + 1):
+            if fewest is not None and k >= fewest:
+                break
+            if any(fits_now(nd, [b for b in on if b not in g], w) for g in combinations(cands, k)):
+                fewest = k
+                break
+    return fewest
