@@ -32,27 +32,29 @@ class Liveness:
         with self._lock:
             return self._seen.get(node, self.started_ms)
 
-    def heard_from(self, node: str, now_ms: int) -> None:
-        """Any message from the node's agent counts. Marks it Ready again if it was not."""
+    def heard_from(self, node: str, now_ms: int) -> bool:
+        """Any message from the node's agent counts. Marks it Ready again if it was not (returns True then)."""
         with self._lock:
             self._seen[node] = now_ms
             persisted = self._persisted.get(node, 0)
         rec = self.store.get_node(node)
         if rec is None:
-            return
+            return False
+        became_ready = False
         if rec.status != READY or now_ms - persisted >= PERSIST_EVERY_MS:
             with self.store.transaction():
                 rec = self.store.get_node(node)
                 if rec is None:
-                    return
-                was = rec.status
+                    return False
+                became_ready = rec.status != READY
                 rec.status = READY
                 rec.last_heartbeat_ms = now_ms
                 self.store.put_node(rec)
-                if was != READY:
+                if became_ready:
                     self.events.emit("Node", node, NORMAL, "NodeReady", f"node {node} is Ready")
             with self._lock:
                 self._persisted[node] = now_ms
+        return became_ready
 
     def check(self, now_ms: int) -> list[str]:
         """Mark silent nodes NotReady and release their replicas. Returns the nodes it marked."""

@@ -34,6 +34,7 @@ log = logging.getLogger("orchestra.server")
 
 RESEND_MS = 5_000          # a node's desired set is re-sent at least this often
 FULL_RECONCILE_MS = 10_000 # every workload re-checked against its replicas this often
+RETRY_SCHEDULING_MS = 5_000
 EVENTS_IN_DESCRIBE = 50
 
 
@@ -64,6 +65,8 @@ class Plane:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_full_ms = 0
+        self._schedule_due = True
+        self._last_schedule_ms = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -84,6 +87,8 @@ class Plane:
         return self._stopping.is_set()
 
     def wake(self) -> None:
+        """Something that may let pending replicas be placed happened: run the controllers now."""
+        self._schedule_due = True
         self._wake.set()
 
     def _loop(self) -> None:
@@ -103,14 +108,22 @@ class Plane:
             if now - self._last_full_ms >= FULL_RECONCILE_MS:
                 reconcile_all(self.store, self.events, self.catalog, self.clock_ms)
                 self._last_full_ms = now
-            self.liveness.check(now)
-            self.schedule_pending()
+            lost = self.liveness.check(now)
+            # Placement is re-tried when something changed, and at least every RETRY_SCHEDULING_MS
+            # (level-triggered fallback), not every tick: a large unplaceable backlog would burn CPU.
+            if lost or self._schedule_due or now - self._last_schedule_ms >= RETRY_SCHEDULING_MS:
+                self._schedule_due = False
+                self._last_schedule_ms = now
+                self.schedule_pending()
         self.publish()
 
     def schedule_pending(self):
         with self._passes:
-            return run_scheduling_pass(self.store, self.events, self.catalog, self.failures, self.clock_ms,
-                                       self.default_strategy)
+            result = run_scheduling_pass(self.store, self.events, self.catalog, self.failures, self.clock_ms,
+                                         self.default_strategy)
+        if result.preemptions:
+            self.wake()  # the evicted replicas are pending now: look for a place for them at once
+        return result
 
     def publish(self, floors: dict[str, int] | None = None, node: str = "") -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
@@ -344,7 +357,8 @@ class Plane:
         if self.sessions.get(session.node) is not session:
             return  # replaced by a newer session: its word counts no more
         now = self.clock_ms()
-        self.liveness.heard_from(session.node, now)
+        if self.liveness.heard_from(session.node, now):
+            self.wake()  # back to Ready: it can take pending replicas again
         if kind == "heartbeat":
             record_runtime_status(self.store, self.events, session.node, msg.heartbeat.runtime_status)
         elif kind == "status":
