@@ -19,11 +19,11 @@ def top(ctx: click.Context, kind: str, workload: str) -> None:
     if kind.lower().startswith("node"):
         nodes = sorted(target.call("ListNodes", pb.ListNodesRequest()).nodes, key=lambda n: n.name)
         rows = [views.node_usage_row(n) for n in nodes]
-        headers = ("name", "cpu%", "memory (used/total)", "memory%")
+        headers = ("name", "cpu%", "memory(used/total)", "memory%")
     else:
         replicas = target.call("ListReplicas", pb.ListReplicasRequest(workload=workload)).replicas
         rows = [views.replica_usage_row(r) for r in sorted(replicas, key=lambda r: (r.workload, r.index))]
-        headers = ("name", "node", "cpu%", "memory (used/limit)", "memory%")
+        headers = ("name", "node", "cpu%", "memory(used/limit)", "memory%")
     if not rows:
         click.echo(f"No {kind.lower().rstrip('s')}s found.", err=True)
         return
