@@ -65,7 +65,7 @@ def enrolment_root_pem(ca_fingerprint: str) -> bytes:
             .not_valid_before(_NOT_BEFORE).not_valid_after(_NOT_AFTER)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+            .sign(key, hashes.SHA256(), ecdsa_deterministic=True))     # RFC 6979: same bytes every time
     return cert_to_pem(cert)
 
 

@@ -15,6 +15,8 @@ import socket
 from dataclasses import dataclass
 from typing import Iterable
 
+from cryptography.hazmat.primitives import serialization
+
 from orchestra.security.ca import (ROLE_ADMIN, CertificateAuthority, CertificateError, certificate_hosts, create_ca,
                                    load_ca, load_cert, verify_issued_by)
 from orchestra.security.client_config import write_client_config
@@ -32,11 +34,7 @@ def serving_hosts(listen_address: str, extra: Iterable[str] = ()) -> list[str]:
     """Names the serving certificate must cover for a plane listening on `listen_address`."""
     host = listen_address.rpartition(":")[0].strip("[]")
     hosts = ["localhost", "127.0.0.1", "::1"]
-    if host in WILDCARD_HOSTS:
-        hosts.append(socket.gethostname())
-    else:
-        hosts.append(host)
-    for h in extra:
+    for h in [socket.gethostname() if host in WILDCARD_HOSTS else host, *extra]:
         if h and h not in hosts:
             hosts.append(h)
     return hosts
@@ -109,8 +107,11 @@ def _still_good(crt: pathlib.Path, key: pathlib.Path, ca: CertificateAuthority, 
     try:
         cert = load_cert(_read(crt))
         verify_issued_by(cert, ca.cert)
-    except CertificateError:
+        key_pub = serialization.load_pem_private_key(_read(key), password=None).public_key()
+    except (CertificateError, ValueError, TypeError):
         return False
+    if key_pub.public_numbers() != cert.public_key().public_numbers():
+        return False                                  # a key that is not the certificate's: re-issue both
     if not must_cover <= certificate_hosts(cert):
         return False
     left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
