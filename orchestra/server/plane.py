@@ -67,6 +67,8 @@ class Plane:
         self._last_full_ms = 0
         self._schedule_due = True
         self._last_schedule_ms = 0
+        self._sets: dict = {}          # node -> NodeSet, as last synced
+        self._last_sync_ms = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -104,18 +106,22 @@ class Plane:
 
     def run_controllers_once(self) -> None:
         now = self.clock_ms()
+        changed = False
         with self._passes:
             if now - self._last_full_ms >= FULL_RECONCILE_MS:
                 reconcile_all(self.store, self.events, self.catalog, self.clock_ms)
                 self._last_full_ms = now
+                changed = True
             lost = self.liveness.check(now)
+            changed = changed or bool(lost)
             # Placement is re-tried when something changed, and at least every RETRY_SCHEDULING_MS
             # (level-triggered fallback), not every tick: a large unplaceable backlog would burn CPU.
             if lost or self._schedule_due or now - self._last_schedule_ms >= RETRY_SCHEDULING_MS:
                 self._schedule_due = False
                 self._last_schedule_ms = now
-                self.schedule_pending()
-        self.publish()
+                result = self.schedule_pending()
+                changed = changed or bool(result.placements or result.preemptions)
+        self.publish(changed=changed)
 
     def schedule_pending(self):
         with self._passes:
@@ -125,12 +131,23 @@ class Plane:
             self.wake()  # the evicted replicas are pending now: look for a place for them at once
         return result
 
-    def publish(self, floors: dict[str, int] | None = None, node: str = "") -> None:
+    def publish(self, floors: dict[str, int] | None = None, node: str = "", changed: bool = True) -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
+
+        `changed=False` (the loop's idle ticks): bindings did not change, so the sets computed last time
+        are re-sent as they are; they are recomputed from the store at least every FULL_RECONCILE_MS.
         Under the pass lock, so sets reach a session in revision order."""
         with self._passes:
-            sets = sync_revisions(self.store, floors, node)
             now = self.clock_ms()
+            if changed or node or now - self._last_sync_ms >= FULL_RECONCILE_MS:
+                sets = sync_revisions(self.store, floors, node)
+                if node:
+                    self._sets.update(sets)
+                else:
+                    self._sets = sets
+                    self._last_sync_ms = now
+            else:
+                sets = self._sets
             workloads = None
             for s in self.sessions.all():
                 ns = sets.get(s.node)
