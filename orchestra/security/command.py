@@ -141,3 +141,29 @@ def revoke_certificate(ctx: click.Context, serial: str, reason: str) -> None:
     from orchestra.api import security_pb2
     _Conn(ctx).call("RevokeNodeCertificate", security_pb2.RevokeNodeCertificateRequest(serial=serial, reason=reason))
     click.echo(f"certificate {serial} revoked")
+
+
+@certificate.command("admin")
+@click.option("--data-dir", required=True, help="the plane's data dir (its pki/ holds the CA key): run this on the plane's host")
+@click.option("--name", required=True, help="who the certificate is for (its CN)")
+@click.option("--server", "server", required=True, help="the plane's address as this admin will dial it, HOST:PORT")
+@click.option("--out", required=True, help="where to write the new client config (0600)")
+def issue_admin(data_dir: str, name: str, server: str, out: str) -> None:
+    """Issue another admin's client config (a new key and certificate with role admin).
+    To replace an admin's credentials: issue new ones, then `orchestra certificate revoke` the old serial."""
+    import os
+    import pathlib
+    from orchestra.security.ca import ROLE_ADMIN, CertificateError, load_ca, load_cert
+    from orchestra.security.client_config import write_client_config
+    from orchestra.security.identity import serial_hex
+    from orchestra.transport import ClientTLS
+    pki = pathlib.Path(os.path.expanduser(data_dir)) / "pki"
+    try:
+        ca = load_ca((pki / "ca.crt").read_bytes(), (pki / "ca.key").read_bytes())
+        issued = ca.issue_client(name, ROLE_ADMIN)
+    except OSError as e:
+        _fail(f"cannot read the CA in {pki}: {e.strerror or e}")
+    except CertificateError as e:
+        _fail(str(e))
+    path = write_client_config(os.path.expanduser(out), server, ClientTLS(ca.cert_pem, issued.key_pem, issued.cert_pem))
+    click.echo(f"wrote {path} for admin {name!r} (certificate serial {serial_hex(load_cert(issued.cert_pem).serial_number)})")

@@ -61,3 +61,23 @@ def test_cli_with_config_of_another_cluster_is_refused(plane, plane_factory, tmp
     conf = os.path.join(other.data_dir, "admin.conf")
     res = orchestra("--server", plane.address, "token", "list", config=conf)
     assert res.returncode != 0 and "handshake" in res.stderr, res.stderr
+
+
+def test_second_admin_and_revoking_the_first(plane, tmp_path):
+    from orchestra.security.ca import load_cert
+    from orchestra.security.client_config import load_client_config
+    from orchestra.security.identity import serial_hex
+    alice = tmp_path / "alice.conf"
+    made = orchestra("certificate", "admin", "--data-dir", plane.data_dir, "--name", "alice",
+                     "--server", plane.address, "--out", str(alice))
+    assert made.returncode == 0 and "for admin 'alice'" in made.stdout, made.stderr
+    assert orchestra("token", "list", config=alice).returncode == 0
+    first = os.path.join(plane.data_dir, "admin.conf")
+    serial = serial_hex(load_cert(load_client_config(first, {}).tls.cert_pem).serial_number)
+    assert orchestra("certificate", "revoke", serial, "--reason", "rotated", config=alice).returncode == 0
+    res = orchestra("token", "list", config=first)
+    assert res.returncode != 0 and "was revoked" in res.stderr, res.stderr
+    assert orchestra("token", "list", config=alice).returncode == 0
+    res = orchestra("certificate", "admin", "--data-dir", str(tmp_path / "nope"), "--name", "bob",
+                    "--server", plane.address, "--out", str(tmp_path / "bob.conf"))
+    assert res.returncode != 0 and "cannot read the CA" in res.stderr
