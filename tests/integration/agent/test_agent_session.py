@@ -266,3 +266,18 @@ def test_usage_of_a_busy_container_is_near_its_cpu_limit(engine, peer, agents):
     samples = peer.wait_for("three CPU samples", busy_samples)
     # Limited to half a CPU: about 50 (100 = one CPU); wide bounds, the machine is shared.
     assert all(10 < s < 75 for s in samples[-2:]), samples
+
+
+def test_agent_started_before_its_engine_converges_once_it_answers(engine, peer, agents):
+    engine.stop_daemon()   # as on a VM where the agent's service starts before Docker's
+    peer.set_desired(NODE, 1, [spec("web-0")], send=False)
+    agents(peer.address, NODE, engine)
+    hello = peer.wait_for("hello", lambda: peer.messages(NODE, "hello"))[0]
+    assert hello.facts.docker_version == ""
+    beat = peer.wait_for("a heartbeat", lambda: peer.messages(NODE, "heartbeat"))[-1]
+    assert beat.runtime_status.startswith("unavailable: ")
+    st = peer.wait_for("a status report", lambda: peer.messages(NODE, "status"))[-1]
+    assert st.runtime_status.startswith("unavailable: ")
+    engine.start_daemon()
+    peer.wait_status(NODE, running("web-0"), "Running once the engine answers")
+    assert set(managed(engine)) == {"web-0"}
