@@ -78,7 +78,8 @@ def test_missing_explicit_config(run, tmp_path):
     assert res.exit_code == 1 and "no client config at" in res.output
 
 
-def test_resolve_precedence(tmp_path):
+def test_resolve_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))   # ~ of the default config path
     env = {"HOME": str(tmp_path)}
     assert resolve(None, None, env=env).address == DEFAULT_SERVER
     assert resolve(None, None, env={**env, "ORCHESTRA_SERVER": "10.0.0.1:1"}).address == "10.0.0.1:1"
