@@ -13,7 +13,7 @@ import os
 import pathlib
 import socket
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from cryptography.hazmat.primitives import serialization
 
@@ -67,8 +67,10 @@ def _read(path: pathlib.Path) -> bytes:
     return path.read_bytes()
 
 
-def ensure_plane_pki(data_dir: str | os.PathLike, hosts: Iterable[str]) -> PlanePKI:
-    """Load the plane's PKI from `data_dir`, creating what is missing. Idempotent."""
+def ensure_plane_pki(data_dir: str | os.PathLike, hosts: Iterable[str],
+                     revoked: Callable[[str], bool] = lambda serial: False) -> PlanePKI:
+    """Load the plane's PKI from `data_dir`, creating what is missing. Idempotent.
+    A revoked admin certificate (`revoked(serial hex)`) is replaced, so admin.conf works again."""
     d = ensure_private_dir(pathlib.Path(data_dir) / "pki")
     ca_crt, ca_key = d / "ca.crt", d / "ca.key"
     if ca_crt.exists() != ca_key.exists():
@@ -89,7 +91,7 @@ def ensure_plane_pki(data_dir: str | os.PathLike, hosts: Iterable[str]) -> Plane
         write_private(srv_crt, issued.cert_pem)
 
     adm_crt, adm_key = d / "admin.crt", d / "admin.key"
-    if not _still_good(adm_crt, adm_key, ca, set()):
+    if not _still_good(adm_crt, adm_key, ca, set()) or revoked(format(load_cert(_read(adm_crt)).serial_number, "x")):
         issued = ca.issue_client(ADMIN_NAME, ROLE_ADMIN)
         write_private(adm_key, issued.key_pem)
         write_private(adm_crt, issued.cert_pem)

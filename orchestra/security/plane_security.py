@@ -37,7 +37,7 @@ def plane_security(data_dir: str | os.PathLike, listen: str, store, *, extra_hos
                    allow_capabilities: Iterable[str] = (),
                    clock: Callable[[], float] = time.time) -> PlaneSecurity:
     """`store` is the plane's Store (join tokens, revoked serials, events)."""
-    pki = ensure_plane_pki(data_dir, serving_hosts(listen, extra_hosts))
+    pki = ensure_plane_pki(data_dir, serving_hosts(listen, extra_hosts), store.is_certificate_revoked)
 
     def event(kind: str, obj: str, type_: str, reason: str, message: str) -> None:
         store.add_event(int(clock() * 1000), kind, obj, type_, reason, message)

@@ -43,3 +43,12 @@ def test_names_and_client_address():
     assert "10.0.2.2" in serving_hosts("0.0.0.0:7070", ["10.0.2.2"])
     assert client_address("0.0.0.0:0", 4242) == "127.0.0.1:4242"
     assert client_address("10.1.2.3:7070", 7070) == "10.1.2.3:7070"
+
+
+def test_a_revoked_admin_certificate_is_replaced(tmp_path):
+    from orchestra.security.identity import serial_hex
+    first = ensure_plane_pki(tmp_path, ["127.0.0.1"])
+    serial = serial_hex(load_cert(first.admin_tls.cert_pem).serial_number)
+    again = ensure_plane_pki(tmp_path, ["127.0.0.1"], lambda s: s == serial)
+    assert again.admin_tls.cert_pem != first.admin_tls.cert_pem
+    assert ensure_plane_pki(tmp_path, ["127.0.0.1"], lambda s: s == serial).admin_tls == again.admin_tls
