@@ -6,7 +6,7 @@ and the runners-up for a placed one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from orchestra.scheduler.namelist import abbreviate

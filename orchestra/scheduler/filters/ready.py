@@ -1,8 +1,6 @@
 """Nodes that are Ready and schedulable (not cordoned)."""
 from __future__ import annotations
 
-import numpy as np
-
 from orchestra.scheduler.plugin import Filter
 
 NAME = "ready"
