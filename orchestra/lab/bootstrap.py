@@ -4,10 +4,11 @@ orchestra's wheel is reinstalled, the unit is rewritten and the agent restarted.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 import time
 
-from orchestra.lab import wheelhouse
+from orchestra.lab import wheelhouse, wheelinstall
 from orchestra.transport import ClientTLS
 from orchestra.lab.planequery import wait_ready
 from orchestra.lab.ssh import LabError, Node, SSHTarget
@@ -94,16 +95,17 @@ def check_guest(node: Node) -> None:
 
 
 def install(node: Node, spec: BootstrapSpec, wheels: list[str]) -> None:
-    own = wheels[0]
+    own, deps = wheels[0], wheels[1:]
+    installer = wheelinstall.__file__
     node.run(f"mkdir -p {WHEELS} && chown {shlex.quote(spec.target.user)} {WHEELS}", sudo=True)
-    node.put_files(wheels, WHEELS, always=(own,))
-    own_remote = f"{WHEELS}/{own.rsplit('/', 1)[-1]}"
-    node.run(f"test -x {VENV}/bin/pip || python3 -m venv {VENV}", sudo=True)
-    # Dependencies only from the wheelhouse; orchestra itself forced so that a rebuilt wheel
-    # of the same version replaces the installed one.
-    node.run(f"{VENV}/bin/pip install -q --no-index --find-links {WHEELS} --disable-pip-version-check "
-             f"{own_remote} && {VENV}/bin/pip install -q --no-index --no-deps --force-reinstall "
-             f"--disable-pip-version-check {own_remote}", sudo=True, timeout=900)
+    node.put_files(wheels + [installer], WHEELS, always=(own, installer))
+    remote = [f"{WHEELS}/{os.path.basename(w)}" for w in deps]
+    # A venv without pip; wheelinstall.py unpacks the wheels into it (pip needs minutes under
+    # software emulation, see wheelinstall.py). Dependencies already present stay; orchestra's
+    # own wheel is always reinstalled, so a rebuilt wheel of the same version replaces it.
+    node.run(f"test -x {VENV}/bin/python || python3 -m venv --without-pip {VENV}", sudo=True)
+    node.run(f"{VENV}/bin/python {WHEELS}/wheelinstall.py {VENV} {' '.join(remote)} "
+             f"--force {WHEELS}/{os.path.basename(own)}", sudo=True, timeout=900)
     if spec.token:
         node.write_file(ENV_FILE, f"ORCHESTRA_TOKEN={spec.token}\n", mode=0o600)
     node.write_file(UNIT, unit_text(spec))
