@@ -49,7 +49,7 @@ def apply(ctx: click.Context, files: tuple[str, ...], dry_run: bool, no_wait: bo
         click.echo(result_text(result, dry_run))
     if dry_run or no_wait:
         return
-    wait_running(target, [w.name for w in workloads], timeout)
+    wait_running(target, workloads, timeout)
 
 
 def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
@@ -66,38 +66,59 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def wait_running(target, names: list[str], timeout: float) -> None:
-    """Poll until every replica of `names` is Running; progress lines as counts change."""
+def replica_outcome(r, restart_policy: str) -> str:
+    """running | completed (finished as its restart policy intends) | failed (will not run again) | waiting."""
+    if r.phase == "Running":
+        return "running"
+    if r.phase == "Exited" and r.exit_code == 0 and restart_policy in ("OnFailure", "Never"):
+        return "completed"
+    if r.phase in ("Exited", "Failed") and restart_policy == "Never":
+        return "failed"
+    return "waiting"
+
+
+def wait_running(target, workloads: list[Workload], timeout: float) -> None:
+    """Poll until every replica of `workloads` is Running (or, for OnFailure/Never, has completed);
+    a progress line whenever the counts change."""
     deadline = time.monotonic() + timeout
     shown: dict[str, str] = {}
+    policies = {w.name: w.spec.template.restart_policy for w in workloads}
     while True:
-        workloads = {w.name: w for w in target.call("ListWorkloads", pb.ListWorkloadsRequest()).workloads}
-        not_running = []
+        infos = {w.name: w for w in target.call("ListWorkloads", pb.ListWorkloadsRequest()).workloads}
+        waiting, failed = [], []
         done = True
-        for name in names:
-            info = workloads.get(name)
+        for name, policy in policies.items():
+            info = infos.get(name)
             if info is None:
                 raise CliError(f"workload {name} disappeared while waiting (deleted meanwhile?)")
             replicas = target.call("ListReplicas", pb.ListReplicasRequest(workload=name)).replicas
-            running = sum(1 for r in replicas if r.phase == "Running")
-            line = f"{name}: {running}/{info.desired} running"
+            outcomes = {r.id: replica_outcome(r, policy) for r in replicas}
+            running = sum(1 for o in outcomes.values() if o == "running")
+            completed = sum(1 for o in outcomes.values() if o == "completed")
+            line = f"{name}: {running}/{info.desired} running" + (f", {completed} completed" if completed else "")
             if shown.get(name) != line:
                 click.echo(line)
                 shown[name] = line
-            if running != info.desired or len(replicas) != info.desired:
+            if running + completed != info.desired or len(replicas) != info.desired:
                 done = False
-                not_running += [r for r in replicas if r.phase != "Running"]
+            failed += [r for r in replicas if outcomes[r.id] == "failed"]
+            waiting += [r for r in replicas if outcomes[r.id] == "waiting"]
+        if failed:
+            raise CliError("\n".join(["replicas failed and will not be restarted (restartPolicy Never):"]
+                                      + [_replica_line(r) for r in failed]))
         if done:
             return
         if time.monotonic() >= deadline:
             lines = [f"timed out after {duration(timeout)} waiting for replicas to be Running:"]
-            for r in not_running:
-                where = f" on {r.node}" if r.node else ""
-                lines.append(f"  {r.id}: {r.phase}{where}" + (f": {r.reason}" if r.reason else ""))
-            if not not_running:
-                lines.append("  (replicas are still being created)")
+            lines += [_replica_line(r) for r in waiting] or ["  (replicas are still being created)"]
             raise CliError("\n".join(lines))
         time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+
+
+def _replica_line(r) -> str:
+    where = f" on {r.node}" if r.node else ""
+    exit_code = f" (exit code {r.exit_code})" if r.phase == "Exited" else ""
+    return f"  {r.id}: {r.phase}{exit_code}{where}" + (f": {r.reason}" if r.reason else "")
 
 
 @click.group(invoke_without_command=True)

@@ -24,6 +24,19 @@ spec:
     resources: {cpu: 50m, memory: 16Mi}
 """
 
+JOB = """\
+apiVersion: orchestra/v1
+kind: Workload
+metadata: {{name: {name}}}
+spec:
+  replicas: 1
+  template:
+    image: local/busybox:1
+    command: [sh, -c, "echo job; exit {code}"]
+    resources: {{cpu: 50m, memory: 16Mi}}
+    restartPolicy: Never
+"""
+
 pytestmark = pytest.mark.integration
 
 
@@ -90,6 +103,18 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         assert "/32Mi" in top
         assert cli("top", "nodes").returncode == 0
 
+        # restartPolicy Never: a job that exits 0 is complete; one that fails will never run again.
+        job = tmp_path / "job.yaml"
+        job.write_text(JOB.format(name="job-ok", code=0))
+        res = cli("apply", "-f", str(job), "--timeout", "90")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "job-ok: 0/1 running, 1 completed" in res.stdout
+        job.write_text(JOB.format(name="job-bad", code=3))
+        res = cli("apply", "-f", str(job), "--timeout", "90")
+        assert res.returncode == 1, res.stdout + res.stderr
+        assert res.stderr.startswith("orchestra: replicas failed and will not be restarted (restartPolicy Never):")
+        assert "job-bad-0: Exited (exit code 3) on local-1" in res.stderr
+
         described = cli("describe", "node", "local-1")
         assert described.returncode == 0 and "web-0" in described.stdout
 
@@ -97,7 +122,7 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         assert "SchedulingDisabled" in cli("get", "nodes").stdout
         assert cli("uncordon", "local-1").stdout == "local-1: uncordoned\n"
 
-        deleted = cli("delete", "workload", "web", "talker")
+        deleted = cli("delete", "workload", "web", "talker", "job-ok", "job-bad")
         assert deleted.returncode == 0, deleted.stderr
         assert cli("get", "replicas", "-o", "json").stdout.strip().startswith("{")
         assert "No replicas found." in cli("get", "replicas").stderr

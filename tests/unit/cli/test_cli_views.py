@@ -102,3 +102,18 @@ def test_message_dict_keeps_proto_names_and_empty_lists():
     assert message_dict(pb.ListNodesResponse()) == {"nodes": []}
     d = message_dict(pb.ListNodesResponse(nodes=[node()]))
     assert d["nodes"][0]["replica_count"] == 2 and d["nodes"][0]["registered_at_ms"] == NOW - 125_000
+
+
+def test_replica_outcome_by_restart_policy():
+    from orchestra.cli.apply import replica_outcome
+    running = t.Replica(phase="Running")
+    ok = t.Replica(phase="Exited", exit_code=0)
+    bad = t.Replica(phase="Exited", exit_code=3)
+    assert replica_outcome(running, "Always") == "running"
+    assert replica_outcome(ok, "Always") == "waiting"          # Always restarts it
+    assert replica_outcome(ok, "OnFailure") == "completed"
+    assert replica_outcome(bad, "OnFailure") == "waiting"      # OnFailure restarts it
+    assert replica_outcome(ok, "Never") == "completed"
+    assert replica_outcome(bad, "Never") == "failed"
+    assert replica_outcome(t.Replica(phase="Failed"), "Never") == "failed"
+    assert replica_outcome(t.Replica(phase="Pending"), "Never") == "waiting"
