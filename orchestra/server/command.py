@@ -5,6 +5,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 
@@ -40,6 +41,31 @@ class Duration(click.ParamType):
         return ms
 
 
+def bind_problem(listen: str) -> str | None:
+    """Try the address with a plain socket first: gRPC's own bind failure comes with log noise on stderr
+    that cannot be silenced once gRPC is loaded. None when it looks bindable."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isdigit():
+        return f"invalid address {listen!r}: use HOST:PORT"
+    if int(port) == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host!r}: {exc.strerror or exc}"
+    family, type_, proto, _, addr = infos[0]
+    with socket.socket(family, type_, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the address is already in use (another server?)"
+            return exc.strerror or str(exc)
+    return None
+
+
 def fail(message: str) -> None:
     click.echo(f"orchestra server: error: {message}", err=True)
     sys.exit(1)
@@ -60,6 +86,8 @@ def fail(message: str) -> None:
 def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
            tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = ()) -> None:
     """Run the orchestra control plane."""
+    # gRPC core would print its own complaint next to ours (e.g. a port in use); set before gRPC starts.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from orchestra.server.grpc_server import build_server
     from orchestra.server.plane import Plane
     from orchestra.store.datadir import open_data_dir
@@ -87,11 +115,15 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         except (CertificateError, PolicyError) as exc:
             fail(f"security setup in {data.path}: {exc}")
         plane.security_policy = sec.policy
+        problem = bind_problem(listen)
+        if problem:
+            fail(f"cannot listen on {listen}: {problem}")
         try:
             grpc_server, port = build_server(plane, listen, join=sec.join, interceptors=sec.interceptors,
                                              extra_handlers=sec.handlers, tls=sec.tls)
         except (OSError, RuntimeError) as exc:
-            fail(f"cannot listen on {listen}: {exc}")
+            reason = "the address is in use or not available here" if "bind" in str(exc).lower() else str(exc)
+            fail(f"cannot listen on {listen}: {reason}")
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

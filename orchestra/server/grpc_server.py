@@ -36,7 +36,10 @@ def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
     """A gRPC server with both services (and `extra_handlers`, e.g. the Security service), bound to
     `listen` (with `tls` when given; not started). Returns (server, port)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-                         interceptors=list(interceptors), options=transport.SERVER_OPTIONS)
+                         interceptors=list(interceptors),
+                         # Without this, gRPC sets SO_REUSEPORT and a second plane on the same port
+                         # starts "successfully" and takes half of the connections.
+                         options=[*transport.SERVER_OPTIONS, ("grpc.so_reuseport", 0)])
     orchestra_pb2_grpc.add_OrchestraServicer_to_server(OrchestraServicer(plane), server)
     server.add_generic_rpc_handlers((agent_link_handler(AgentLinkServicer(plane, join)), *extra_handlers))
     port = transport.add_listen_port(server, listen, tls) if tls is not None else \

@@ -148,3 +148,12 @@ def test_disk_full_while_running_refuses_writes_and_recovers(mounted_tmpfs):
         assert names == ["before", "w0", "w1"]
     finally:
         assert p.stop() == 0
+
+
+def test_address_in_use(tmp_path):
+    first = start_plane(str(tmp_path / "a"))
+    try:
+        line = error_line(run_plane_expecting_failure(str(tmp_path / "b"), "--listen", first.address))
+        assert f"cannot listen on {first.address}" in line
+    finally:
+        assert first.stop() == 0
