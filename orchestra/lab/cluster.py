@@ -6,10 +6,13 @@ import dataclasses
 import shutil
 import time
 
+import grpc
+
 from orchestra.lab import wheelhouse
 from orchestra.lab.accel import kvm_usable
 from orchestra.lab.bootstrap import BootstrapSpec, bootstrap
 from orchestra.lab.boxcache import build_box
+from orchestra.lab.planequery import list_nodes
 from orchestra.lab.ssh import LabError
 from orchestra.lab.vagrant import Lab
 from orchestra.transport import ClientTLS
@@ -49,6 +52,11 @@ def up(lab: Lab, opt: UpOptions, log=print) -> dict:
     if net == "usernet" and host not in ("127.0.0.1", "localhost"):
         raise LabError(f"in usernet mode guests reach the plane through 127.0.0.1 only; the plane is at "
                        f"{opt.plane} (run it on 127.0.0.1 or use --net private)")
+    try:   # before minutes of VM work: is the plane there, and do our credentials work?
+        list_nodes(opt.plane, opt.plane_tls)
+    except grpc.RpcError as e:
+        raise LabError(f"the control plane at {opt.plane} does not answer ({e.code().name}: {e.details()}); "
+                       "start it first (`orchestra server`) and pass its admin config") from None
     times = {}
     t0 = time.monotonic()
     settings = dict(nodes=opt.nodes, memory=opt.memory, cpus=opt.cpus, accel=accel, net=net,

@@ -40,10 +40,10 @@ def lab(plane):
     lab = Lab(name, plane.workdir / "labs" / name)
     t = time.monotonic()
     try:
-        up = plane.cli("cluster", "up", "--nodes", str(NODES), "--lab", name,
-                       "--ssh-port-base", str(free_port_range(NODES)),
-                       "--token-file", str(plane.data_dir / "node-token"), timeout=1800)
-        print(f"\ncluster up ({NODES} nodes): {time.monotonic() - t:.0f} s\n{up.stderr[-3000:]}\n{up.stdout}")
+        out = plane.cli_logged("cluster-up.log", "cluster", "up", "--nodes", str(NODES), "--lab", name,
+                               "--ssh-port-base", str(free_port_range(NODES)),
+                               "--token-file", str(plane.data_dir / "node-token"))
+        print(f"\ncluster up ({NODES} nodes): {time.monotonic() - t:.0f} s\n{out[-3000:]}")
         tarball = str(plane.workdir / "busybox.tar")
         busybox_image.build(tarball)
         plane.cli("image", "load", tarball, "--lab", name)

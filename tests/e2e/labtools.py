@@ -101,6 +101,17 @@ class Plane:
             raise AssertionError(f"orchestra {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
         return res
 
+    def cli_logged(self, log_name: str, *args: str, timeout: float = 1800) -> str:
+        """Runs a long CLI command with its output in <workdir>/<log_name> (to follow it live)."""
+        path = self.workdir / log_name
+        with open(path, "w") as log:
+            res = subprocess.run([sys.executable, "-m", "orchestra.cli.main", *args], stdout=log,
+                                 stderr=subprocess.STDOUT, env=self.env(), timeout=timeout, cwd=ROOT)
+        out = path.read_text(errors="replace")
+        if res.returncode != 0:
+            raise AssertionError(f"orchestra {' '.join(args)} exited {res.returncode}:\n{out[-6000:]}")
+        return out
+
     def cli_json(self, *args: str):
         data = json.loads(self.cli(*args, "-o", "json").stdout)
         if isinstance(data, dict):
