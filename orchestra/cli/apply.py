@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import sys
 import time
 
 import click
@@ -11,15 +14,34 @@ from orchestra.cli.failure import CliError
 from orchestra.cli.context import cli_context
 from orchestra.cli.tables import duration
 from orchestra.spec.errors import ManifestError
-from orchestra.spec.manifest import load_files
+from orchestra.spec.manifest import MAX_FILE_BYTES, load_files
 from orchestra.spec.model import Workload, workload_to_dict
 
 POLL_S = 1.0
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def manifest_sources(files: tuple[str, ...]) -> list:
+    """-f arguments -> what load_files takes: `-` is stdin, a directory is its manifests (sorted)."""
+    out: list = []
+    for f in files:
+        if f == "-":
+            out.append(("<stdin>", sys.stdin.buffer.read(MAX_FILE_BYTES + 1)))
+        elif os.path.isdir(f):
+            found = sorted(p for p in pathlib.Path(f).iterdir() if p.suffix in MANIFEST_SUFFIXES and p.is_file())
+            if not found:
+                raise CliError(f"{f}: directory holds no manifest (*.yaml, *.yml, *.json)")
+            out += [str(p) for p in found]
+        else:
+            out.append(f)
+    return out
+
+
 def load_manifests(files: tuple[str, ...]) -> list[Workload]:
     try:
-        workloads = load_files(files)
+        workloads = load_files(manifest_sources(files))
     except ManifestError as e:
         raise CliError(str(e)) from None
     if not workloads:
@@ -33,7 +55,7 @@ def canonical_json(w: Workload) -> str:
 
 @click.command()
 @click.option("-f", "--filename", "files", multiple=True, required=True, metavar="FILE",
-              help="manifest file (repeatable; several documents per file)")
+              help="manifest file, directory of manifests, or - for stdin (repeatable)")
 @click.option("--dry-run", is_flag=True, help="print what would happen and change nothing")
 @click.option("--no-wait", is_flag=True, help="return once the plane has stored the workloads")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,

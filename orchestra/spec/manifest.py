@@ -78,14 +78,19 @@ def load_file(path: str | os.PathLike[str]) -> list[Workload]:
     return load_text(data, source)
 
 
-def load_files(paths: Iterable[str | os.PathLike[str]]) -> list[Workload]:
-    """Workloads of several files as one apply: all problems of all files, names unique across them."""
+def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]) -> list[Workload]:
+    """Workloads of several files as one apply: all problems of all files, names unique across them.
+    An item may also be (source name, text), e.g. ("<stdin>", data)."""
     errors: list[ManifestError] = []
     loaded: list[tuple[str, int, Workload]] = []
-    for path in paths:
+    for item in paths:
         try:
-            for i, w in enumerate(load_file(path), 1):
-                loaded.append((os.fspath(path), i, w))
+            if isinstance(item, tuple):
+                source, workloads = item[0], load_text(item[1], item[0])
+            else:
+                source, workloads = os.fspath(item), load_file(item)
+            for i, w in enumerate(workloads, 1):
+                loaded.append((source, i, w))
         except ManifestError as e:
             errors.append(e)
     seen: dict[str, tuple[str, int]] = {}

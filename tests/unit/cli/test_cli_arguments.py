@@ -167,3 +167,29 @@ def test_logs_target_rejects(what):
     from orchestra.cli.logs import parse_target
     with pytest.raises(CliError):
         parse_target(what)
+
+
+def test_manifests_from_stdin_and_directories(tmp_path):
+    from orchestra.cli.apply import load_manifests
+    doc = "apiVersion: orchestra/v1\nkind: Workload\nmetadata: {{name: {}}}\nspec: {{template: {{image: busybox}}}}\n"
+    d = tmp_path / "apps"
+    d.mkdir()
+    (d / "b.yaml").write_text(doc.format("b"))
+    (d / "a.yml").write_text(doc.format("a"))
+    (d / "notes.txt").write_text("not a manifest")
+    runner = CliRunner()
+
+    @click.command()
+    @click.argument("files", nargs=-1)
+    def show(files):
+        click.echo(",".join(w.name for w in load_manifests(files)))
+
+    res = runner.invoke(show, [str(d), "-"], input=doc.format("c"))
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == "a,b,c"
+    res = runner.invoke(show, [str(d), "-"], input=doc.format("a"))
+    assert res.exit_code == 1 and '<stdin>: metadata.name: "a" is also defined in' in res.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(show, [str(empty)])
+    assert res.exit_code == 1 and "directory holds no manifest" in res.output
