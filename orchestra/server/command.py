@@ -86,6 +86,9 @@ def fail(message: str) -> None:
 def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
            tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = ()) -> None:
     """Run the orchestra control plane."""
+    if node_grace <= heartbeat_interval:
+        fail(f"--node-grace ({node_grace}ms) must be longer than --heartbeat-interval ({heartbeat_interval}ms), "
+             f"or every node would keep going NotReady")
     # gRPC core would print its own complaint next to ours (e.g. a port in use); set before gRPC starts.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from orchestra.server.grpc_server import build_server

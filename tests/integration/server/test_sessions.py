@@ -156,7 +156,7 @@ def test_logs_relayed_through_the_session(plane):
 
 
 def test_silent_node_replicas_rescheduled(plane_factory):
-    p = plane_factory("--node-grace", "1s")
+    p = plane_factory("--node-grace", "1s", "--heartbeat-interval", "250ms")
     c = p.client()
     a = ProtocolAgent(p.address, "vm-a")
     a.wait_desired()

@@ -157,3 +157,9 @@ def test_address_in_use(tmp_path):
         assert f"cannot listen on {first.address}" in line
     finally:
         assert first.stop() == 0
+
+
+def test_grace_shorter_than_heartbeat_refused(tmp_path):
+    line = error_line(run_plane_expecting_failure(str(tmp_path / "data"), "--node-grace", "1s",
+                                                  "--heartbeat-interval", "2s"))
+    assert "--node-grace (1000ms) must be longer than --heartbeat-interval (2000ms)" in line
