@@ -68,7 +68,7 @@ class JoinAuthority:
         self.name_in_use = name_in_use or (lambda name: None)
 
     def join(self, credential: str, node_name: str, csr_pem: bytes) -> Grant:
-        """Raises TokenError (refuse: UNAUTHENTICATED) or CertificateError (refuse: INVALID_ARGUMENT)."""
+        """Raises TokenError (UNAUTHENTICATED), NameInUse (FAILED_PRECONDITION) or CertificateError (INVALID_ARGUMENT)."""
         token_id = credential.partition(".")[0]
         record = self.lookup(token_id) if token_id else None
         record = check_token(credential, record, int(self.clock() * 1000))
