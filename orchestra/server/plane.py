@@ -177,7 +177,8 @@ class Plane:
             waiting = {s.name: [r.id for r in self.store.list_replicas(workload=s.name) if not r.node]
                        for s in stored}
             result = self.schedule_pending()
-        self.publish()
+        if result.placements or result.preemptions or any(s.action != "unchanged" for s in stored):
+            self.publish()
         response = orchestra_pb2.ApplyResponse(dry_run=False)
         for s in stored:
             res = response.results.add(workload=s.name, action=s.action, generation=s.generation,
