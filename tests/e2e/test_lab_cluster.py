@@ -37,6 +37,12 @@ def running_on(plane, workload: str) -> dict[str, str]:
     return {r["id"]: r.get("node", "") for r in replicas(plane, workload) if r.get("phase") == "Running"}
 
 
+def running(plane, count: int, avoid: str = "") -> dict[str, str] | None:
+    """replica -> node once exactly `count` sleeper replicas run (none on `avoid`), else None."""
+    placed = running_on(plane, "sleeper")
+    return placed if len(placed) == count and avoid not in placed.values() else None
+
+
 def guest_containers(machine, workload: str) -> list[dict]:
     """`docker inspect` of the workload's running containers, read inside the guest over SSH."""
     with Node(machine.ssh, machine.key) as node:
@@ -70,8 +76,7 @@ def test_replicas_spread_over_vms_with_limits(plane, lab, machines):
     path = plane.workdir / "sleeper.yaml"
     path.write_text(MANIFEST)
     plane.cli("apply", "-f", str(path))
-    placed = wait_for("2 sleeper replicas Running",
-                      lambda: (r := running_on(plane, "sleeper")) if len(r) == 2 else None, timeout=600)
+    placed = wait_for("2 sleeper replicas Running", lambda: running(plane, 2), timeout=600)
     assert len(set(placed.values())) == 2, f"replicas not spread over both VMs: {placed}"
     for name in set(placed.values()):
         containers = guest_containers(machines[name], "sleeper")
@@ -118,8 +123,7 @@ def test_dead_vm_goes_notready_and_its_replica_moves(plane, lab, machines):
     lab.vagrant("halt", "--force", victim, timeout=300)
     wait_for(f"{victim} NotReady", lambda: nodes(plane)[victim]["status"] == "NotReady", timeout=180)
     moved = wait_for(f"both sleeper replicas Running off {victim}",
-                     lambda: (r := running_on(plane, "sleeper")) if len(r) == 2 and victim not in r.values()
-                     else None, timeout=600)
+                     lambda: running(plane, 2, avoid=victim), timeout=600)
     for name in set(moved.values()):
         containers = guest_containers(machines[name], "sleeper")
         assert len(containers) == list(moved.values()).count(name)
