@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from orchestra.server.events import NORMAL, EventLog
+from orchestra.spec.errors import ManifestError
+from orchestra.spec.manifest import parse_document
 from orchestra.spec.model import Workload
 from orchestra.store.base import Store
 from orchestra.store.records import PENDING, SCHEDULED, ReplicaRecord, WorkloadRecord
@@ -34,22 +36,17 @@ def container_part(doc: dict) -> str:
 
 def parse_workload_json(text: str, index: int) -> Workload:
     """Validate one workload document of an Apply request (1-based `index`)."""
-    from orchestra.spec.manifest import parse_document  # arrives with the manifest module
-    try:
-        from orchestra.spec.errors import ManifestError
-    except ImportError:  # pragma: no cover - only before orchestra.spec.errors exists
-        ManifestError = ValueError
     source = f"request document {index}"
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise InvalidWorkload(f"{source}: JSON nested too deeply") from exc
     except (TypeError, ValueError) as exc:
         raise InvalidWorkload(f"{source}: not valid JSON: {exc}") from exc
     try:
         return parse_document(data, source=source, index=index)
     except ManifestError as exc:
         raise InvalidWorkload(str(exc)) from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise InvalidWorkload(f"{source}: {exc}") from exc
 
 
 def parse_apply_documents(texts: list[str]) -> list[Workload]:

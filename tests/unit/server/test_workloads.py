@@ -63,6 +63,7 @@ def test_new_generation_bumps_replica_generation(plane):
     (json.dumps({"apiVersion": "orchestra/v1", "kind": "Workload", "metadata": {"name": "x"},
                  "spec": {"replicas": -1, "template": {"image": "i"}}}), "replicas"),
     (json.dumps({"kind": "Nope"}), "request document 2"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ])
 def test_invalid_document_stores_nothing(plane, bad, message):
     with pytest.raises(InvalidArgument, match=message):
