@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestra.scheduler.plugin import Filter
-from orchestra.scheduler.quantities import format_cpu, format_memory
+from orchestra.spec.quantities import format_cpu, format_memory
 
 NAME = "fit"
 REASON_CPU = "insufficient cpu"

@@ -25,6 +25,6 @@ def test_explain_splits_cpu_memory_and_both_with_the_closest_miss():
                node("c", cpu=100, memory=8 * GI), node("d", cpu=100, memory=MI)])
     w = view(c, workload(cpu=1000, memory=2 * GI))
     out = {reason: (c.node_names(idx), detail) for reason, idx, detail in ResourcesFit().explain(c, w, np.arange(4))}
-    assert out[REASON_MEMORY] == (["a", "b"], "needs 2Gi; most free 1.5Gi on b")
+    assert out[REASON_MEMORY] == (["a", "b"], "needs 2Gi; most free 1536Mi on b")
     assert out[REASON_CPU] == (["c"], "needs 1; most free 100m on c")
     assert out[REASON_BOTH][0] == ["d"]
