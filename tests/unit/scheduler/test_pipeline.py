@@ -43,7 +43,7 @@ def test_hard_constraints_together_and_the_unplaceable_line():
     r = _run(nodes, pending(workload(memory=2 * GI, tenant="team-a", node_selector={"zone": "a"})), held)
     assert "web-0" not in r.placements
     assert r.explanations["web-0"] == (
-        "0/10 nodes fit: 4 insufficient memory (needs 2Gi; most free 1.5Gi on vm-5), 3 tenant team-b already on node"
+        "0/10 nodes fit: 4 insufficient memory (needs 2Gi; most free 1536Mi on vm-5), 3 tenant team-b already on node"
         " (vm-2..vm-4), 2 did not match nodeSelector zone=a (vm-9, vm-10), 1 untolerated taint dedicated=gpu:NoSchedule"
         " (vm-1)")
     d = r.details["web-0"]
