@@ -2,6 +2,7 @@
 apply the example and wait, get, top, logs, describe, cordon, delete, local down."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -108,8 +109,17 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         job.write_text(JOB.format(name="job-ok", code=0))
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "job-ok: 0/1 running, 1 completed" in res.stdout
+        # The wait ends when the job has started or completed; which one it sees first is a race.
+        assert "job-ok: 0/1 running, 1 completed" in res.stdout or "job-ok: 1/1 running" in res.stdout
         job.write_text(JOB.format(name="job-bad", code=3))
+        assert cli("apply", "-f", str(job), "--no-wait").returncode == 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            reps = json.loads(cli("get", "replicas", "-w", "job-bad", "-o", "json").stdout)["replicas"]
+            if reps and reps[0]["phase"] == "Exited":
+                break
+            time.sleep(0.5)
+        # Applying it again waits on a replica that has already failed for good.
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 1, res.stdout + res.stderr
         assert res.stderr.startswith("orchestra: replicas failed and will not be restarted (restartPolicy Never):")
