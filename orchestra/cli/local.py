@@ -87,7 +87,7 @@ def running_pid(layout: Layout, role: str) -> int | None:
     return pid if all(m in cmdline for m in MARKERS[role]) else None
 
 
-def start(layout: Layout, role: str, args: list[str], env: dict[str, str]) -> int:
+def start(layout: Layout, role: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
     log = open(layout.log_file(role), "ab")
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -95,7 +95,7 @@ def start(layout: Layout, role: str, args: list[str], env: dict[str, str]) -> in
     finally:
         log.close()
     layout.pid_file(role).write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc
 
 
 def stop(layout: Layout, role: str) -> str:
@@ -174,7 +174,7 @@ def up(data_dir: str, listen: str, docker_host: str, labels: str, name: str | No
         click.echo(f"control plane: already running (pid {server_pid})")
     else:
         server_pid = start(layout, "server", [sys.executable, "-m", "orchestra.cli.main", "server", "--listen",
-                                              listen, "--data-dir", str(layout.server_dir)], env)
+                                              listen, "--data-dir", str(layout.server_dir)], env).pid
         click.echo(f"control plane: started (pid {server_pid}, log {layout.log_file('server')})")
     target = _wait_for_plane(layout, address, deadline, timeout)
     address = target.address
@@ -188,14 +188,17 @@ def up(data_dir: str, listen: str, docker_host: str, labels: str, name: str | No
         # e.g. a first `up` with the wrong --docker-host: the new options win
         click.echo(f"agent: options changed, {stop(layout, 'agent')}")
         agent_pid = None
+    agent_alive = lambda: running_pid(layout, "agent") is not None  # noqa: E731
     if agent_pid:
         click.echo(f"agent: already running (pid {agent_pid})")
     else:
         agent_env = dict(env, ORCHESTRA_TOKEN=layout.node_token.read_text().strip())
-        agent_pid = start(layout, "agent", args, agent_env)
+        agent_proc = start(layout, "agent", args, agent_env)
         layout.args_file("agent").write_text(json.dumps(args) + "\n")
-        click.echo(f"agent: started (pid {agent_pid}, node {node}, log {layout.log_file('agent')})")
-    _wait_node_ready(layout, target, node, docker_host, deadline, timeout)
+        click.echo(f"agent: started (pid {agent_proc.pid}, node {node}, log {layout.log_file('agent')})")
+        # Our own child: ask it directly (reading the PID file back once misjudged a live agent).
+        agent_alive = lambda: agent_proc.poll() is None  # noqa: E731
+    _wait_node_ready(layout, target, node, docker_host, deadline, timeout, agent_alive)
     click.echo(f"node {node}: Ready")
     click.echo(_config_advice(layout))
     click.echo("next: orchestra apply -f examples/web.yaml; orchestra get replicas; orchestra local down")
@@ -222,10 +225,10 @@ def _wait_for_plane(layout: Layout, address: str, deadline: float, timeout: floa
 
 
 def _wait_node_ready(layout: Layout, target, node: str, docker_host: str, deadline: float,
-                     timeout: float) -> None:
+                     timeout: float, agent_alive) -> None:
     last = "not registered"
     while True:
-        if running_pid(layout, "agent") is None:
+        if not agent_alive():
             raise CliError(f"the agent exited; its log {layout.log_file('agent')} ends with:\n"
                            f"{log_tail(layout.log_file('agent'))}")
         try:
