@@ -47,6 +47,11 @@ else
 fi
 for _ in $(seq 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
 virsh -c qemu:///system version >/dev/null || { echo "install-vm-deps: libvirtd does not answer" >&2; exit 1; }
+# Debian's libvirt ships a NAT network "default"; labs here use QEMU user networking only,
+# so it must never start by itself.
+if virsh -c qemu:///system net-info default 2>/dev/null | grep -q '^Autostart:.*yes'; then
+  virsh -c qemu:///system net-autostart default --disable >/dev/null
+fi
 # vagrant-libvirt keeps images in the "default" storage pool; make sure it exists.
 if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
   virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null

@@ -3,6 +3,7 @@ guest's Docker, agents re-bootstrapped in place, and moved when a VM dies."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import paramiko
 import pytest
@@ -64,6 +65,10 @@ def machines(lab):
 
 def test_vm_nodes_are_ready_with_hypervisor_facts(plane, lab, machines):
     assert len(machines) == NODES
+    # usernet mode: the VMs run without any libvirt network.
+    active = subprocess.run(["virsh", "-c", "qemu:///system", "net-list", "--name"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert active == [], f"libvirt networks active: {active}"
     listed = planequery.list_nodes(plane.address, _admin_tls(plane))
     by_name = {n.name: n for n in listed}
     for name in machines:
