@@ -98,7 +98,17 @@ class Lab:
         return json.loads(path.read_text())["settings"] if path.exists() else {}
 
     def machines(self) -> list[Machine]:
-        """Running machines with how to reach them (from `vagrant ssh-config`)."""
+        """The lab's machines with how to reach them. In usernet mode that is known without
+        asking Vagrant (127.0.0.1:<ssh_port>, the key Vagrant inserted); otherwise from
+        `vagrant ssh-config`, which lists running machines only."""
+        if self.settings().get("net") == "usernet":
+            out = []
+            for node in self.nodes():
+                key = self.dir / ".vagrant" / "machines" / node["name"] / "libvirt" / "private_key"
+                if key.exists():
+                    out.append(Machine(node["name"], node["labels"], node["server"],
+                                       SSHTarget("vagrant", "127.0.0.1", int(node["ssh_port"])), str(key)))
+            return out
         conf = parse_ssh_config(self.vagrant("ssh-config", timeout=300))
         out = []
         for node in self.nodes():

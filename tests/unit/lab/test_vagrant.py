@@ -48,3 +48,18 @@ def test_settings_file_and_environment(tmp_path, monkeypatch):
 def test_nodes_before_up_say_what_to_do(tmp_path):
     with pytest.raises(LabError, match="cluster up"):
         Lab("t", tmp_path / "t").nodes()
+
+
+def test_usernet_machines_without_asking_vagrant(tmp_path):
+    import json
+    lab = Lab("t", tmp_path / "t")
+    dot = tmp_path / "t" / ".vagrant"
+    (dot / "machines" / "t-1" / "libvirt").mkdir(parents=True)
+    (dot / "machines" / "t-1" / "libvirt" / "private_key").write_text("k")
+    (dot / "orchestra-lab.json").write_text(json.dumps({
+        "settings": {"net": "usernet"},
+        "nodes": [{"name": "t-1", "labels": "zone=a", "ssh_port": 2301, "server": "10.0.2.100:7"},
+                  {"name": "t-2", "labels": "zone=b", "ssh_port": 2302, "server": "10.0.2.100:7"}]}))
+    (m,) = lab.machines()          # t-2 was never brought up: no key yet
+    assert (m.name, str(m.ssh), m.server) == ("t-1", "vagrant@127.0.0.1:2301", "10.0.2.100:7")
+    assert m.key.endswith("t-1/libvirt/private_key")
