@@ -16,11 +16,11 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import orchestra.api.agent_pb2, pytest, hypothesis, grpc_tools' 2>/dev/null \
-   || ! command -v orchestra >/dev/null || ! command -v orchestra-agent >/dev/null; then
-  echo "setup: installing orchestra (pip install -e .[test])"
-  python3 -m pip install -q --disable-pip-version-check -e '.[test]'
-fi
+# Always (re)install this checkout: another clone may be the one installed, and pip is quick
+# when nothing changed.
+echo "setup: installing orchestra from $(pwd) (pip install -e .[test])"
+PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+python3 -c 'import orchestra.api.agent_pb2, numpy, grpc, docker, pytest, xdist'
 
 if [ "${1:-}" = "--vm" ]; then
   bash scripts/install-vm-deps.sh
