@@ -6,9 +6,11 @@ from concurrent import futures
 from typing import Callable, Sequence
 
 import grpc
+from google.protobuf.message import DecodeError
+from google.protobuf.message_factory import GetMessageClass
 
 from orchestra import transport
-from orchestra.api import agent_pb2, orchestra_pb2_grpc
+from orchestra.api import agent_pb2, orchestra_pb2
 from orchestra.server.plane import Plane
 from orchestra.server.servicers import AgentLinkServicer, OrchestraServicer
 
@@ -28,6 +30,31 @@ def agent_link_handler(servicer: AgentLinkServicer) -> grpc.GenericRpcHandler:
     })
 
 
+def _parsed(method: Callable, request_type) -> Callable:
+    """Wrap a servicer method that takes a message so that it takes the raw request bytes:
+    gRPC answers a request it cannot deserialise with INTERNAL, but garbage from a client is
+    the client's error, INVALID_ARGUMENT, and should say what was wrong."""
+    def handler(raw: bytes, context: grpc.ServicerContext):
+        try:
+            request = request_type.FromString(raw)
+        except DecodeError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"malformed {request_type.DESCRIPTOR.full_name} ({len(raw)} bytes): {exc}")
+        return method(request, context)
+    return handler
+
+
+def orchestra_handler(servicer: OrchestraServicer) -> grpc.GenericRpcHandler:
+    """The user-facing service, built from its descriptor (every method is unary or server-streaming)."""
+    handlers = {}
+    for m in orchestra_pb2.DESCRIPTOR.services_by_name["Orchestra"].methods:
+        make = grpc.unary_stream_rpc_method_handler if m.server_streaming else grpc.unary_unary_rpc_method_handler
+        handlers[m.name] = make(_parsed(getattr(servicer, m.name), GetMessageClass(m.input_type)),
+                                request_deserializer=None,
+                                response_serializer=GetMessageClass(m.output_type).SerializeToString)
+    return grpc.method_handlers_generic_handler("orchestra.v1.Orchestra", handlers)
+
+
 def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
                  interceptors: Sequence[grpc.ServerInterceptor] = (),
                  extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
@@ -40,8 +67,8 @@ def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
                          # Without this, gRPC sets SO_REUSEPORT and a second plane on the same port
                          # starts "successfully" and takes half of the connections.
                          options=[*transport.SERVER_OPTIONS, ("grpc.so_reuseport", 0)])
-    orchestra_pb2_grpc.add_OrchestraServicer_to_server(OrchestraServicer(plane), server)
-    server.add_generic_rpc_handlers((agent_link_handler(AgentLinkServicer(plane, join)), *extra_handlers))
+    server.add_generic_rpc_handlers((orchestra_handler(OrchestraServicer(plane)),
+                                     agent_link_handler(AgentLinkServicer(plane, join)), *extra_handlers))
     port = transport.add_listen_port(server, listen, tls) if tls is not None else \
         transport.add_listen_port(server, listen)
     return server, port
