@@ -86,6 +86,11 @@ def accept_status(store: Store, events: EventLog, failures: FailureCounter, node
             r = store.get_replica(st.replica_id)
             if r is None or r.node != node or r.incarnation != st.incarnation or st.phase not in AGENT_PHASES:
                 dropped.append(st.replica_id)
+                if r is not None and _foreign_claim(r.node, r.incarnation, node, st.incarnation):
+                    events.emit("Node", node, WARNING, "ForeignReport",
+                                f"node {node} reported replica {r.id} incarnation {st.incarnation}, which is "
+                                f"{'bound to node ' + r.node if r.node else 'not bound to any node'} at "
+                                f"incarnation {r.incarnation}; report refused")
                 continue
             accepted.append(r.id)
             before = (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms)
@@ -105,6 +110,12 @@ def accept_status(store: Store, events: EventLog, failures: FailureCounter, node
     if report.runtime_status:
         record_runtime_status(store, events, node, report.runtime_status)
     return StatusOutcome(accepted, dropped, changed)
+
+
+def _foreign_claim(bound_node: str, bound_incarnation: int, node: str, incarnation: int) -> bool:
+    """A report no honest agent sends: about the current binding of another node, or about a
+    binding that was never made. (An older incarnation is only stale, e.g. after a partition.)"""
+    return incarnation > bound_incarnation or (incarnation == bound_incarnation and bound_node != node)
 
 
 def _phase_event(events: EventLog, replica: str, node: str, st: agent_pb2.ReplicaStatus) -> None:

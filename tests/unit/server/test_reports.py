@@ -45,6 +45,20 @@ def test_other_node_dropped(plane, bound):
     assert plane.store.get_replica("ghost-0") is None
 
 
+def test_claim_on_another_nodes_replica_is_refused_and_recorded(plane, bound):
+    other = plane.open_session(hello("vm-2"))
+    report(plane, other, status("web-0", 1, phase="Failed"))        # vm-1's current binding
+    report(plane, other, status("web-0", 7))                        # a binding never made
+    assert plane.store.get_replica("web-0").phase == "Scheduled"
+    foreign = [e for e in plane.store.list_events(obj="vm-2") if e.reason == "ForeignReport"]
+    assert len(foreign) == 2 and "bound to node vm-1" in foreign[0].message
+
+
+def test_stale_report_is_not_called_foreign(plane, bound):
+    report(plane, bound, status("web-0", 0, phase="Failed"))
+    assert not [e for e in plane.store.list_events() if e.reason == "ForeignReport"]
+
+
 def test_plane_only_phase_dropped(plane, bound):
     report(plane, bound, status("web-0", 1, phase="Pending"))
     assert plane.store.get_replica("web-0").phase == "Scheduled"
