@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.api import types_pb2 as t
-from orchestra.cli.tables import age, labels_text, percent, shorten
+from orchestra.cli.tables import age, duration, labels_text, percent, shorten
 from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
@@ -72,8 +73,16 @@ def _memory(value) -> str:
         return "-"
 
 
+def phase(r: t.Replica, now_ms: int | None = None) -> str:
+    """The phase, and for a replica waiting to be restarted, how long until the next try."""
+    if r.phase == "BackOff" and r.next_restart_ms:
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        return f"BackOff (retry in {duration(max(0, r.next_restart_ms - now_ms) / 1000)})"
+    return r.phase
+
+
 def replica_row(r: t.Replica, wide: bool, now_ms: int | None = None) -> list[str]:
-    row = [r.id, r.workload, r.node or "<none>", r.phase, str(r.restarts), age(r.created_at_ms, now_ms)]
+    row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), str(r.restarts), age(r.created_at_ms, now_ms)]
     if wide:
         row += [str(r.incarnation), str(r.generation), r.container_id[:12] or "-",
                 shorten(r.reason, 100) or "-"]

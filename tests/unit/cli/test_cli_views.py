@@ -40,6 +40,8 @@ def test_replica_rows_and_usage():
     pending = t.Replica(id="web-2", workload="web", phase="Pending")
     assert views.replica_row(pending, False, NOW)[2] == "<none>"
     assert views.replica_usage_row(pending)[2:] == ["-", "-", "-"]
+    waiting = t.Replica(id="web-3", workload="web", phase="BackOff", restarts=4, next_restart_ms=NOW + 16_000)
+    assert views.replica_row(waiting, False, NOW)[3:5] == ["BackOff (retry in 16s)", "4"]
 
 
 def test_node_usage_row():
