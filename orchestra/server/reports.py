@@ -94,7 +94,9 @@ def accept_status(store: Store, events: EventLog, failures: FailureCounter, node
                 continue
             accepted.append(r.id)
             before = (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms)
-            after = (st.phase, st.reason, st.exit_code, st.restarts, st.container_id, st.next_restart_ms)
+            # Restarts only grow within one incarnation; a restarted agent counts from 0 again.
+            after = (st.phase, st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
+                     st.next_restart_ms)
             if before == after:
                 continue
             failed_now = (st.phase in (FAILED, BACKOFF) and r.phase != st.phase) or \

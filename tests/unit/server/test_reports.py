@@ -71,6 +71,12 @@ def test_failures_counted_for_the_scheduler(plane, bound, clock):
     assert plane.failures.by_node(clock()) == {"vm-1": {"web": 1}}
 
 
+def test_restart_count_survives_an_agent_restart(plane, bound):
+    report(plane, bound, status("web-0", 1, restarts=3))
+    report(plane, bound, status("web-0", 1, restarts=0))     # the agent restarted and counts afresh
+    assert plane.store.get_replica("web-0").restarts == 3
+
+
 def test_replaced_session_no_longer_counts(plane, bound):
     newer = plane.open_session(hello("vm-1"))
     assert bound.ended.is_set()
