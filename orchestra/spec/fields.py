@@ -177,8 +177,11 @@ class Fields:
         self.error(path, f"{quote(value)} is not valid (expected one of {listed})")
         return None
 
-    def integer(self, value: Any, path: str, low: int, high: int, default: int) -> int | None:
+    def integer(self, value: Any, path: str, low: int, high: int, default: int | None = None) -> int | None:
+        """An integer in [low, high]; a missing value is `default`, or an error when there is none."""
         if value is None:
+            if default is None:
+                self.error(path, f"required field is missing (expected an integer from {low} to {high})")
             return default
         if isinstance(value, float) and value.is_integer() and low <= value <= high:
             value = int(value)   # JSON writers sometimes emit 3.0 for 3

@@ -264,11 +264,7 @@ def _ports(f: Fields, value: Any, path: str) -> tuple[Port, ...] | None:
         if d is None:
             ok = False
             continue
-        if d.get("containerPort") is None:
-            f.error(f"{p}.containerPort", "required field is missing (expected an integer from 1 to 65535)")
-            container = None
-        else:
-            container = f.integer(d.get("containerPort"), f"{p}.containerPort", 1, 65535, 0)
+        container = f.integer(d.get("containerPort"), f"{p}.containerPort", 1, 65535)
         host = f.integer(d.get("hostPort"), f"{p}.hostPort", 0, 65535, 0)
         host_ip = f.string(d.get("hostIP"), f"{p}.hostIP", _ip_problem, expected="an IP address")
         protocol = _protocol(f, d.get("protocol"), f"{p}.protocol")
@@ -442,11 +438,7 @@ def _preferred(f: Fields, value: Any, path: str) -> tuple[PreferredTerm, ...] | 
         if d is None:
             ok = False
             continue
-        if d.get("weight") is None:
-            f.error(f"{p}.weight", "required field is missing (expected an integer from 1 to 100)")
-            weight = None
-        else:
-            weight = f.integer(d.get("weight"), f"{p}.weight", 1, 100, 0)
+        weight = f.integer(d.get("weight"), f"{p}.weight", 1, 100)
         match = _requirements(f, d.get("match"), f"{p}.match", need_one=True)
         if weight is None or match is None:
             ok = False
