@@ -10,6 +10,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 from orchestra import transport
 from orchestra.api import orchestra_pb2_grpc
 
@@ -94,3 +96,24 @@ def start_plane(data_dir: str, *args: str, timeout: float = 30) -> PlaneProcess:
 def run_plane_expecting_failure(data_dir: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(server_command("--listen", "127.0.0.1:0", "--data-dir", data_dir, *args),
                           capture_output=True, text=True, timeout=timeout)
+
+
+# Fixtures, imported by the conftests that want a real plane (server/ and security/).
+@pytest.fixture
+def plane_factory(tmp_path):
+    """`plane_factory(*server_args, data_dir=None)` starts a plane; all are stopped at the end."""
+    started = []
+
+    def make(*args: str, data_dir: str | None = None):
+        p = start_plane(data_dir or str(tmp_path / "data"), *args)
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture
+def plane(plane_factory):
+    return plane_factory()

@@ -180,10 +180,14 @@ def test_silent_node_replicas_rescheduled(plane_factory):
 
 def test_watch_events_streams_new_events(plane):
     c = plane.client()
-    stream = c.WatchEvents(orchestra_pb2.WatchEventsRequest(), timeout=30)
-    apply(c, workload_json("web"))
+    apply(c, workload_json("web"))            # event 1: Created; then FailedScheduling (no nodes)
+    # after_id replays what came after it, so the test does not race the stream's start.
+    stream = c.WatchEvents(orchestra_pb2.WatchEventsRequest(after_id=1), timeout=30)
     first = next(stream)
-    assert first.reason in ("Created", "FailedScheduling") and first.id > 0
+    assert first.id == 2 and first.reason == "FailedScheduling"
+    apply(c, workload_json("db"))             # the open stream carries what happens next
+    later = [next(stream) for _ in range(2)]
+    assert ("Workload", "db", "Created") in [(e.kind, e.object, e.reason) for e in later]
     stream.cancel()
 
 
