@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import docker
+
 from engines import Engine
 
 WAIT_S = 90.0
@@ -202,6 +204,13 @@ class Cluster:
     def containers(self, node: str, workload: str = "", all_states: bool = False) -> list:
         filters = {"label": ["orchestra.managed=true"] + ([f"orchestra.workload={workload}"] if workload else [])}
         with self.engines[node].client() as client:
+            for _ in range(5):
+                try:
+                    return client.containers.list(all=all_states, filters=filters)
+                except docker.errors.NotFound:
+                    # The SDK lists, then inspects each container: one the agent removed in between
+                    # is gone. Ask again for the engine's state as it is now.
+                    time.sleep(0.2)
             return client.containers.list(all=all_states, filters=filters)
 
 
