@@ -1,8 +1,14 @@
 """The records the plane keeps. Plain mutable dataclasses: a backend returns fresh copies,
-so a caller may change one and `put_*` it back inside a transaction."""
+so a caller may change one and `put` it back inside a transaction.
+
+Every record class names its collection (`KIND`) and how its key is made (`key`); the
+store keeps each as a JSON document (orchestra.store.codec), so a new field needs a default
+and nothing else. The fields named `workload` and `node` are indexed by the backends.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from orchestra.spec.model import Resources, Taint
 
@@ -23,6 +29,7 @@ AGENT_PHASES = (STARTING, RUNNING, EXITED, FAILED, BACKOFF)
 
 @dataclass
 class NodeRecord:
+    KIND: ClassVar[str] = "nodes"
     name: str
     labels: dict[str, str] = field(default_factory=dict)
     facts: dict = field(default_factory=dict)          # NodeFacts fields by proto name
@@ -38,9 +45,14 @@ class NodeRecord:
     agent_instance: str = ""
     registered_at_ms: int = 0
 
+    @property
+    def key(self) -> str:
+        return self.name
+
 
 @dataclass
 class WorkloadRecord:
+    KIND: ClassVar[str] = "workloads"
     name: str
     spec_json: str                                      # canonical JSON (sorted keys, compact)
     generation: int = 1
@@ -50,9 +62,14 @@ class WorkloadRecord:
     # from an older generation are re-created, the others keep running through e.g. a scale-up.
     template_generation: int = 1
 
+    @property
+    def key(self) -> str:
+        return self.name
+
 
 @dataclass
 class ReplicaRecord:
+    KIND: ClassVar[str] = "replicas"
     id: str
     workload: str
     index: int
@@ -70,6 +87,10 @@ class ReplicaRecord:
     requests: Resources = Resources()
     incarnation: int = 0
 
+    @property
+    def key(self) -> str:
+        return self.id
+
 
 @dataclass
 class EventRecord:
@@ -84,9 +105,27 @@ class EventRecord:
 
 @dataclass
 class JoinTokenRecord:
+    KIND: ClassVar[str] = "join_tokens"
     id: str
     secret_hash: str
     expires_at_ms: int
     labels: dict[str, str] = field(default_factory=dict)
     revoked: bool = False
     created_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+
+@dataclass
+class RevokedCertificateRecord:
+    KIND: ClassVar[str] = "revoked_certificates"
+    serial: str
+    revoked_at_ms: int = 0
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.serial
+

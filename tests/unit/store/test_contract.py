@@ -118,3 +118,22 @@ def test_join_tokens_and_revoked_certificates(store):
     store.revoke_certificate("01", 5, "node retired")
     store.revoke_certificate("01", 6)  # idempotent
     assert store.is_certificate_revoked("01") and store.list_revoked_certificates() == ["01"]
+
+
+def test_generic_records_filter_on_indexed_fields_only(store):
+    store.put(ReplicaRecord(id="a-0", workload="a", index=0, node="n1"))
+    store.put(ReplicaRecord(id="a-1", workload="a", index=1))
+    store.put(NodeRecord(name="n1"))
+    assert [r.id for r in store.list(ReplicaRecord, node="")] == ["a-1"]
+    assert [r.id for r in store.list(ReplicaRecord, workload="a", node="n1")] == ["a-0"]
+    assert [n.name for n in store.list(NodeRecord)] == ["n1"]   # kinds do not mix
+    with pytest.raises(TypeError, match="only workload and node are indexed"):
+        store.list(ReplicaRecord, phase="Running")
+    assert store.delete(ReplicaRecord, "a-1") and not store.delete(ReplicaRecord, "a-1")
+
+
+def test_records_come_back_as_fresh_copies(store):
+    store.put(NodeRecord(name="n1", labels={"zone": "a"}))
+    first = store.get(NodeRecord, "n1")
+    first.labels["zone"] = "b"
+    assert store.get(NodeRecord, "n1").labels == {"zone": "a"}
