@@ -15,11 +15,11 @@ import threading
 import time
 from typing import Callable
 
-from agent import labels
 from agent.executor import Executor
 from agent.reconciler import Desired, Status, plan, record_failure
 from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2
+from orchestra.phase import Phase
 
 log = logging.getLogger("orchestra.agent")
 
@@ -45,7 +45,6 @@ class Converger:
         # Written by the plane's side (offer), read by the loop.
         self._desired: list[Desired] | None = None
         self._revision = 0
-        self._hashes: dict[str, str] = {}       # serialized spec -> hash, for the current set
         # Written by the loop, read by the session.
         self._book: dict = {}
         self._statuses: dict[str, Status] = {}
@@ -64,16 +63,10 @@ class Converger:
                 log.info("ignored desired revision %d (have %d)", ds.revision, self._revision)
                 return False
             same = (self._desired is not None and ds.revision == self._revision)
-            hashes = {}
-            desired = []
-            for spec in ds.replicas:
-                raw = spec.SerializeToString(deterministic=True)
-                h = self._hashes.get(raw) or labels.spec_hash(spec)
-                hashes[raw] = h
-                desired.append(Desired(spec, h))
+            desired = [Desired(spec) for spec in ds.replicas]
             if not same:
                 log.info("desired revision %d: %d replicas", ds.revision, len(desired))
-            self._desired, self._revision, self._hashes = desired, ds.revision, hashes
+            self._desired, self._revision = desired, ds.revision
         if not same:
             self._wake.set()
         return True
@@ -103,7 +96,7 @@ class Converger:
         """replica id -> container id of the replicas that are Running."""
         with self._lock:
             return {s.replica_id: s.container_id for s in self._statuses.values()
-                    if s.phase == "Running" and s.container_id}
+                    if s.phase == Phase.RUNNING and s.container_id}
 
     def container_of(self, replica_id: str) -> str | None:
         with self._lock:
@@ -205,8 +198,8 @@ class Converger:
         for rid, s in statuses.items():
             o = old.get(rid)
             if o is None or (o.phase, o.reason) != (s.phase, s.reason):
-                if s.phase in ("Failed", "BackOff", "Exited"):
+                if s.phase in (Phase.FAILED, Phase.BACKOFF, Phase.EXITED):
                     log.warning("%s: %s: %s", rid, s.phase, s.reason)
-                elif s.phase == "Running" and (o is None or o.phase != "Running"):
+                elif s.phase == Phase.RUNNING and (o is None or o.phase != Phase.RUNNING):
                     log.info("%s: running (container %s, restarts %d)", rid, s.container_id[:12],
                              s.restarts)

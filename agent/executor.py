@@ -67,9 +67,9 @@ class Executor:
             log.info("%s: removed container %s (%s)", a.replica_id, a.container_id[:12], a.reason)
         elif isinstance(a, Create):
             spec = a.desired.spec
-            cid = _step("create", rt.create, spec, a.desired.spec_hash)
-            log.info("%s: created container %s (image %s, generation %d, incarnation %d)",
-                     a.replica_id, cid[:12], spec.image, spec.generation, spec.incarnation)
+            cid = _step("create", rt.create, spec)
+            log.info("%s: created container %s (image %s, revision %d, incarnation %d)",
+                     a.replica_id, cid[:12], spec.image, spec.revision, spec.incarnation)
             _step("start", rt.start, cid)
             log.info("%s: started container %s", a.replica_id, cid[:12])
         elif isinstance(a, Start):

@@ -6,8 +6,9 @@ Pure: no I/O and no clock (`now` is given), so every case is tested without Dock
 
 Rules (docs/internals.md):
 - a desired replica without a matching container gets one (Create); a container whose
-  incarnation, generation or spec hash differs from the desired one is replaced (Remove +
-  Create); a managed container that is not desired is removed;
+  incarnation or template hash (computed by the plane) differs from the desired one is
+  replaced (Remove + Create); a managed container that is not desired is removed, and reported
+  Terminating until it is gone;
 - a container that has exited is restarted according to the replica's restart policy
   (Always / OnFailure / Never) after a back-off: 1 s, doubling to 5 min; a container that ran
   10 min or more before it exited starts again from 1 s;
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
 from orchestra.api import agent_pb2
+from orchestra.phase import Phase
 
 RESTART_INITIAL_MS = 1_000
 RESTART_MAX_MS = 5 * 60_000
@@ -35,15 +37,14 @@ EXITED_STATES = ("exited", "dead")
 @dataclass(frozen=True)
 class Desired:
     spec: agent_pb2.ContainerSpec
-    spec_hash: str
 
     @property
     def replica_id(self) -> str:
         return self.spec.replica_id
 
     @property
-    def key(self) -> tuple[int, int, str]:
-        return (self.spec.incarnation, self.spec.generation, self.spec_hash)
+    def key(self) -> tuple[int, str]:
+        return (self.spec.incarnation, self.spec.template_hash)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class Container:
     id: str
     replica_id: str
     incarnation: int
-    generation: int
-    spec_hash: str
+    template_hash: str
     state: str                    # created | running | paused | restarting | removing | exited | dead
     exit_code: int = 0
     started_at_ms: int = 0
@@ -62,16 +62,18 @@ class Container:
     oom_killed: bool = False
     error: str = ""               # the engine's last error for it (e.g. why start failed)
 
+    revision: int = 0
+
     @property
-    def key(self) -> tuple[int, int, str]:
-        return (self.incarnation, self.generation, self.spec_hash)
+    def key(self) -> tuple[int, str]:
+        return (self.incarnation, self.template_hash)
 
 
 @dataclass(frozen=True)
 class Memory:
     """What the agent remembers of one replica between plans (lost when the agent restarts;
     restart counts then begin again from 0)."""
-    key: tuple[int, int, str]
+    key: tuple[int, str]
     restarts: int = 0
     next_delay_ms: int = RESTART_INITIAL_MS
     exit_seen_ms: int = -1        # finished_at of the exit whose restart is scheduled
@@ -110,12 +112,11 @@ Action = Create | Start | Remove
 @dataclass(frozen=True)
 class Status:
     replica_id: str
-    phase: str                    # Starting | Running | Exited | Failed | BackOff
+    phase: Phase                  # one of orchestra.phase.AGENT_PHASES
     reason: str = ""
     exit_code: int = 0
     restarts: int = 0
     container_id: str = ""
-    generation: int = 0
     next_restart_ms: int = 0
     incarnation: int = 0
 
@@ -174,15 +175,15 @@ def plan(desired: Sequence[Desired], seen: Iterable[Container], now_ms: int,
         mem = book.get(rid)
         if mem is None or mem.key != d.key:
             mem = Memory(key=d.key)
-        base = Status(replica_id=rid, phase="Starting", generation=d.spec.generation,
-                      incarnation=d.spec.incarnation, restarts=mem.restarts)
+        base = Status(replica_id=rid, phase=Phase.STARTING, incarnation=d.spec.incarnation,
+                      restarts=mem.restarts)
 
         if keep is None:
             if d.spec.image in missing_images:
-                status = replace(base, phase="Failed",
+                status = replace(base, phase=Phase.FAILED,
                                  reason=missing_image_reason(d.spec.image, node))
             elif mem.error and now_ms < mem.retry_at_ms:
-                status = replace(base, phase="Failed", reason=mem.error,
+                status = replace(base, phase=Phase.FAILED, reason=mem.error,
                                  next_restart_ms=mem.retry_at_ms)
             else:
                 creates.append(Create(d))
@@ -190,11 +191,11 @@ def plan(desired: Sequence[Desired], seen: Iterable[Container], now_ms: int,
         else:
             base = replace(base, container_id=keep.id)
             if keep.state in RUNNING_STATES:
-                status = replace(base, phase="Running")
+                status = replace(base, phase=Phase.RUNNING)
                 mem = replace(mem, error="", retry_at_ms=0, retry_delay_ms=0)
             elif keep.state == "created":
                 if mem.error and now_ms < mem.retry_at_ms:
-                    status = replace(base, phase="Failed", reason=mem.error,
+                    status = replace(base, phase=Phase.FAILED, reason=mem.error,
                                      next_restart_ms=mem.retry_at_ms)
                 else:
                     starts.append(Start(keep.id, rid))
@@ -232,10 +233,8 @@ def _pick(candidates: Iterable[Container]) -> Container | None:
 def _replace_reason(c: Container, d: Desired, keep: Container | None) -> str:
     if c.incarnation != d.spec.incarnation:
         return f"replaced: incarnation {c.incarnation} -> {d.spec.incarnation}"
-    if c.generation != d.spec.generation:
-        return f"replaced: generation {c.generation} -> {d.spec.generation}"
-    if c.spec_hash != d.spec_hash:
-        return "replaced: spec changed"
+    if c.template_hash != d.spec.template_hash:
+        return f"replaced: template changed (revision {c.revision} -> {d.spec.revision})"
     return f"duplicate of {keep.id[:12]}" if keep else "duplicate"
 
 
@@ -243,7 +242,7 @@ def _exited(base: Status, c: Container, mem: Memory, policy: str, now_ms: int):
     """Status, memory and maybe a Start for a container that has exited."""
     exited = replace(base, exit_code=c.exit_code)
     if not should_restart(policy, c.exit_code, c.oom_killed):
-        return replace(exited, phase="Exited", reason=exit_reason(c)), mem, None
+        return replace(exited, phase=Phase.EXITED, reason=exit_reason(c)), mem, None
     if mem.exit_seen_ms != c.finished_at_ms:
         # A new exit: schedule its restart. A long good run starts the back-off afresh.
         ran_ms = c.finished_at_ms - c.started_at_ms
@@ -252,16 +251,16 @@ def _exited(base: Status, c: Container, mem: Memory, policy: str, now_ms: int):
                       next_restart_ms=c.finished_at_ms + delay,
                       next_delay_ms=min(delay * 2, RESTART_MAX_MS))
     if mem.error and now_ms < mem.retry_at_ms:
-        return replace(exited, phase="Failed", reason=mem.error,
+        return replace(exited, phase=Phase.FAILED, reason=mem.error,
                        next_restart_ms=mem.retry_at_ms), mem, None
     if now_ms >= mem.next_restart_ms:
         mem = replace(mem, restarts=mem.restarts + 1)
-        status = replace(exited, phase="Starting", restarts=mem.restarts,
+        status = replace(exited, phase=Phase.STARTING, restarts=mem.restarts,
                          reason=f"restarting after {exit_reason(c)}")
         return status, mem, Start(c.id, c.replica_id, restart=True)
     # The reason names the delay, not a countdown, so that it stays the same until the restart.
     delay_s = (mem.next_restart_ms - c.finished_at_ms) / 1000
-    return replace(exited, phase="BackOff", next_restart_ms=mem.next_restart_ms,
+    return replace(exited, phase=Phase.BACKOFF, next_restart_ms=mem.next_restart_ms,
                    reason=f"{exit_reason(c)}; back-off {delay_s:g}s"), mem, None
 
 

@@ -77,7 +77,7 @@ def jittered(delay: float) -> float:
 def status_proto(s: Status) -> agent_pb2.ReplicaStatus:
     return agent_pb2.ReplicaStatus(
         replica_id=s.replica_id, phase=s.phase, reason=s.reason, exit_code=s.exit_code,
-        restarts=s.restarts, container_id=s.container_id, generation=s.generation,
+        restarts=s.restarts, container_id=s.container_id,
         next_restart_ms=s.next_restart_ms, incarnation=s.incarnation)
 
 

@@ -44,7 +44,7 @@ def main() -> int:
         import_busybox(engine)
         peer = LinkPeer(heartbeat_ms=2000, usage_ms=5000)
         specs = [agent_pb2.ContainerSpec(
-            replica_id=f"bench-{i}", workload="bench", index=i, generation=1, incarnation=1,
+            replica_id=f"bench-{i}", workload="bench", index=i, revision=1, template_hash="t1", incarnation=1,
             image=BUSYBOX_IMAGE, command=["sleep", "100000"], restart_policy="Always",
             resources=types_pb2.Resources(cpu_millis=50, memory_bytes=16 * 2**20))
             for i in range(args.containers)]

@@ -107,7 +107,7 @@ class DockerRuntime:
             info = self.api.inspect_container(container_id)
         return container_from_inspect(info)
 
-    def create(self, spec: agent_pb2.ContainerSpec, digest: str) -> str:
+    def create(self, spec: agent_pb2.ContainerSpec) -> str:
         """Create (not start) the container of `spec`; returns its id."""
         ports, bindings = [], {}
         if self.network == "bridge":
@@ -137,7 +137,7 @@ class DockerRuntime:
                     image=spec.image,
                     command=list(spec.command) or None,
                     environment=dict(spec.env) or None,
-                    labels=labels.for_spec(spec, self.node, digest),
+                    labels=labels.for_spec(spec, self.node),
                     name=labels.container_name(spec.replica_id, spec.incarnation),
                     ports=ports or None,
                     host_config=host_config,
@@ -267,8 +267,8 @@ def container_from_inspect(info: dict) -> Container:
         id=info["Id"],
         replica_id=lab.get(labels.REPLICA, ""),
         incarnation=labels.int_label(lab, labels.INCARNATION),
-        generation=labels.int_label(lab, labels.GENERATION),
-        spec_hash=lab.get(labels.SPEC_HASH, ""),
+        template_hash=lab.get(labels.TEMPLATE_HASH, ""),
+        revision=labels.int_label(lab, labels.REVISION),
         state=st.get("Status", ""),
         exit_code=int(st.get("ExitCode") or 0),
         started_at_ms=parse_time_ms(st.get("StartedAt")),

@@ -84,26 +84,28 @@ class Heartbeat(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., runtime_status: _Optional[str] = ..., applied_revision: _Optional[int] = ...) -> None: ...
 
 class ReplicaStatus(_message.Message):
-    __slots__ = ("replica_id", "phase", "reason", "exit_code", "restarts", "container_id", "generation", "next_restart_ms", "incarnation")
+    __slots__ = ("replica_id", "phase", "reason", "exit_code", "restarts", "container_id", "next_restart_ms", "incarnation", "ready", "probes")
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
-    GENERATION_FIELD_NUMBER: _ClassVar[int]
     NEXT_RESTART_MS_FIELD_NUMBER: _ClassVar[int]
     INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
     replica_id: str
     phase: str
     reason: str
     exit_code: int
     restarts: int
     container_id: str
-    generation: int
     next_restart_ms: int
     incarnation: int
-    def __init__(self, replica_id: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., generation: _Optional[int] = ..., next_restart_ms: _Optional[int] = ..., incarnation: _Optional[int] = ...) -> None: ...
+    ready: bool
+    probes: _containers.RepeatedCompositeFieldContainer[_types_pb2.ProbeResult]
+    def __init__(self, replica_id: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., next_restart_ms: _Optional[int] = ..., incarnation: _Optional[int] = ..., ready: _Optional[bool] = ..., probes: _Optional[_Iterable[_Union[_types_pb2.ProbeResult, _Mapping]]] = ...) -> None: ...
 
 class StatusReport(_message.Message):
     __slots__ = ("revision", "replicas", "runtime_status")
@@ -170,7 +172,7 @@ class Welcome(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., usage_interval_ms: _Optional[int] = ...) -> None: ...
 
 class ContainerSpec(_message.Message):
-    __slots__ = ("replica_id", "workload", "index", "generation", "image", "command", "env", "ports", "resources", "restart_policy", "tenant", "read_only_root_fs", "add_capabilities", "incarnation")
+    __slots__ = ("replica_id", "workload", "index", "image", "command", "env", "ports", "resources", "restart_policy", "tenant", "read_only_root_fs", "add_capabilities", "incarnation", "revision", "template_hash", "startup_probe", "readiness_probe", "liveness_probe", "termination_grace_seconds")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,7 +183,6 @@ class ContainerSpec(_message.Message):
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
-    GENERATION_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
@@ -192,10 +193,15 @@ class ContainerSpec(_message.Message):
     READ_ONLY_ROOT_FS_FIELD_NUMBER: _ClassVar[int]
     ADD_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    STARTUP_PROBE_FIELD_NUMBER: _ClassVar[int]
+    READINESS_PROBE_FIELD_NUMBER: _ClassVar[int]
+    LIVENESS_PROBE_FIELD_NUMBER: _ClassVar[int]
+    TERMINATION_GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     replica_id: str
     workload: str
     index: int
-    generation: int
     image: str
     command: _containers.RepeatedScalarFieldContainer[str]
     env: _containers.ScalarMap[str, str]
@@ -206,7 +212,53 @@ class ContainerSpec(_message.Message):
     read_only_root_fs: bool
     add_capabilities: _containers.RepeatedScalarFieldContainer[str]
     incarnation: int
-    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., generation: _Optional[int] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., resources: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., restart_policy: _Optional[str] = ..., tenant: _Optional[str] = ..., read_only_root_fs: _Optional[bool] = ..., add_capabilities: _Optional[_Iterable[str]] = ..., incarnation: _Optional[int] = ...) -> None: ...
+    revision: int
+    template_hash: str
+    startup_probe: Probe
+    readiness_probe: Probe
+    liveness_probe: Probe
+    termination_grace_seconds: int
+    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., resources: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., restart_policy: _Optional[str] = ..., tenant: _Optional[str] = ..., read_only_root_fs: _Optional[bool] = ..., add_capabilities: _Optional[_Iterable[str]] = ..., incarnation: _Optional[int] = ..., revision: _Optional[int] = ..., template_hash: _Optional[str] = ..., startup_probe: _Optional[_Union[Probe, _Mapping]] = ..., readiness_probe: _Optional[_Union[Probe, _Mapping]] = ..., liveness_probe: _Optional[_Union[Probe, _Mapping]] = ..., termination_grace_seconds: _Optional[int] = ...) -> None: ...
+
+class Probe(_message.Message):
+    __slots__ = ("exec", "http_get", "tcp_socket", "initial_delay_seconds", "period_seconds", "timeout_seconds", "success_threshold", "failure_threshold")
+    EXEC_FIELD_NUMBER: _ClassVar[int]
+    HTTP_GET_FIELD_NUMBER: _ClassVar[int]
+    TCP_SOCKET_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_DELAY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    exec: ExecAction
+    http_get: HttpGetAction
+    tcp_socket: TcpSocketAction
+    initial_delay_seconds: int
+    period_seconds: int
+    timeout_seconds: int
+    success_threshold: int
+    failure_threshold: int
+    def __init__(self, exec: _Optional[_Union[ExecAction, _Mapping]] = ..., http_get: _Optional[_Union[HttpGetAction, _Mapping]] = ..., tcp_socket: _Optional[_Union[TcpSocketAction, _Mapping]] = ..., initial_delay_seconds: _Optional[int] = ..., period_seconds: _Optional[int] = ..., timeout_seconds: _Optional[int] = ..., success_threshold: _Optional[int] = ..., failure_threshold: _Optional[int] = ...) -> None: ...
+
+class ExecAction(_message.Message):
+    __slots__ = ("command",)
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    command: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, command: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HttpGetAction(_message.Message):
+    __slots__ = ("path", "port")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    port: int
+    def __init__(self, path: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class TcpSocketAction(_message.Message):
+    __slots__ = ("port",)
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    def __init__(self, port: _Optional[int] = ...) -> None: ...
 
 class DesiredSet(_message.Message):
     __slots__ = ("revision", "replicas")

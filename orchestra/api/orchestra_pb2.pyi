@@ -16,28 +16,38 @@ class ApplyRequest(_message.Message):
     def __init__(self, workloads_json: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class PlannedPlacement(_message.Message):
-    __slots__ = ("replica", "node", "explanation")
+    __slots__ = ("replica", "node", "explanation", "detail")
     REPLICA_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     replica: str
     node: str
     explanation: str
-    def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ...) -> None: ...
+    detail: _types_pb2.PlacementExplanation
+    def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
     REMOVED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    NEW_REVISION_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
     generation: int
     placements: _containers.RepeatedCompositeFieldContainer[PlannedPlacement]
     removed_replicas: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ...) -> None: ...
+    revision: int
+    new_revision: bool
+    replaced_replicas: _containers.RepeatedScalarFieldContainer[str]
+    rollout: str
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")
@@ -62,7 +72,7 @@ class DeleteResponse(_message.Message):
     def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkloadInfo(_message.Message):
-    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms")
+    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting")
     NAME_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +81,12 @@ class WorkloadInfo(_message.Message):
     PENDING_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    DELETING_FIELD_NUMBER: _ClassVar[int]
     name: str
     workload_json: str
     generation: int
@@ -79,7 +95,87 @@ class WorkloadInfo(_message.Message):
     pending: int
     created_at_ms: int
     updated_at_ms: int
-    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+    revision: int
+    ready: int
+    up_to_date: int
+    available: int
+    rollout: RolloutStatus
+    deleting: bool
+    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ...) -> None: ...
+
+class RolloutStatus(_message.Message):
+    __slots__ = ("workload", "revision", "state", "message", "desired", "updated", "ready", "available", "old", "started_at_ms", "last_progress_ms", "stable_revision", "paused")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    OLD_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PROGRESS_MS_FIELD_NUMBER: _ClassVar[int]
+    STABLE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    revision: int
+    state: str
+    message: str
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    old: int
+    started_at_ms: int
+    last_progress_ms: int
+    stable_revision: int
+    paused: bool
+    def __init__(self, workload: _Optional[str] = ..., revision: _Optional[int] = ..., state: _Optional[str] = ..., message: _Optional[str] = ..., desired: _Optional[int] = ..., updated: _Optional[int] = ..., ready: _Optional[int] = ..., available: _Optional[int] = ..., old: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., last_progress_ms: _Optional[int] = ..., stable_revision: _Optional[int] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class RolloutRequest(_message.Message):
+    __slots__ = ("workload",)
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    def __init__(self, workload: _Optional[str] = ...) -> None: ...
+
+class UndoRolloutRequest(_message.Message):
+    __slots__ = ("workload", "to_revision")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    TO_REVISION_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    to_revision: int
+    def __init__(self, workload: _Optional[str] = ..., to_revision: _Optional[int] = ...) -> None: ...
+
+class PauseRolloutRequest(_message.Message):
+    __slots__ = ("workload", "paused")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    paused: bool
+    def __init__(self, workload: _Optional[str] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class Revision(_message.Message):
+    __slots__ = ("number", "created_at_ms", "change", "origin", "template_json")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    created_at_ms: int
+    change: str
+    origin: str
+    template_json: str
+    def __init__(self, number: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., change: _Optional[str] = ..., origin: _Optional[str] = ..., template_json: _Optional[str] = ...) -> None: ...
+
+class ListRevisionsResponse(_message.Message):
+    __slots__ = ("revisions", "current")
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    revisions: _containers.RepeatedCompositeFieldContainer[Revision]
+    current: int
+    def __init__(self, revisions: _Optional[_Iterable[_Union[Revision, _Mapping]]] = ..., current: _Optional[int] = ...) -> None: ...
 
 class ListWorkloadsRequest(_message.Message):
     __slots__ = ()

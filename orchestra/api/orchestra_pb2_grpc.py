@@ -85,6 +85,26 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.LogChunk.FromString,
                 _registered_method=True)
+        self.GetRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/GetRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+                _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListRevisions',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.UndoRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/UndoRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.FromString,
+                _registered_method=True)
+        self.PauseRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/PauseRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -151,6 +171,32 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRollout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevisions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoRollout(self, request, context):
+        """re-applies an old revision as a new one
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseRollout(self, request, context):
+        """pause or resume
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +249,26 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.Logs,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.LogChunk.SerializeToString,
+            ),
+            'GetRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'UndoRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.SerializeToString,
+            ),
+            'PauseRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -475,6 +541,114 @@ class Orchestra:
             '/orchestra.v1.Orchestra/Logs',
             orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/GetRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListRevisions',
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UndoRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/UndoRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/PauseRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,7 +14,7 @@ NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtim
 WORKLOAD_HEADERS = ("name", "ready", "pending", "image", "age")
 WORKLOAD_WIDE = ("generation", "tenant", "cpu", "memory", "strategy", "labels")
 REPLICA_HEADERS = ("name", "workload", "node", "phase", "restarts", "age")
-REPLICA_WIDE = ("incarnation", "generation", "container", "reason")
+REPLICA_WIDE = ("incarnation", "revision", "container", "reason")
 
 
 def node_status(n: t.Node) -> str:
@@ -84,7 +84,7 @@ def phase(r: t.Replica, now_ms: int | None = None) -> str:
 def replica_row(r: t.Replica, wide: bool, now_ms: int | None = None) -> list[str]:
     row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), str(r.restarts), age(r.created_at_ms, now_ms)]
     if wide:
-        row += [str(r.incarnation), str(r.generation), r.container_id[:12] or "-",
+        row += [str(r.incarnation), str(r.revision), r.container_id[:12] or "-",
                 shorten(r.reason, 100) or "-"]
     return row
 

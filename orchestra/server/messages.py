@@ -46,7 +46,7 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
 def replica_pb(r: ReplicaRecord) -> types_pb2.Replica:
     msg = types_pb2.Replica(
         id=r.id, workload=r.workload, index=r.index, node=r.node, phase=r.phase, reason=r.reason,
-        exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, generation=r.generation,
+        exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, revision=r.generation,
         created_at_ms=r.created_at_ms, updated_at_ms=r.updated_at_ms, next_restart_ms=r.next_restart_ms,
         requests=resources_pb(r.requests), incarnation=r.incarnation)
     json_format.ParseDict(r.usage, msg.usage, ignore_unknown_fields=True)
@@ -69,9 +69,13 @@ def workload_info_pb(w: WorkloadRecord, desired: int, replicas: Iterable[Replica
 
 def container_spec(w: Workload, r: ReplicaRecord) -> agent_pb2.ContainerSpec:
     """What the agent runs for replica `r` of workload `w`."""
+    import hashlib, json
     t = w.spec.template
+    doc = w.to_dict()["spec"]
+    template_hash = hashlib.sha256(json.dumps([doc["template"], doc["tenant"]], sort_keys=True).encode()).hexdigest()
     return agent_pb2.ContainerSpec(
-        replica_id=r.id, workload=w.name, index=r.index, generation=r.generation, image=t.image,
+        replica_id=r.id, workload=w.name, index=r.index, revision=r.generation, template_hash=template_hash,
+        image=t.image,
         command=list(t.command), env=dict(t.env),
         ports=[types_pb2.Port(container_port=p.container_port, host_port=p.host_port, host_ip=p.host_ip,
                               protocol=p.protocol) for p in t.ports],

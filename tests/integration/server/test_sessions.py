@@ -89,10 +89,10 @@ def test_welcome_desired_set_status_and_listing(plane):
     assert [(p.replica, p.node) for p in res.placements] == [("web-0", "vm-1"), ("web-1", "vm-1")]
     ds = agent.wait_desired(lambda ds: len(ds.replicas) == 2)
     spec = ds.replicas[0]
-    assert (spec.replica_id, spec.image, spec.incarnation, spec.generation) == ("web-0", "local/busybox:1", 1, 1)
-    agent.report(agent_pb2.ReplicaStatus(replica_id="web-0", phase="Running", incarnation=1, generation=1,
-                                         container_id="abc"),
-                 agent_pb2.ReplicaStatus(replica_id="web-1", phase="Running", incarnation=7, generation=1))
+    assert (spec.replica_id, spec.image, spec.incarnation, spec.revision) == ("web-0", "local/busybox:1", 1, 1)
+    assert spec.template_hash
+    agent.report(agent_pb2.ReplicaStatus(replica_id="web-0", phase="Running", incarnation=1, container_id="abc"),
+                 agent_pb2.ReplicaStatus(replica_id="web-1", phase="Running", incarnation=7))
     eventually(lambda: {r.id: r.phase for r in replicas(c, workload="web")} == {"web-0": "Running",
                                                                                  "web-1": "Scheduled"})
     nodes = c.ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10).nodes

@@ -95,11 +95,11 @@ def test_docker_timestamps():
 def test_container_from_inspect_reads_labels_and_state():
     c = container_from_inspect({
         "Id": "abc", "Created": "2026-11-27T20:50:40.0Z",
-        "Config": {"Labels": {"orchestra.replica": "web-0", "orchestra.generation": "2",
-                              "orchestra.incarnation": "x", "orchestra.spec-hash": "h"}},
+        "Config": {"Labels": {"orchestra.replica": "web-0", "orchestra.revision": "2",
+                              "orchestra.incarnation": "x", "orchestra.template-hash": "h"}},
         "State": {"Status": "exited", "ExitCode": 137, "OOMKilled": True,
                   "StartedAt": "2026-11-27T20:50:41Z", "FinishedAt": "2026-11-27T20:50:44Z"}})
-    assert (c.replica_id, c.generation, c.spec_hash, c.state, c.exit_code, c.oom_killed) == (
+    assert (c.replica_id, c.revision, c.template_hash, c.state, c.exit_code, c.oom_killed) == (
         "web-0", 2, "h", "exited", 137, True)
     assert c.incarnation == -1   # unreadable label: never equal to a desired one -> replaced
     assert c.finished_at_ms - c.started_at_ms == 3000

@@ -85,7 +85,7 @@ def test_desired_revision_grows_only_when_set_changes(plane, clock):
     assert second.revision == first.revision + 1
     assert [c.replica_id for c in second.replicas] == ["web-0", "web-1"]
     c = second.replicas[0]
-    assert (c.workload, c.index, c.generation, c.incarnation, c.image) == ("web", 0, 1, 1, "local/busybox:1")
+    assert (c.workload, c.index, c.revision, c.incarnation, c.image) == ("web", 0, 1, 1, "local/busybox:1")
     plane.run_controllers_once()
     assert desired_of(s) is None  # nothing changed, not due for a re-send yet
     clock.advance(6)
@@ -107,7 +107,7 @@ def test_new_generation_changes_desired_spec(plane):
     drain(s)
     plane.apply([workload_json("web", memory="32Mi")])
     ds = desired_of(s)
-    assert ds.replicas[0].generation == 2 and ds.replicas[0].incarnation == 1
+    assert ds.replicas[0].revision == 2 and ds.replicas[0].incarnation == 1
 
 
 def test_cordoned_node_gets_no_new_replicas(plane):

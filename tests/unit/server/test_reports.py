@@ -10,7 +10,7 @@ from orchestra.server.reports import Refused
 
 
 def status(replica, incarnation, phase="Running", **kw):
-    return agent_pb2.ReplicaStatus(replica_id=replica, incarnation=incarnation, phase=phase, generation=1, **kw)
+    return agent_pb2.ReplicaStatus(replica_id=replica, incarnation=incarnation, phase=phase, **kw)
 
 
 def report(plane, session, *statuses):
