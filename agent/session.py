@@ -29,6 +29,7 @@ from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from agent.usage import UsageSampler
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
+from orchestra.phase import Phase
 
 log = logging.getLogger("orchestra.agent")
 
@@ -77,7 +78,7 @@ def jittered(delay: float) -> float:
 def status_proto(s: Status) -> agent_pb2.ReplicaStatus:
     return agent_pb2.ReplicaStatus(
         replica_id=s.replica_id, phase=s.phase, reason=s.reason, exit_code=s.exit_code,
-        restarts=s.restarts, container_id=s.container_id,
+        restarts=s.restarts, container_id=s.container_id, ready=s.phase == Phase.RUNNING,
         next_restart_ms=s.next_restart_ms, incarnation=s.incarnation)
 
 

@@ -1,6 +1,6 @@
 """`orchestra`: the command line of the orchestra control plane.
 
-Commands written here: apply, delete, get, describe, top, logs, cordon, uncordon, local.
+Commands written here: apply, delete, get, describe, top, logs, cordon, uncordon, local, rollout.
 Other owners' commands are registered when their module exists (server, cluster, node,
 image, token, certificate); see register_optional_commands.
 """
@@ -35,9 +35,9 @@ def cli(ctx: click.Context, server: str | None, config: str | None) -> None:
 
 
 def register_builtin_commands(group: click.Group) -> None:
-    from orchestra.cli import apply, describe, get, local, logs, nodes, top
+    from orchestra.cli import apply, describe, get, local, logs, nodes, rollout, top
     for command in (apply.apply, apply.delete, get.get, describe.describe, top.top, logs.logs,
-                    nodes.cordon, nodes.uncordon, local.local):
+                    nodes.cordon, nodes.uncordon, local.local, rollout.rollout):
         group.add_command(command)
 
 

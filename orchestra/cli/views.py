@@ -11,10 +11,10 @@ from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
 NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime")
-WORKLOAD_HEADERS = ("name", "ready", "pending", "image", "age")
-WORKLOAD_WIDE = ("generation", "tenant", "cpu", "memory", "strategy", "labels")
-REPLICA_HEADERS = ("name", "workload", "node", "phase", "restarts", "age")
-REPLICA_WIDE = ("incarnation", "revision", "container", "reason")
+WORKLOAD_HEADERS = ("name", "ready", "up-to-date", "available", "pending", "image", "age")
+WORKLOAD_WIDE = ("revision", "rollout", "tenant", "cpu", "memory", "strategy", "labels")
+REPLICA_HEADERS = ("name", "workload", "node", "phase", "ready", "restarts", "age")
+REPLICA_WIDE = ("revision", "incarnation", "container", "reason")
 
 
 def node_status(n: t.Node) -> str:
@@ -46,12 +46,14 @@ def workload_spec(info: pb.WorkloadInfo) -> dict:
 def workload_row(info: pb.WorkloadInfo, wide: bool, now_ms: int | None = None) -> list[str]:
     spec = workload_spec(info).get("spec", {})
     template = spec.get("template", {})
-    row = [info.name, f"{info.running}/{info.desired}", str(info.pending), template.get("image", "-"),
+    row = [info.name + (" (deleting)" if info.deleting else ""), f"{info.ready}/{info.desired}",
+           str(info.up_to_date), str(info.available), str(info.pending), template.get("image", "-"),
            age(info.created_at_ms, now_ms)]
     if wide:
         res = template.get("resources", {})
         placement = spec.get("placement", {})
-        row += [str(info.generation), spec.get("tenant") or "-", _cpu(res.get("cpu")), _memory(res.get("memory")),
+        row += [str(info.revision), info.rollout.state or "-", spec.get("tenant") or "-", _cpu(res.get("cpu")),
+                _memory(res.get("memory")),
                 placement.get("strategy") or "default",
                 labels_text(workload_spec(info).get("metadata", {}).get("labels", {}))]
     return row
@@ -82,10 +84,10 @@ def phase(r: t.Replica, now_ms: int | None = None) -> str:
 
 
 def replica_row(r: t.Replica, wide: bool, now_ms: int | None = None) -> list[str]:
-    row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), str(r.restarts), age(r.created_at_ms, now_ms)]
+    row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), "yes" if r.ready else "no", str(r.restarts),
+           age(r.created_at_ms, now_ms)]
     if wide:
-        row += [str(r.incarnation), str(r.revision), r.container_id[:12] or "-",
-                shorten(r.reason, 100) or "-"]
+        row += [str(r.revision), str(r.incarnation), r.container_id[:12] or "-", shorten(r.reason, 100) or "-"]
     return row
 
 

@@ -41,13 +41,13 @@ class Pipeline:
 
     def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
         result = ScheduleResult()
-        groups: dict[str, list[PendingReplica]] = {}
+        groups: dict[tuple[str, str], list[PendingReplica]] = {}
         for p in pending:
-            groups.setdefault(p.workload.name, []).append(p)
+            groups.setdefault((p.workload.name, p.group), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
-        order = sorted(groups, key=lambda name: (-groups[name][0].workload.spec.priority, name))
-        for name in order:
-            members = groups[name]
+        order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
+        for key in order:
+            members = groups[key]
             demand = Demand.of(members[0].workload, self.c.default_strategy)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result

@@ -117,7 +117,7 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
                  f"{exc.strerror or exc}")
         except (CertificateError, PolicyError) as exc:
             fail(f"security setup in {data.path}: {exc}")
-        plane.security_policy = sec.policy
+        plane.service.security_policy = sec.policy
         problem = bind_problem(listen)
         if problem:
             fail(f"cannot listen on {listen}: {problem}")

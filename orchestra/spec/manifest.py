@@ -25,10 +25,11 @@ from typing import Any, Iterable, Mapping
 from orchestra.spec import names
 from orchestra.spec.errors import ManifestError, raise_collected
 from orchestra.spec.fields import Fields, describe, quote
-from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, RESTART_POLICIES, SELECTOR_OPERATORS,
-                                  STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS, Placement, Port,
-                                  PreferredTerm, Resources, SelectorRequirement, Template, Toleration,
-                                  Workload, WorkloadSpec)
+from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, PROBE_ACTIONS, RESTART_POLICIES,
+                                  SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
+                                  Budget, Placement, Port, PreferredTerm, Probe, Resources,
+                                  SelectorRequirement, Template, Toleration, UpdateStrategy, Workload,
+                                  WorkloadSpec)
 from orchestra.spec.quantities import (CPU_EXAMPLES, MEMORY_EXAMPLES, QuantityError, format_cpu,
                                        format_memory, parse_cpu, parse_memory)
 from orchestra.spec.yaml_loader import documents
@@ -44,9 +45,19 @@ PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_FIELDS = ("name", "labels")
-SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement")
+SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement", "update")
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
-                   "readOnlyRootFilesystem", "addCapabilities")
+                   "readOnlyRootFilesystem", "addCapabilities", "readinessProbe", "livenessProbe",
+                   "startupProbe", "terminationGracePeriodSeconds")
+PROBE_FIELDS = (*PROBE_ACTIONS, "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+                "failureThreshold")
+HTTP_GET_FIELDS = ("path", "port")
+TCP_SOCKET_FIELDS = ("port",)
+EXEC_FIELDS = ("command",)
+UPDATE_FIELDS = ("maxSurge", "maxUnavailable", "minReadySeconds", "progressDeadlineSeconds", "autoRollback")
+MAX_GRACE_SECONDS = 3600
+MAX_PROBE_SECONDS = 3600
+MAX_DEADLINE_SECONDS = 7 * 24 * 3600
 PORT_FIELDS = ("containerPort", "hostPort", "hostIP", "protocol")
 RESOURCE_FIELDS = ("cpu", "memory")
 PLACEMENT_FIELDS = ("nodeSelector", "requiredAffinity", "preferredAffinity", "tolerations",
@@ -59,6 +70,8 @@ TOLERATION_FIELDS = ("key", "operator", "value", "effect")
 _HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_FIELDS},
          **{f: "spec.template" for f in TEMPLATE_FIELDS}, **{f: "spec.placement" for f in PLACEMENT_FIELDS},
          **{f: "spec.template.resources" for f in RESOURCE_FIELDS},
+         **{f: "spec.update" for f in UPDATE_FIELDS},
+         **{f: "spec.template.readinessProbe" for f in PROBE_FIELDS},
          "containerPort": "spec.template.ports[]", "hostPort": "spec.template.ports[]",
          "hostIP": "spec.template.ports[]"}
 
@@ -223,10 +236,11 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
     priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
     template = _template(f, spec.get("template"))
     placement = _placement(f, spec.get("placement"))
-    if None in (replicas, tenant, priority, template, placement):
+    update = _update(f, spec.get("update"))
+    if None in (replicas, tenant, priority, template, placement, update):
         return None
     return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
-                        placement=placement)
+                        placement=placement, update=update)
 
 
 def _template(f: Fields, value: Any) -> Template | None:
@@ -246,10 +260,129 @@ def _template(f: Fields, value: Any) -> Template | None:
     restart = f.choice(t.get("restartPolicy"), f"{path}.restartPolicy", RESTART_POLICIES, "Always")
     read_only = f.boolean(t.get("readOnlyRootFilesystem"), f"{path}.readOnlyRootFilesystem", False)
     caps = _capabilities(f, t.get("addCapabilities"), f"{path}.addCapabilities")
-    if None in (image, command, env, ports, resources, restart, read_only, caps):
+    probes = {name: _probe(f, t.get(name), f"{path}.{name}", liveness_like=name != "readinessProbe")
+              for name in ("readinessProbe", "livenessProbe", "startupProbe")}
+    grace = f.integer(t.get("terminationGracePeriodSeconds"), f"{path}.terminationGracePeriodSeconds", 0,
+                      MAX_GRACE_SECONDS, 10)
+    if None in (image, command, env, ports, resources, restart, read_only, caps, grace) or \
+            any(p is _INVALID for p in probes.values()):
         return None
     return Template(image=image, command=command, env=env, ports=ports, resources=resources,
-                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps)
+                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
+                    readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
+                    startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace)
+
+
+_INVALID = object()   # a probe that was given but is wrong (None means: not given)
+
+
+def _probe(f: Fields, value: Any, path: str, liveness_like: bool) -> Probe | None | object:
+    if value is None:
+        return None
+    d = f.mapping(value, path, PROBE_FIELDS, what="a mapping with one of exec, httpGet, tcpSocket")
+    if d is None:
+        return _INVALID
+    actions = [a for a in PROBE_ACTIONS if a in d]
+    if len(actions) != 1:
+        f.error(path, ("needs one of exec, httpGet or tcpSocket (e.g. httpGet: {path: /, port: 8080})" if not actions
+                       else f"has {' and '.join(actions)}: give exactly one of exec, httpGet or tcpSocket"))
+        return _INVALID
+    action = actions[0]
+    apath = f"{path}.{action}"
+    command: tuple[str, ...] | None = ()
+    port: int | None = 0
+    http_path: str | None = "/"
+    if action == "exec":
+        a = f.mapping(d[action], apath, EXEC_FIELDS, what="a mapping with command, e.g. {command: [cat, /tmp/ok]}")
+        command = f.string_list(a.get("command") if a else None, f"{apath}.command", "[cat, /tmp/ok]")
+        if a is None or command is None:
+            return _INVALID
+        if not command:
+            f.error(f"{apath}.command", "required field is missing (expected the command to run, e.g. [cat, /tmp/ok])")
+            return _INVALID
+    else:
+        known = HTTP_GET_FIELDS if action == "httpGet" else TCP_SOCKET_FIELDS
+        a = f.mapping(d[action], apath, known, what="a mapping with port, e.g. {port: 8080}")
+        if a is None:
+            return _INVALID
+        port = _probe_port(f, a.get("port"), f"{apath}.port")
+        if action == "httpGet":
+            http_path = f.string(a.get("path"), f"{apath}.path", _http_path_problem, expected="a path, e.g. /healthz")
+            http_path = "/" if http_path == "" else http_path
+        if port is None or http_path is None:
+            return _INVALID
+    delay = f.integer(d.get("initialDelaySeconds"), f"{path}.initialDelaySeconds", 0, MAX_PROBE_SECONDS, 0)
+    period = f.integer(d.get("periodSeconds"), f"{path}.periodSeconds", 1, MAX_PROBE_SECONDS, 10)
+    timeout = f.integer(d.get("timeoutSeconds"), f"{path}.timeoutSeconds", 1, MAX_PROBE_SECONDS, 1)
+    success = f.integer(d.get("successThreshold"), f"{path}.successThreshold", 1, 1000, 1)
+    failure = f.integer(d.get("failureThreshold"), f"{path}.failureThreshold", 1, 1000, 3)
+    if None in (delay, period, timeout, success, failure):
+        return _INVALID
+    if liveness_like and success != 1:
+        f.error(f"{path}.successThreshold", f"{success} is not allowed: a liveness or startup probe succeeds "
+                                            f"on its first success (successThreshold must be 1)")
+        return _INVALID
+    return Probe(action=action, command=command, path=http_path, port=port, initial_delay_seconds=delay,
+                 period_seconds=period, timeout_seconds=timeout, success_threshold=success,
+                 failure_threshold=failure)
+
+
+def _probe_port(f: Fields, value: Any, path: str) -> int | None:
+    if isinstance(value, str) and not value.isdigit():
+        f.error(path, f"{quote(value)} is not a port number (named ports are not supported: give the "
+                      f"containerPort number, e.g. 8080)")
+        return None
+    return f.integer(value, path, 1, 65535)
+
+
+def _http_path_problem(text: str) -> str | None:
+    if text and not text.startswith("/"):
+        return "must start with / (e.g. /healthz)"
+    if any(c.isspace() for c in text):
+        return "must not contain spaces"
+    return None
+
+
+def _budget(f: Fields, value: Any, path: str, default: Budget) -> Budget | None:
+    if value is None:
+        return default
+    if isinstance(value, str) and value.endswith("%"):
+        number = value[:-1]
+        if number.isdigit() and 0 <= int(number) <= 100:
+            return Budget(int(number), percent=True)
+        f.error(path, f"{quote(value)} is not a percentage from 0% to 100%")
+        return None
+    if isinstance(value, str):
+        f.error(path, f"{quote(value)} is not valid (expected a number of replicas, e.g. 1, or a percentage, "
+                      f"e.g. 25%)")
+        return None
+    n = f.integer(value, path, 0, MAX_REPLICAS)
+    return None if n is None else Budget(n)
+
+
+def _update(f: Fields, value: Any) -> UpdateStrategy | None:
+    path = "spec.update"
+    u = f.mapping(value, path, UPDATE_FIELDS, _HOME)
+    if u is None:
+        return None
+    surge = _budget(f, u.get("maxSurge"), f"{path}.maxSurge", Budget(1))
+    unavailable = _budget(f, u.get("maxUnavailable"), f"{path}.maxUnavailable", Budget(0))
+    min_ready = f.integer(u.get("minReadySeconds"), f"{path}.minReadySeconds", 0, MAX_DEADLINE_SECONDS, 0)
+    deadline = f.integer(u.get("progressDeadlineSeconds"), f"{path}.progressDeadlineSeconds", 1,
+                         MAX_DEADLINE_SECONDS, 600)
+    auto = f.boolean(u.get("autoRollback"), f"{path}.autoRollback", False)
+    if None in (surge, unavailable, min_ready, deadline, auto):
+        return None
+    if surge.value == 0 and unavailable.value == 0:
+        f.error(path, "maxSurge and maxUnavailable are both 0: a rolling update could neither add a new replica "
+                      "nor stop an old one (e.g. maxSurge: 1, or maxUnavailable: 1)")
+        return None
+    if deadline <= min_ready:
+        f.error(f"{path}.progressDeadlineSeconds", f"{deadline} must be more than minReadySeconds ({min_ready}): "
+                                                   f"a new replica could never count as available in time")
+        return None
+    return UpdateStrategy(max_surge=surge, max_unavailable=unavailable, min_ready_seconds=min_ready,
+                          progress_deadline_seconds=deadline, auto_rollback=auto)
 
 
 def _ports(f: Fields, value: Any, path: str) -> tuple[Port, ...] | None:

@@ -1,4 +1,4 @@
-"""Rules for names: workloads, tenants, label keys and values, environment variables, capabilities.
+"""Rules for names: nodes, workloads, tenants, label keys and values, environment variables, capabilities.
 
 Each check returns None when the text is valid, else a sentence saying what is expected.
 """
@@ -10,6 +10,7 @@ import re
 # DNS-1123 label of at most 63 characters (they become container and host names).
 MAX_WORKLOAD_NAME = 53
 
+_NODE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -38,6 +39,14 @@ def dns_label_problem(text: str, max_len: int = 63) -> str | None:
     if not _DNS_LABEL.match(text):
         return ("must consist of lower-case letters, digits and '-', and start and end with a "
                 "letter or digit (e.g. web, api-v2)")
+    return None
+
+
+def node_name_problem(text: str) -> str | None:
+    """A node name: a host name as people spell them (vm-1, node_2.lab), also in certificates."""
+    if not _NODE_NAME.match(text):
+        return ("use 1-253 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                "digit (e.g. vm-1)")
     return None
 
 

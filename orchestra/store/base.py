@@ -16,7 +16,7 @@ import abc
 from contextlib import AbstractContextManager
 from typing import Any, Iterable, TypeVar
 
-from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord,
+from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, RevisionRecord,
                                      RevokedCertificateRecord, WorkloadRecord)
 
 # Events kept; older ones are dropped when a new one is added.
@@ -89,11 +89,21 @@ class Store(abc.ABC):
         self.put(workload)
 
     def delete_workload(self, name: str) -> bool:
-        """Deletes the workload and all its replicas."""
+        """Deletes the workload with all its replicas and revisions."""
         with self.transaction():
             for r in self.list(ReplicaRecord, workload=name):
                 self.delete(ReplicaRecord, r.id)
+            for rev in self.list(RevisionRecord, workload=name):
+                self.delete(RevisionRecord, rev.key)
             return self.delete(WorkloadRecord, name)
+
+    # -- revisions ----------------------------------------------------------------------------
+    def list_revisions(self, workload: str) -> list[RevisionRecord]:
+        """Oldest first."""
+        return self.list(RevisionRecord, workload=workload)
+
+    def get_revision(self, workload: str, number: int) -> RevisionRecord | None:
+        return self.get(RevisionRecord, RevisionRecord(workload, number, "", "").key)
 
     # -- replicas -----------------------------------------------------------------------------
     def get_replica(self, replica_id: str) -> ReplicaRecord | None:

@@ -12,19 +12,9 @@ from typing import ClassVar
 
 from orchestra.spec.model import Resources, Taint
 
+# Node status. Replica phases: orchestra.phase.Phase.
 READY = "Ready"
 NOT_READY = "NotReady"
-
-PENDING = "Pending"
-SCHEDULED = "Scheduled"
-STARTING = "Starting"
-RUNNING = "Running"
-EXITED = "Exited"
-FAILED = "Failed"
-BACKOFF = "BackOff"
-LOST = "Lost"
-# Phases an agent may report; the rest belong to the plane.
-AGENT_PHASES = (STARTING, RUNNING, EXITED, FAILED, BACKOFF)
 
 
 @dataclass
@@ -54,13 +44,23 @@ class NodeRecord:
 class WorkloadRecord:
     KIND: ClassVar[str] = "workloads"
     name: str
-    spec_json: str                                      # canonical JSON (sorted keys, compact)
-    generation: int = 1
+    spec_json: str                                      # canonical JSON (orchestra.spec.codec)
+    generation: int = 1                                 # grows with every change of spec_json
     created_at_ms: int = 0
     updated_at_ms: int = 0
-    # The generation at which what a container runs (template, tenant) last changed: replicas built
-    # from an older generation are re-created, the others keep running through e.g. a scale-up.
-    template_generation: int = 1
+    revision: int = 1                                   # the revision new replicas are made of
+    stable_revision: int = 0                            # the newest revision whose rollout completed
+    paused: bool = False                                # rollout paused (orchestra rollout pause)
+    deleting: bool = False                              # deleted; kept until its replicas are gone
+    rollout_state: str = ""                             # orchestra.server.rollout: Progressing | Complete | ...
+    rollout_message: str = ""
+    rollout_started_ms: int = 0
+    rollout_progress_ms: int = 0                        # when the rollout last made progress
+    rollout_progress_key: str = ""                      # the counts that progress is measured on
+    rollout_failure: str = ""                           # why the rollout failed (state Failed)
+    # index -> the last incarnation of a removed replica with that index: a new replica that reuses
+    # the index starts above it, so that a late report about the old container is only stale.
+    last_incarnations: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -74,22 +74,48 @@ class ReplicaRecord:
     workload: str
     index: int
     node: str = ""
-    phase: str = PENDING
+    phase: str = "Pending"                              # orchestra.phase.Phase
     reason: str = ""
     exit_code: int = 0
     restarts: int = 0
     container_id: str = ""
-    generation: int = 1
+    revision: int = 1                                   # of its workload; fixed for the replica's life
     created_at_ms: int = 0
     updated_at_ms: int = 0
     usage: dict = field(default_factory=dict)           # ContainerUsage fields by proto name
     next_restart_ms: int = 0
     requests: Resources = Resources()
     incarnation: int = 0
+    ready: bool = False
+    ready_since_ms: int = 0                             # plane clock; 0 while not ready
+    probes: list = field(default_factory=list)          # ProbeResult fields by proto name, as last reported
+    placement: dict = field(default_factory=dict)       # PlacementExplanation fields by proto name
+    # Terminating: the desired revision of its node from which it is no longer in the node's set
+    # (0 until the publisher drops it). A report at or after it that does not list the replica
+    # means its container is gone.
+    stop_revision: int = 0
 
     @property
     def key(self) -> str:
         return self.id
+
+
+@dataclass
+class RevisionRecord:
+    """A numbered template of a workload (orchestra.spec.codec.revision_part), kept for history,
+    rollback, and for the containers of replicas that still run it."""
+    KIND: ClassVar[str] = "revisions"
+    workload: str
+    number: int
+    spec_json: str                                      # the whole workload as it was applied then
+    template_hash: str
+    created_at_ms: int = 0
+    change: str = ""                                    # against the revision before
+    origin: str = "apply"                               # apply | undo to N | automatic rollback to N
+
+    @property
+    def key(self) -> str:
+        return f"{self.workload}/{self.number:012d}"
 
 
 @dataclass

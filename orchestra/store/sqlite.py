@@ -111,7 +111,9 @@ class SqliteStore(Store):
         db.execute("PRAGMA busy_timeout = 5000")
         rows = db.execute("PRAGMA quick_check").fetchall()
         if [r[0] for r in rows] != ["ok"]:
-            detail = "; ".join(str(r[0]) for r in rows[:3])
+            # One row may hold several problems, one per line: the first few, on one line.
+            problems = [line for r in rows for line in str(r[0]).splitlines() if line.strip()]
+            detail = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
             raise StoreOpenError(f"state database {self.path} is corrupt (quick_check: {detail}); "
                                  f"restore it from a backup or move it away")
         if self.path != ":memory:":

@@ -80,8 +80,8 @@ def test_apply_no_wait_then_get_describe_delete(plane):
     assert workload_names(plane) == ["web"]
 
     table = plane.cli("get", "workloads").stdout.splitlines()
-    assert table[0].split() == ["NAME", "READY", "PENDING", "IMAGE", "AGE"]
-    assert table[1].split()[:4] == ["web", "0/3", "3", "local/busybox:1"]
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "PENDING", "IMAGE", "AGE"]
+    assert table[1].split()[:6] == ["web", "0/3", "3", "0", "3", "local/busybox:1"]
 
     stored = json.loads(plane.cli("get", "workloads", "-o", "json").stdout)["workloads"][0]
     assert json.loads(stored["workload_json"])["spec"]["replicas"] == 3
@@ -105,9 +105,9 @@ def test_apply_no_wait_then_get_describe_delete(plane):
 def test_apply_waits_and_times_out_naming_replicas_and_why(plane):
     res = plane.cli("apply", "-f", str(EXAMPLE), "--timeout", "2")
     assert res.returncode == 1
-    assert "web: 0/3 running" in res.stdout
+    assert "web: revision 1: 3/3 updated, 0/3 ready" in res.stdout
     lines = res.stderr.splitlines()
-    assert lines[0] == "orchestra: timed out after 2s waiting for replicas to be Running:"
+    assert lines[0].startswith("orchestra: timed out after 2s waiting for the rollout of web: rollout to revision 1")
     assert {line.split(":")[0].strip() for line in lines[1:]} == {"web-0", "web-1", "web-2"}
     assert all("Pending" in line for line in lines[1:])
 

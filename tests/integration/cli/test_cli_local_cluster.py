@@ -86,7 +86,7 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
 
         applied = cli("apply", "-f", str(EXAMPLE), "--timeout", "120")
         assert applied.returncode == 0, applied.stdout + applied.stderr
-        assert "web: 3/3 running" in applied.stdout
+        assert "web: revision 1: 3/3 updated, 3/3 ready" in applied.stdout
         assert "web-0 -> local-1" in applied.stdout
 
         talker = tmp_path / "talker.yaml"
@@ -110,7 +110,8 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 0, res.stdout + res.stderr
         # The wait ends when the job has started or completed; which one it sees first is a race.
-        assert "job-ok: 0/1 running, 1 completed" in res.stdout or "job-ok: 1/1 running" in res.stdout
+        assert "job-ok: revision 1: 1/1 updated, 0/1 ready, 1 completed" in res.stdout or \
+            "job-ok: revision 1: 1/1 updated, 1/1 ready" in res.stdout
         job.write_text(JOB.format(name="job-bad", code=3))
         assert cli("apply", "-f", str(job), "--no-wait").returncode == 0
         deadline = time.monotonic() + 90
@@ -122,7 +123,8 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         # Applying it again waits on a replica that has already failed for good.
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 1, res.stdout + res.stderr
-        assert res.stderr.startswith("orchestra: replicas failed and will not be restarted (restartPolicy Never):")
+        assert res.stderr.startswith("orchestra: job-bad: replicas failed and will not be restarted "
+                                     "(restartPolicy Never):")
         assert "job-bad-0: Exited (exit code 3) on local-1" in res.stderr
 
         described = cli("describe", "node", "local-1")

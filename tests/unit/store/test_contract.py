@@ -49,8 +49,10 @@ def test_workload_delete_removes_its_replicas(store):
 
 def test_replica_roundtrip_and_filters(store):
     r = ReplicaRecord(id="web-10", workload="web", index=10, node="vm-1", phase="Running", reason="ok",
-                      exit_code=3, restarts=2, container_id="c", generation=4, created_at_ms=1, updated_at_ms=2,
-                      usage={"memory_bytes": 5}, next_restart_ms=9, requests=Resources(250, 64 << 20), incarnation=3)
+                      exit_code=3, restarts=2, container_id="c", revision=4, created_at_ms=1, updated_at_ms=2,
+                      usage={"memory_bytes": 5}, next_restart_ms=9, requests=Resources(250, 64 << 20), incarnation=3,
+                      ready=True, ready_since_ms=2, probes=[{"probe": "readiness", "result": "Success"}],
+                      placement={"node": "vm-1", "scores": [{"node": "vm-1", "total": 1.5}]}, stop_revision=7)
     store.put_replica(r)
     store.put_replica(ReplicaRecord(id="web-2", workload="web", index=2, node="vm-2"))
     store.put_replica(ReplicaRecord(id="api-0", workload="api", index=0, node="vm-1"))

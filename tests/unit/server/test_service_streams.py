@@ -21,9 +21,9 @@ def log_requests(session):
 
 def answer(plane, session, req, *chunks, error=""):
     for data in chunks:
-        plane.on_agent_message(session, agent_pb2.AgentMessage(log=agent_pb2.LogData(
+        plane.hub.on_message(session, agent_pb2.AgentMessage(log=agent_pb2.LogData(
             request_id=req.request_id, replica_id=req.replica_id, data=data)))
-    plane.on_agent_message(session, agent_pb2.AgentMessage(log=agent_pb2.LogData(
+    plane.hub.on_message(session, agent_pb2.AgentMessage(log=agent_pb2.LogData(
         request_id=req.request_id, replica_id=req.replica_id, eof=True, error=error)))
 
 
@@ -36,11 +36,11 @@ def collect(gen, out):
 
 
 def test_logs_of_every_replica(plane):
-    s = plane.open_session(hello("vm-1"))
-    plane.apply([workload_json("web", replicas=2)])
+    s = plane.hub.open_session(hello("vm-1"))
+    plane.service.apply([workload_json("web", replicas=2)])
     log_requests(s)
     out = []
-    t = threading.Thread(target=collect, args=(plane.stream_logs("web", "", False, 5, lambda: True), out))
+    t = threading.Thread(target=collect, args=(plane.service.stream_logs("web", "", False, 5, lambda: True), out))
     t.start()
     reqs = []
     while len(reqs) < 2:
@@ -54,34 +54,34 @@ def test_logs_of_every_replica(plane):
 
 def test_logs_errors(plane):
     with pytest.raises(NotFound, match="workload 'nope' not found"):
-        list(plane.stream_logs("nope", "", False, 0, lambda: True))
-    plane.apply([workload_json("web")])
+        list(plane.service.stream_logs("nope", "", False, 0, lambda: True))
+    plane.service.apply([workload_json("web")])
     with pytest.raises(FailedPrecondition, match="not on a node"):
-        list(plane.stream_logs("web", "web-0", False, 0, lambda: True))
-    s = plane.open_session(hello("vm-1"))
+        list(plane.service.stream_logs("web", "web-0", False, 0, lambda: True))
+    s = plane.hub.open_session(hello("vm-1"))
     plane.run_controllers_once()
-    plane.close_session(s)
+    plane.hub.close_session(s)
     with pytest.raises(Unavailable, match="node vm-1 .* has no open session"):
-        list(plane.stream_logs("web", "", False, 0, lambda: True))
+        list(plane.service.stream_logs("web", "", False, 0, lambda: True))
 
 
 def test_session_closing_mid_log_is_unavailable(plane):
-    s = plane.open_session(hello("vm-1"))
-    plane.apply([workload_json("web")])
+    s = plane.hub.open_session(hello("vm-1"))
+    plane.service.apply([workload_json("web")])
     out = []
-    t = threading.Thread(target=collect, args=(plane.stream_logs("web", "web-0", True, 0, lambda: True), out))
+    t = threading.Thread(target=collect, args=(plane.service.stream_logs("web", "web-0", True, 0, lambda: True), out))
     t.start()
     while not log_requests(s):
         pass
-    plane.close_session(s)
+    plane.hub.close_session(s)
     t.join(10)
     assert isinstance(out[-1], Unavailable) and "closed" in str(out[-1])
 
 
 def test_watch_events_from_an_id_and_by_object(plane):
-    plane.apply([workload_json("web")])
+    plane.service.apply([workload_json("web")])
     first = plane.store.last_event_id()
-    plane.apply([workload_json("db")])
+    plane.service.apply([workload_json("db")])
     active = iter([True, True, False])
-    got = list(plane.watch_events(first, "db", lambda: next(active, False)))
+    got = list(plane.service.watch_events(first, "db", lambda: next(active, False)))
     assert got and all(e.object == "db" and e.id > first for e in got)
