@@ -9,7 +9,8 @@ from typing import Callable
 import grpc
 from google.protobuf.message import DecodeError
 
-from orchestra.api import agent_pb2, orchestra_pb2_grpc
+from orchestra.api import agent_pb2, orchestra_pb2, orchestra_pb2_grpc
+from orchestra.server import messages
 from orchestra.server.errors import PlaneError, ProtocolError
 from orchestra.server.plane import Plane
 from orchestra.server.reports import Refused
@@ -78,6 +79,11 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     @_unary
     def SetNodeSchedulable(self, request, context):
         return self.plane.set_schedulable(request.name, request.schedulable)
+
+    @_unary
+    def ListEvents(self, request, context):
+        found, last_id = self.plane.events.history(request.object, request.limit)
+        return orchestra_pb2.ListEventsResponse(events=[messages.event_pb(e) for e in found], last_id=last_id)
 
     @_streaming
     def WatchEvents(self, request, context):
