@@ -80,7 +80,9 @@ class Target:
         details = (e.details() if hasattr(e, "details") else "") or ""
         # A first call that ends UNAVAILABLE after the whole connect timeout met a port that took the
         # connection and never finished the handshake (not a plane, or a hung one).
-        hung = code == grpc.StatusCode.UNAVAILABLE and not self._connected and waited_s >= CONNECT_TIMEOUT_S * 0.9
+        if code == grpc.StatusCode.UNAVAILABLE and self._connected:
+            return CliError(f"lost the connection to the control plane at {self.address}: {details or 'unavailable'}")
+        hung = code == grpc.StatusCode.UNAVAILABLE and waited_s >= CONNECT_TIMEOUT_S * 0.9
         return CliError(describe_rpc_error(self, code, details, hung=hung))
 
 
