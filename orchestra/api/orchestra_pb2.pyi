@@ -245,6 +245,22 @@ class SetNodeSchedulableRequest(_message.Message):
     schedulable: bool
     def __init__(self, name: _Optional[str] = ..., schedulable: _Optional[bool] = ...) -> None: ...
 
+class ListEventsRequest(_message.Message):
+    __slots__ = ("object", "limit")
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    object: str
+    limit: int
+    def __init__(self, object: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "last_id")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
+    last_id: int
+    def __init__(self, events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ..., last_id: _Optional[int] = ...) -> None: ...
+
 class WatchEventsRequest(_message.Message):
     __slots__ = ("after_id", "object")
     AFTER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -75,6 +75,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.SetNodeSchedulableRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListEvents',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/orchestra.v1.Orchestra/WatchEvents',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.WatchEventsRequest.SerializeToString,
@@ -154,6 +159,13 @@ class OrchestraServicer:
 
     def SetNodeSchedulable(self, request, context):
         """cordon / uncordon
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """history; then WatchEvents(after_id = last_id)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +251,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.SetNodeSchedulable,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.SetNodeSchedulableRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -487,6 +504,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/SetNodeSchedulable',
             orchestra_dot_v1_dot_orchestra__pb2.SetNodeSchedulableRequest.SerializeToString,
             orchestra_dot_v1_dot_types__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListEvents',
+            orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,4 @@
-"""`orchestra apply -f FILE` and `orchestra delete -f FILE | workload NAME`."""
+"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload NAME`."""
 from __future__ import annotations
 
 import os
@@ -51,16 +51,27 @@ def load_manifests(files: tuple[str, ...]) -> list[Workload]:
 
 
 @click.command()
-@click.option("-f", "--filename", "files", multiple=True, required=True, metavar="FILE",
-              help="manifest file, directory of manifests, or - for stdin (repeatable)")
+@click.argument("paths", nargs=-1, metavar="[FILE]...")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="manifest file, directory of manifests, or - for stdin (repeatable; FILE arguments "
+                   "work the same)")
 @click.option("--dry-run", is_flag=True, help="print what would happen and change nothing")
 @click.option("--no-wait", is_flag=True, help="return once the plane has stored the workloads")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT_S, show_default=True,
               help="seconds to wait for the rollouts to complete")
 @click.pass_context
-def apply(ctx: click.Context, files: tuple[str, ...], dry_run: bool, no_wait: bool, timeout: float) -> None:
+def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dry_run: bool, no_wait: bool,
+          timeout: float) -> None:
     """Create or update the workloads of manifest files, then wait until their rollouts are complete
-    (new replicas Ready, old containers gone)."""
+    (new replicas Ready, old containers gone).
+
+    FILE is a manifest, a directory of manifests, or - for stdin: `orchestra apply web.yaml`
+    and `orchestra apply -f web.yaml` are the same."""
+    files = files + paths
+    if not files:
+        raise click.UsageError("no manifest given: `orchestra apply FILE...` or `orchestra apply -f FILE`")
+    if files.count("-") > 1:
+        raise click.UsageError("- (stdin) may be given only once")
     workloads = load_manifests(files)   # nothing is sent unless every manifest is valid
     target = cli_context(ctx).target
     resp = target.call("Apply", pb.ApplyRequest(workloads_json=[codec.to_json(w) for w in workloads],

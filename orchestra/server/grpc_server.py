@@ -1,5 +1,9 @@
 """The one place the plane's gRPC server is assembled (the security layer adds its
-interceptors and Join handler here)."""
+interceptors and Join handler here).
+
+Besides orchestra's services the port answers the standard gRPC health service
+(grpc.health.v1.Health) and server reflection, so that grpcurl, grpc_health_probe or a load
+balancer can talk to it; both pass the same mutual TLS and access rules (security/access.py)."""
 from __future__ import annotations
 
 from concurrent import futures
@@ -55,6 +59,19 @@ def orchestra_handler(servicer: OrchestraServicer) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler("orchestra.v1.Orchestra", handlers)
 
 
+def standard_services(server: grpc.Server, service_names: Sequence[str]) -> None:
+    """Health says SERVING for the whole server ("") and for each service once it is started
+    (gRPC only serves after start); reflection describes every service, itself included."""
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection
+
+    checks = health.HealthServicer()
+    for name in ("", *service_names):
+        checks.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checks, server)
+    reflection.enable_server_reflection((*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+
+
 def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
                  interceptors: Sequence[grpc.ServerInterceptor] = (),
                  extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
@@ -67,8 +84,10 @@ def build_server(plane: Plane, listen: str, *, join: Callable | None = None,
                          # Without this, gRPC sets SO_REUSEPORT and a second plane on the same port
                          # starts "successfully" and takes half of the connections.
                          options=[*transport.SERVER_OPTIONS, ("grpc.so_reuseport", 0)])
-    server.add_generic_rpc_handlers((orchestra_handler(OrchestraServicer(plane)),
-                                     agent_link_handler(AgentLinkServicer(plane, join)), *extra_handlers))
+    handlers = (orchestra_handler(OrchestraServicer(plane)), agent_link_handler(AgentLinkServicer(plane, join)),
+                *extra_handlers)
+    server.add_generic_rpc_handlers(handlers)
+    standard_services(server, [h.service_name() for h in handlers if hasattr(h, "service_name")])
     port = transport.add_listen_port(server, listen, tls) if tls is not None else \
         transport.add_listen_port(server, listen)
     return server, port

@@ -298,6 +298,10 @@ class UserService:
         return self.get_rollout(name)
 
     # -- watching -----------------------------------------------------------------------------
+    def list_events(self, obj: str, limit: int) -> orchestra_pb2.ListEventsResponse:
+        found, last_id = self.events.history(obj, limit)
+        return orchestra_pb2.ListEventsResponse(events=[messages.event_pb(e) for e in found], last_id=last_id)
+
     def watch_events(self, after_id: int, obj: str, is_active: Callable[[], bool]) -> Iterator[types_pb2.Event]:
         last = after_id if after_id > 0 else self.store.last_event_id()
         while is_active() and not self.stopping():

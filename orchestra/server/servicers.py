@@ -79,6 +79,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def SetNodeSchedulable(self, request, context):
         return self.service.set_schedulable(request.name, request.schedulable)
 
+    @_unary
+    def ListEvents(self, request, context):
+        return self.service.list_events(request.object, request.limit)
+
     @_streaming
     def WatchEvents(self, request, context):
         yield from self.service.watch_events(request.after_id, request.object, context.is_active)

@@ -186,7 +186,7 @@ class Cluster:
         return {n["name"]: n for n in _items(self.cli_json("get", "nodes"), "nodes")}
 
     def replicas(self, workload: str = "") -> list[dict]:
-        args = ["get", "replicas"] + (["-w", workload] if workload else [])
+        args = ["get", "replicas"] + (["--workload", workload] if workload else [])
         return _items(self.cli_json(*args), "replicas")
 
     def wait_nodes_ready(self, *names: str, timeout: float = WAIT_S) -> None:
