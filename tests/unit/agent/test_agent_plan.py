@@ -67,7 +67,8 @@ def test_removes_unknown_containers_first():
     stray = seen(want("old-3"), cid="c9")
     p = plan([d], [stray], now_ms=0)
     assert p.actions == [Remove("c9", "old-3", "not in the desired set"), Create(d)]
-    assert "old-3" not in p.statuses
+    s = p.statuses["old-3"]
+    assert (s.phase, s.container_id, s.incarnation) == ("Terminating", "c9", 1)
 
 
 def test_empty_desired_set_removes_everything():
