@@ -240,7 +240,16 @@ class DockerRuntime:
                 stream = self.api.exec_start(exec_id, stream=True)
             except docker.errors.APIError as e:
                 raise ContainerError(_explain(e)) from e
-            timer = threading.Timer(timeout_s, stream.close)
+            closing = threading.Lock()
+
+            def cut() -> None:   # once, from the timer or after the end, whichever is first
+                if closing.acquire(blocking=False):
+                    try:
+                        stream.close()
+                    except (OSError, docker.errors.DockerException):
+                        pass
+
+            timer = threading.Timer(timeout_s, cut)
             timer.daemon = True
             timer.start()
             output = bytearray()
@@ -249,10 +258,10 @@ class DockerRuntime:
                     if len(output) < _EXEC_OUTPUT_MAX:
                         output += chunk[:_EXEC_OUTPUT_MAX - len(output)]
             except (OSError, ValueError, requests.exceptions.RequestException):
-                pass   # closed by the timer
+                pass   # cut off at the timeout
             finally:
                 timer.cancel()
-                stream.close()
+                cut()
             try:
                 info = self.api.exec_inspect(exec_id)
             except docker.errors.APIError as e:
