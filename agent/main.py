@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", choices=NETWORK_MODES, default="bridge",
                    help="network mode of containers (default bridge)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
-                   help="grace period between SIGTERM and SIGKILL when removing a container")
+                   help="grace period between SIGTERM and SIGKILL for containers that carry none "
+                        "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
                    help="join token (orchestra token create), needed once: the first start joins the "

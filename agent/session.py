@@ -2,8 +2,9 @@
 
 One session: send Hello; wait for Welcome (or Refusal); then, until the stream breaks,
 pass DesiredSets to the converger (it ignores older revisions), answer LogRequests, and
-send Heartbeats every heartbeat interval, a StatusReport whenever something changed and at
-least every 10 s, and a UsageReport every usage interval.
+send Heartbeats every heartbeat interval, a StatusReport whenever something changed (a
+phase, a reason, readiness, a probe's result) and at least every 10 s, and a UsageReport
+every usage interval.
 
 Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
 a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
@@ -29,7 +30,6 @@ from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from agent.usage import UsageSampler
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
-from orchestra.phase import Phase
 
 log = logging.getLogger("orchestra.agent")
 
@@ -78,8 +78,13 @@ def jittered(delay: float) -> float:
 def status_proto(s: Status) -> agent_pb2.ReplicaStatus:
     return agent_pb2.ReplicaStatus(
         replica_id=s.replica_id, phase=s.phase, reason=s.reason, exit_code=s.exit_code,
-        restarts=s.restarts, container_id=s.container_id, ready=s.phase == Phase.RUNNING,
-        next_restart_ms=s.next_restart_ms, incarnation=s.incarnation)
+        restarts=s.restarts, container_id=s.container_id,
+        next_restart_ms=s.next_restart_ms, incarnation=s.incarnation, ready=s.ready,
+        probes=[types_pb2.ProbeResult(
+            probe=p.probe, result=p.result, message=p.message,
+            consecutive_failures=p.consecutive_failures,
+            consecutive_successes=p.consecutive_successes, last_run_ms=p.last_run_ms,
+            last_change_ms=p.last_change_ms, action=p.action) for p in s.probes])
 
 
 class Agent:

@@ -1,12 +1,14 @@
 """agent.runtime.docker against a real engine: what the created container really is."""
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import pytest
 
 from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
-from engines import BUSYBOX_IMAGE
+from engines import BUSYBOX_IMAGE, REPO_ROOT
 from orchestra.api import agent_pb2, types_pb2
 
 
@@ -14,7 +16,7 @@ def spec(**kw) -> agent_pb2.ContainerSpec:
     base = dict(replica_id="web-1", workload="web", index=1, revision=3, template_hash="t3", incarnation=2,
                 image=BUSYBOX_IMAGE, command=["sleep", "1000"], env={"GREETING": "hello"},
                 resources=types_pb2.Resources(cpu_millis=250, memory_bytes=64 * 2**20),
-                restart_policy="Always", tenant="team-a")
+                restart_policy="Always", tenant="team-a", termination_grace_seconds=60)
     base.update(kw)
     return agent_pb2.ContainerSpec(**base)
 
@@ -36,6 +38,7 @@ def test_created_container_has_limits_env_command_labels(engine, runtime):
     assert hc["Memory"] == 64 * 2**20
     assert hc["MemorySwap"] == 64 * 2**20
     assert hc["RestartPolicy"]["Name"] == "no"
+    assert hc["Init"] is True and cfg["StopTimeout"] == 60
     assert hc["NetworkMode"] == "none"
     assert "GREETING=hello" in cfg["Env"]
     assert cfg["Cmd"] == ["sleep", "1000"]
@@ -55,7 +58,8 @@ def test_created_container_has_limits_env_command_labels(engine, runtime):
 
     [seen] = runtime.list_managed()
     assert (seen.id, seen.replica_id, seen.revision, seen.incarnation, seen.template_hash,
-            seen.state) == (cid, "web-1", 3, 2, "t3", "running")
+            seen.state, seen.stop_timeout_s, seen.pid) == (
+        cid, "web-1", 3, 2, "t3", "running", 60, info["State"]["Pid"])
     assert seen.started_at_ms > 0 and seen.finished_at_ms == 0
 
 
@@ -150,5 +154,70 @@ def test_published_port_is_bound_to_the_given_host_ip(engines):
             assert time.monotonic() < deadline, r.stderr
             time.sleep(0.3)
         assert r.stdout == "hello from orchestra\n"
+    finally:
+        rt.close()
+
+
+def test_stop_reaches_a_pid_1_deaf_to_sigterm_through_the_init(runtime):
+    cid = runtime.create(spec(termination_grace_seconds=120))
+    runtime.start(cid)
+    runtime.stop(cid)            # the container's own grace: 120 s, were SIGTERM ignored
+    c = runtime.inspect(cid)
+    # 143: ended by SIGTERM (forwarded by docker-init to sleep); 137 would be the SIGKILL.
+    assert (c.state, c.exit_code) == ("exited", 143)
+    runtime.start(cid)           # stopped, not removed: it can run again
+    assert runtime.inspect(cid).state == "running"
+
+
+def test_exec_probe_exit_code_output_and_timeout(runtime):
+    cid = runtime.create(spec())
+    runtime.start(cid)
+    code, output = runtime.exec_probe(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"], 5)
+    # Both streams, in whichever order the engine passed them on.
+    assert (code, sorted(output.splitlines())) == (3, [b"err", b"out"])
+    assert runtime.exec_probe(cid, ["cat", "/www/index.html"], 5) == (0, b"hello from orchestra\n")
+    code, _ = runtime.exec_probe(cid, ["sleep", "30"], 1)
+    assert code is None          # did not end within its second
+    with pytest.raises(ContainerError, match="is not running"):
+        runtime.stop(cid)
+        runtime.exec_probe(cid, ["true"], 1)
+
+
+NOBODY_CONNECT = """
+import sys
+from agent import netns
+try:
+    c = netns.connect(int(sys.argv[1]), sys.argv[2], 8080, 2)
+    print("connected", c.where)
+except netns.ConnectFailed as e:
+    print("failed", e)
+"""
+
+
+def test_probe_connections_without_root_fall_back_to_the_bridge_address(engines):
+    """An agent that is not root cannot enter a container's network namespace: it connects to
+    the container's bridge address instead, and says so when that does not work either."""
+    (engine,) = engines(1, bridge=True)
+    rt = DockerRuntime(engine.host, "node-a", network="bridge", stop_timeout_s=1)
+    try:
+        cid = rt.create(spec(command=["httpd", "-f", "-p", "8080", "-h", "/www"]))
+        rt.start(cid)
+        c = rt.inspect(cid)
+        assert c.ip and c.pid > 0
+
+        def as_nobody(ip: str) -> str:
+            # In the engine's namespace, where the bridge is; as uid 65534, without privileges.
+            r = engine.run_in_netns(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                 sys.executable, "-c", NOBODY_CONNECT, str(c.pid), ip],
+                capture_output=True, text=True, timeout=60,
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+            assert r.returncode == 0, r.stderr
+            return r.stdout.strip()
+
+        assert as_nobody(c.ip) == f"connected {c.ip}:8080, its bridge address"
+        assert as_nobody("") == (
+            f"failed cannot reach port 8080: cannot enter the container's network namespace "
+            f"(open /proc/{c.pid}/ns/net: Permission denied) and it has no IP address")
     finally:
         rt.close()
