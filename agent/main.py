@@ -11,64 +11,36 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 import threading
 
 from agent.runtime import NETWORK_MODES
 from orchestra.api import types_pb2
+from orchestra.spec import names
 from orchestra.spec.quantities import QuantityError, parse_cpu, parse_memory
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
-_LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9./_-]{0,251}[A-Za-z0-9])?$")
-
-
-def parse_labels(text: str) -> dict[str, str]:
-    """`k=v,k2=v2` -> dict; refuses anything else with the offending part named."""
-    out: dict[str, str] = {}
-    if not text.strip():
-        return out
-    for part in text.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            raise ValueError(f"label {part.strip()!r} has no '=': write key=value")
-        if not _LABEL_KEY_RE.match(key):
-            raise ValueError(f"label key {key!r} is not valid: use letters, digits, '.', '/', "
-                             f"'_' or '-', starting and ending with a letter or digit")
-        if key in out:
-            raise ValueError(f"label {key!r} is given twice")
-        out[key] = value
-    return out
-
-
 def parse_taints(items: list[str]) -> list[types_pb2.Taint]:
-    """`key=value:NoSchedule` or `key:NoSchedule`."""
+    """`key=value:NoSchedule` or `key:NoSchedule`, each."""
     out = []
     for item in items:
-        kv, sep, effect = item.rpartition(":")
-        if not sep or effect != "NoSchedule":
-            raise ValueError(f"taint {item!r}: write key=value:NoSchedule")
-        key, _, value = kv.partition("=")
-        if not _LABEL_KEY_RE.match(key):
-            raise ValueError(f"taint {item!r}: key {key!r} is not valid")
+        key, value, effect = names.parse_taint(item)
         out.append(types_pb2.Taint(key=key, value=value, effect=effect))
     return out
 
 
-def _server(text: str) -> str:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7070)")
-    return text
+def _checked(problem):
+    def check(text: str) -> str:
+        why = problem(text)
+        if why:
+            raise argparse.ArgumentTypeError(why)
+        return text
+    return check
 
 
-def _name(text: str) -> str:
-    if not _NAME_RE.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a node name: use 1-253 letters, digits, '.', '_' or '-', starting "
-            f"and ending with a letter or digit")
-    return text
+def _node_name_problem(text: str) -> str | None:
+    why = names.node_name_problem(text)
+    return f"{text!r} is not a node name: {why}" if why else None
 
 
 def _typed(fn):
@@ -85,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orchestra-agent",
                                 description="The orchestra node agent: runs the plane's desired "
                                             "containers on this node's Docker engine.")
-    p.add_argument("--server", required=True, type=_server, help="control plane HOST:PORT")
-    p.add_argument("--name", required=True, type=_name, help="this node's name")
-    p.add_argument("--labels", default="", type=_typed(parse_labels),
+    p.add_argument("--server", required=True, type=_checked(names.address_problem), help="control plane HOST:PORT")
+    p.add_argument("--name", required=True, type=_checked(_node_name_problem), help="this node's name")
+    p.add_argument("--labels", default="", type=_typed(names.parse_labels),
                    help="node labels, k=v,k2=v2")
     p.add_argument("--taint", action="append", default=[],
                    help="a taint key=value:NoSchedule (repeatable)")

@@ -3,12 +3,13 @@ the local cluster's default. Kept apart from connection.py so that help text nee
 from __future__ import annotations
 
 from orchestra.cli.failure import CliError
+from orchestra.spec.names import address_problem
 
 DEFAULT_SERVER = "127.0.0.1:7070"
 SERVER_ENV = "ORCHESTRA_SERVER"
 
 
 def check_address(address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise CliError(f"invalid server address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:7070")
+    problem = address_problem(address)
+    if problem:
+        raise CliError(f"invalid server address: {problem}")

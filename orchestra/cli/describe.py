@@ -9,6 +9,7 @@ from orchestra.cli import views
 from orchestra.cli.context import cli_context
 from orchestra.cli.output import emit
 from orchestra.cli.tables import age, labels_text, table
+from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 MAX_EVENTS = 20
@@ -86,7 +87,7 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
 def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
     n = d.node
     f = n.facts
-    taints = ", ".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+    taints = ", ".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
     pairs = [
         ("Name", n.name),
         ("Status", views.node_status(n)),

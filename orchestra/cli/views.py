@@ -7,6 +7,7 @@ import time
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.api import types_pb2 as t
 from orchestra.cli.tables import age, duration, labels_text, percent, shorten
+from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
@@ -28,7 +29,7 @@ def node_row(n: t.Node, wide: bool, now_ms: int | None = None) -> list[str]:
            f"{format_memory(n.allocated.memory_bytes)}/{format_memory(n.capacity.memory_bytes)}",
            age(n.registered_at_ms, now_ms)]
     if wide:
-        taints = ",".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+        taints = ",".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
         row += [labels_text(n.labels), taints or "<none>", n.facts.os or "-", n.facts.kernel or "-",
                 n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-"]
     return row

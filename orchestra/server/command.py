@@ -12,18 +12,9 @@ import threading
 import click
 
 from orchestra.spec.model import STRATEGIES
+from orchestra.spec.names import address_problem
+from orchestra.spec.quantities import QuantityError, parse_duration_ms
 from orchestra.store.errors import StoreError, StoreOpenError
-
-
-def parse_duration_ms(text: str) -> int:
-    """'10s', '500ms', '2m', or plain seconds ('1.5') -> milliseconds."""
-    t = text.strip().lower()
-    for suffix, factor in (("ms", 1), ("s", 1000), ("m", 60_000)):
-        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
-            return int(float(t[: -len(suffix)]) * factor)
-    if t.replace(".", "", 1).isdigit():
-        return int(float(t) * 1000)
-    raise ValueError(f"invalid duration {text!r}: use e.g. 10s, 500ms, 2m")
 
 
 class Duration(click.ParamType):
@@ -33,8 +24,8 @@ class Duration(click.ParamType):
         if isinstance(value, int):
             return value
         try:
-            ms = parse_duration_ms(str(value))
-        except ValueError as exc:
+            ms = parse_duration_ms(value)
+        except QuantityError as exc:
             self.fail(str(exc), param, ctx)
         if ms <= 0:
             self.fail(f"{value!r} must be more than zero", param, ctx)
@@ -46,10 +37,11 @@ def bind_problem(listen: str) -> str | None:
     that cannot be silenced once gRPC is loaded. None when it looks bindable."""
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
-    if not port.isdigit():
-        return f"invalid address {listen!r}: use HOST:PORT"
-    if int(port) == 0:
-        return None
+    if port == "0" and listen.count(":") >= 1:
+        return None      # any free port
+    problem = address_problem(listen)
+    if problem:
+        return f"invalid address: {problem}"
     try:
         infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

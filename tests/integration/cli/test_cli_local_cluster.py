@@ -10,6 +10,7 @@ import pytest
 
 from engines import import_busybox, start_engine
 from plane import clean_env, free_port, run_cli
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "web.yaml"
@@ -49,17 +50,6 @@ def bridge_engine():
         yield engine
     finally:
         engine.stop()
-
-
-def wait_for(what, check, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def test_local_cluster_user_path(bridge_engine, tmp_path):

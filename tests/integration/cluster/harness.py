@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,26 +19,10 @@ from typing import Callable
 import docker
 
 from engines import Engine
+from tests.support.ports import free_port
+from tests.support.processes import stop
+from tests.support.waiting import WAIT_S, wait_for  # noqa: F401 (tests import them from here)
 
-WAIT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float = WAIT_S, every: float = 0.5):
-    """Poll `check` until it returns something truthy; fail with `what` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
 @dataclass
@@ -71,14 +54,7 @@ class Proc:
             os.kill(self.pid, sig)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if not self.alive:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.popen.wait(10)
+        stop(self.popen, timeout=timeout)
 
     def kill9(self) -> None:
         if self.alive:

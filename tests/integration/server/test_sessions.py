@@ -12,6 +12,7 @@ from plane_process import start_plane
 from protocol_agent import ProtocolAgent
 
 from orchestra.api import agent_pb2, orchestra_pb2
+from tests.support.waiting import wait_for
 
 
 def apply(client, *docs, dry_run=False):
@@ -22,16 +23,8 @@ def replicas(client, **kw):
     return list(client.ListReplicas(orchestra_pb2.ListReplicasRequest(**kw), timeout=10).replicas)
 
 
-def eventually(fn, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
-        time.sleep(interval)
-
+def eventually(fn, timeout=30.0):
+    return wait_for("the plane to get there", fn, timeout=timeout, every=0.1)
 
 def raw_session(channel):
     """A Session call that sends bytes as they are (no protobuf serialisation)."""

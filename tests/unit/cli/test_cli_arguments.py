@@ -64,7 +64,7 @@ def test_unreachable_server(run):
 
 def test_bad_server_address(run):
     res = run("--server", "nowhere", "get", "nodes")
-    assert res.exit_code == 1 and "invalid server address 'nowhere': expected HOST:PORT" in res.output
+    assert res.exit_code == 1 and "invalid server address: 'nowhere' is not HOST:PORT" in res.output
 
 
 def test_usage_errors_exit_2(run):
