@@ -8,12 +8,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("workloads_json", "dry_run")
-    WORKLOADS_JSON_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("documents_json", "dry_run")
+    DOCUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
-    workloads_json: _containers.RepeatedScalarFieldContainer[str]
+    documents_json: _containers.RepeatedScalarFieldContainer[str]
     dry_run: bool
-    def __init__(self, workloads_json: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    def __init__(self, documents_json: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class PlannedPlacement(_message.Message):
     __slots__ = ("replica", "node", "explanation", "detail")

@@ -74,7 +74,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
         raise click.UsageError("- (stdin) may be given only once")
     workloads = load_manifests(files)   # nothing is sent unless every manifest is valid
     target = cli_context(ctx).target
-    resp = target.call("Apply", pb.ApplyRequest(workloads_json=[codec.to_json(w) for w in workloads],
+    resp = target.call("Apply", pb.ApplyRequest(documents_json=[codec.to_json(w) for w in workloads],
                                                  dry_run=dry_run))
     for result in resp.results:
         click.echo(result_text(result, dry_run))
@@ -82,7 +82,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
         return
     revisions = {r.workload: r.revision for r in resp.results}
     deadline = time.monotonic() + timeout
-    for w in workloads:
+    for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
         wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline)
 
 

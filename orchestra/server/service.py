@@ -45,26 +45,27 @@ class Counts:
         self.available = sum(1 for r in live if lifecycle.is_available(r, now_ms, min_ready_ms))
 
 
-def parse_documents(texts: list[str]) -> list[Workload]:
-    """All-or-nothing validation of an Apply request: every document, names unique."""
+def parse_documents(texts: list[str]) -> list:
+    """All-or-nothing validation of an Apply request: every document, names unique per kind."""
     if not texts:
-        raise InvalidArgument("the request holds no workload")
-    workloads, seen = [], {}
+        raise InvalidArgument("the request holds no document")
+    docs, seen = [], {}
     problems = []
     for i, text in enumerate(texts, start=1):
         try:
-            w = codec.from_json(text, f"request document {i}", i)
+            doc = codec.from_json(text, f"request document {i}", i)
         except ManifestError as exc:
             problems.append(str(exc))
             continue
-        if w.name in seen:
-            problems.append(f"request documents {seen[w.name]} and {i} both define workload {w.name!r}")
+        key = (doc.KIND, doc.name)
+        if key in seen:
+            problems.append(f"request documents {seen[key]} and {i} both define {doc.KIND.lower()} {doc.name!r}")
             continue
-        seen[w.name] = i
-        workloads.append(w)
+        seen[key] = i
+        docs.append(doc)
     if problems:
         raise InvalidArgument("\n".join(problems))
-    return workloads
+    return docs
 
 
 class UserService:
@@ -84,7 +85,8 @@ class UserService:
 
     # -- apply --------------------------------------------------------------------------------
     def apply(self, documents: list[str], dry_run: bool = False) -> orchestra_pb2.ApplyResponse:
-        workloads = parse_documents(list(documents))
+        docs = parse_documents(list(documents))
+        workloads = [d for d in docs if isinstance(d, Workload)]
         for w in workloads:   # container security policy (orchestra.security.policy)
             refused = check_workload(w, self.security_policy)
             if refused:

@@ -49,7 +49,7 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
 
     @_unary
     def Apply(self, request, context):
-        return self.service.apply(list(request.workloads_json), dry_run=request.dry_run)
+        return self.service.apply(list(request.documents_json), dry_run=request.dry_run)
 
     @_unary
     def Delete(self, request, context):

@@ -23,12 +23,13 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def to_json(w: Workload) -> str:
-    return _canonical(workload_to_dict(w))
+def to_json(doc: Any) -> str:
+    """A Workload, or a document of another kind (anything with to_dict)."""
+    return _canonical(doc.to_dict())
 
 
-def from_json(text: str, source: str, index: int = 1) -> Workload:
-    """Validate one JSON document; raises ManifestError naming `source` and `index`."""
+def from_json(text: str, source: str, index: int = 1) -> Any:
+    """Validate one JSON document (of any kind); raises ManifestError naming `source` and `index`."""
     try:
         data = json.loads(text)
     except RecursionError:

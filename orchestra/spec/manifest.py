@@ -1,4 +1,4 @@
-"""Manifests: YAML (or canonical JSON) -> validated Workload models.
+"""Manifests: YAML (or canonical JSON) -> validated models (Workload, and the other KINDS).
 
     apiVersion: orchestra/v1
     kind: Workload
@@ -78,8 +78,8 @@ _HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_
 
 # -- loading ------------------------------------------------------------------------------
 
-def load_file(path: str | os.PathLike[str]) -> list[Workload]:
-    """Every workload of a (multi-document) YAML file; raises ManifestError naming the file."""
+def load_file(path: str | os.PathLike[str]) -> list[Any]:
+    """Every document of a (multi-document) YAML file; raises ManifestError naming the file."""
     source = os.fspath(path)
     try:
         with open(source, "rb") as f:
@@ -91,11 +91,11 @@ def load_file(path: str | os.PathLike[str]) -> list[Workload]:
     return load_text(data, source)
 
 
-def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]) -> list[Workload]:
-    """Workloads of several files as one apply: all problems of all files, names unique across them.
-    An item may also be (source name, text), e.g. ("<stdin>", data)."""
+def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]) -> list[Any]:
+    """Documents of several files as one apply: all problems of all files, names unique (per kind)
+    across them. An item may also be (source name, text), e.g. ("<stdin>", data)."""
     errors: list[ManifestError] = []
-    loaded: list[tuple[str, int, Workload]] = []
+    loaded: list[tuple[str, int, Any]] = []
     for item in paths:
         try:
             if isinstance(item, tuple):
@@ -106,25 +106,25 @@ def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]
                 loaded.append((source, i, w))
         except ManifestError as e:
             errors.append(e)
-    seen: dict[str, tuple[str, int]] = {}
+    seen: dict[tuple[str, str], tuple[str, int]] = {}
     for source, i, w in loaded:
-        if w.name in seen:
-            first = seen[w.name]
-            errors.append(ManifestError(source, f'{quote(w.name)} is also defined in {first[0]} '
-                                        f'(workload {first[1]}); names must be unique in one apply',
+        if (w.KIND, w.name) in seen:
+            first = seen[w.KIND, w.name]
+            errors.append(ManifestError(source, f'{w.KIND} {quote(w.name)} is also defined in {first[0]} '
+                                        f'(document {first[1]}); names must be unique in one apply',
                                         None, "metadata.name"))
         else:
-            seen[w.name] = (source, i)
+            seen[w.KIND, w.name] = (source, i)
     raise_collected(errors)
     return [w for _, _, w in loaded]
 
 
-def load_text(text: str | bytes, source: str = "<input>") -> list[Workload]:
-    """Every workload of multi-document YAML `text`; empty documents are skipped."""
+def load_text(text: str | bytes, source: str = "<input>") -> list[Any]:
+    """Every document of multi-document YAML `text`; empty documents are skipped."""
     text = _decoded(text, source)
     errors: list[ManifestError] = []
-    workloads: list[Workload] = []
-    first_doc: dict[str, int] = {}
+    workloads: list[Any] = []
+    first_doc: dict[tuple[str, str], int] = {}
     try:
         for index, data in documents(text, source):
             if data is None:
@@ -134,12 +134,12 @@ def load_text(text: str | bytes, source: str = "<input>") -> list[Workload]:
             except ManifestError as e:
                 errors.append(e)
                 continue
-            if w.name in first_doc:
+            if (w.KIND, w.name) in first_doc:
                 errors.append(ManifestError(source, f"{quote(w.name)} is also the name of document "
-                                            f"{first_doc[w.name]}; names must be unique in one apply",
+                                            f"{first_doc[w.KIND, w.name]}; names must be unique in one apply",
                                             index, "metadata.name"))
                 continue
-            first_doc[w.name] = index
+            first_doc[w.KIND, w.name] = index
             workloads.append(w)
     except ManifestError as e:     # a YAML syntax error ends the file
         errors.append(e)
@@ -176,37 +176,44 @@ def _decoded(text: str | bytes, source: str) -> str:
 
 # -- one document -------------------------------------------------------------------------
 
-def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Workload:
-    """Validate one document (a dict from YAML or JSON) and build its Workload.
+def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Any:
+    """Validate one document (a dict from YAML or JSON) and build its model: a Workload, or the
+    model of another kind of KINDS.
 
     Raises ManifestError (ManifestErrors when several problems) and nothing else.
     """
     f = Fields(source, index)
     try:
-        w = _workload(f, data)
+        doc = _document(f, data)
     except RecursionError:  # pragma: no cover - the schema is shallow; kept for hostile objects
         f.error("", "nested too deeply")
-        w = None
+        doc = None
     raise_collected(f.all_errors())
-    assert w is not None
-    return w
+    assert doc is not None
+    return doc
 
 
-def _workload(f: Fields, data: Any) -> Workload | None:
+def _document(f: Fields, data: Any) -> Any:
     if not isinstance(data, Mapping):
         f.error("", f"expected a mapping with apiVersion, kind, metadata and spec, got {describe(data)}")
         return None
     top = f.mapping(data, "", TOP_FIELDS, _HOME)
     assert top is not None
+    expected = " | ".join(KINDS)
     api = f.string(top.get("apiVersion"), "apiVersion", required=True, expected=API_VERSION)
-    kind = f.string(top.get("kind"), "kind", required=True, expected=KIND_WORKLOAD)
+    kind = f.string(top.get("kind"), "kind", required=True, expected=expected)
     if api is not None and api != API_VERSION:
         f.error("apiVersion", f"{quote(api)} is not supported (expected {API_VERSION})")
         return None   # another API's document: its fields would only add noise
-    if kind is not None and kind != KIND_WORKLOAD:
-        f.error("kind", f"{quote(kind)} is not supported (expected {KIND_WORKLOAD})")
+    if kind is not None and kind not in KINDS:
+        f.error("kind", f"{quote(kind)} is not supported (expected {expected})")
         return None
+    if kind is None:
+        return None
+    return KINDS[kind](f, top)
 
+
+def _workload(f: Fields, top: Mapping[str, Any]) -> Workload | None:
     meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
     name = labels = None
     if meta is not None:
@@ -610,3 +617,8 @@ def _tolerations(f: Fields, value: Any, path: str) -> tuple[Toleration, ...] | N
             continue
         out.append(Toleration(key=key, operator=op, value=val, effect=effect))
     return tuple(out) if ok else None
+
+
+# Every kind a manifest may hold: its `kind` -> the parser of a document's top-level fields
+# (apiVersion and kind already checked). Another kind's module adds itself here.
+KINDS: dict[str, Any] = {KIND_WORKLOAD: _workload}

@@ -7,7 +7,7 @@ travels over the API and is stored by the plane.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 API_VERSION = "orchestra/v1"
 KIND_WORKLOAD = "Workload"
@@ -170,6 +170,7 @@ class WorkloadSpec:
 
 @dataclass(frozen=True)
 class Workload:
+    KIND: ClassVar[str] = KIND_WORKLOAD
     name: str
     spec: WorkloadSpec
     labels: Mapping[str, str] = field(default_factory=dict)

@@ -52,7 +52,7 @@ def test_join_with_token_then_run_a_safe_container(plane, engine, tmp_path):
                "spec": {"replicas": 1, "template": {"image": "local/busybox:1", "command": ["sleep", "3600"],
                                                     "readOnlyRootFilesystem": True,
                                                     "addCapabilities": ["NET_RAW"]}}}
-        plane.client().Apply(orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(doc)]), timeout=30)
+        plane.client().Apply(orchestra_pb2.ApplyRequest(documents_json=[json.dumps(doc)]), timeout=30)
         wait_for("web-0 Running", lambda: [r for r in plane.client().ListReplicas(
             orchestra_pb2.ListReplicasRequest(workload="web"), timeout=10).replicas if r.phase == "Running"])
         docker = engine.client()

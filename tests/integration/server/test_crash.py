@@ -30,7 +30,7 @@ def test_kill_9_under_load_keeps_acknowledged_applies(tmp_path):
         while not stop.is_set():
             name, replicas = f"w{k}-{rng.randrange(8)}", rng.randrange(1, 6)
             try:
-                c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json(name, replicas=replicas)]),
+                c.Apply(orchestra_pb2.ApplyRequest(documents_json=[workload_json(name, replicas=replicas)]),
                         timeout=30)
             except grpc.RpcError:
                 return  # the plane died under us: that request may or may not have committed

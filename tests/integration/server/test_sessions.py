@@ -16,7 +16,7 @@ from tests.support.waiting import wait_for
 
 
 def apply(client, *docs, dry_run=False):
-    return client.Apply(orchestra_pb2.ApplyRequest(workloads_json=list(docs), dry_run=dry_run), timeout=30)
+    return client.Apply(orchestra_pb2.ApplyRequest(documents_json=list(docs), dry_run=dry_run), timeout=30)
 
 
 def replicas(client, **kw):

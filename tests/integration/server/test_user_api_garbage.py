@@ -28,5 +28,5 @@ def test_garbage_request_is_invalid_argument_and_plane_keeps_serving(plane, meth
     assert "malformed" in info.value.details()
 
     c = plane.client()
-    c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json("web")]), timeout=30)
+    c.Apply(orchestra_pb2.ApplyRequest(documents_json=[workload_json("web")]), timeout=30)
     assert [w.name for w in c.ListWorkloads(orchestra_pb2.ListWorkloadsRequest(), timeout=30).workloads] == ["web"]

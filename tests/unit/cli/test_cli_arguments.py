@@ -227,7 +227,7 @@ def test_manifests_from_stdin_and_directories(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.strip() == "a,b,c"
     res = runner.invoke(show, [str(d), "-"], input=doc.format("a"))
-    assert res.exit_code == 1 and '<stdin>: metadata.name: "a" is also defined in' in res.output
+    assert res.exit_code == 1 and '<stdin>: metadata.name: Workload "a" is also defined in' in res.output
     empty = tmp_path / "empty"
     empty.mkdir()
     res = runner.invoke(show, [str(empty)])
