@@ -56,12 +56,14 @@ def load_manifests(files: tuple[str, ...]) -> list[Workload]:
               help="manifest file, directory of manifests, or - for stdin (repeatable; FILE arguments "
                    "work the same)")
 @click.option("--dry-run", is_flag=True, help="print what would happen and change nothing")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None,
+              help="print the plane's answer (the plan, with every placement explained in full) as json/yaml")
 @click.option("--no-wait", is_flag=True, help="return once the plane has stored the workloads")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT_S, show_default=True,
               help="seconds to wait for the rollouts to complete")
 @click.pass_context
-def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dry_run: bool, no_wait: bool,
-          timeout: float) -> None:
+def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dry_run: bool, output: str | None,
+          no_wait: bool, timeout: float) -> None:
     """Create or update the workloads of manifest files, then wait until their rollouts are complete
     (new replicas Ready, old containers gone).
 
@@ -76,14 +78,19 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
     target = cli_context(ctx).target
     resp = target.call("Apply", pb.ApplyRequest(documents_json=[codec.to_json(w) for w in workloads],
                                                  dry_run=dry_run))
-    for result in resp.results:
-        click.echo(result_text(result, dry_run))
+    if output:
+        from orchestra.cli.output import emit
+        emit(resp, output)
+    else:
+        for result in resp.results:
+            click.echo(result_text(result, dry_run))
     if dry_run or no_wait:
         return
+    echo = (lambda line: click.echo(line, err=True)) if output else click.echo   # keep stdout parseable
     revisions = {r.workload: r.revision for r in resp.results}
     deadline = time.monotonic() + timeout
     for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
-        wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline)
+        wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline, echo=echo)
 
 
 def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
@@ -98,6 +105,9 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
             lines.append(f"  {p.replica} -> {p.node}" + (f" ({p.explanation})" if p.explanation else ""))
         else:
             lines.append(f"  {p.replica}: not placed: {p.explanation or 'no node fits'}")
+            for x in p.detail.rejections:      # every reason, with the nodes it holds for
+                nodes = ", ".join(x.nodes) + (f" and {x.count - len(x.nodes)} more" if x.count > len(x.nodes) else "")
+                lines.append(f"      {x.count} {x.reason}: {nodes}" + (f" ({x.detail})" if x.detail else ""))
     for r in result.removed_replicas:
         lines.append(f"  {r}: {'would be removed' if dry_run else 'removed'} (scale-down)")
     if result.replaced_replicas:
