@@ -136,14 +136,11 @@ class Pipeline:
             result.details[rid] = e
 
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
-        c = self.c
-        for plan in plans(c, w, static_ok):
-            i = plan.node
-            for v in plan.victims:
-                c.remove(i, v)
-            if all(f.passes(c, w, i) for f in dynamic):
-                return i, plan.victims, plan.why
-            for v in plan.victims:          # the plan fell short of some filter: put the victims back
-                c.add(i, v)
-        return None
+        found = plans(self.c, w, static_ok, dynamic)
+        if not found:
+            return None
+        best = found[0]                    # checked by the real filters already
+        for v in best.victims:
+            self.c.remove(best.node, v)
+        return best.node, best.victims, best.why
 

@@ -174,6 +174,10 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
     """Take one accepted status into the record; True if anything a user sees changed."""
     probes = [message_to_dict(p) for p in st.probes]
     ready = st.ready and st.phase == Phase.RUNNING and not is_terminating(r)
+    if not ready and _readiness_unknown(st) and r.ready and st.container_id == r.container_id:
+        # A restarted agent has not probed the container it adopted yet: it was ready a moment ago,
+        # and nothing says it stopped being (an agent restart must not take replicas out of service).
+        ready = True
     if is_terminating(r):
         # On its way out: only what identifies the container still matters.
         before = (r.container_id, r.probes)
@@ -207,6 +211,11 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
         _phase_event(events, r.id, node, st)
     _probe_events(events, r.id, node, old_probes, probes)
     return before != after
+
+
+def _readiness_unknown(st: agent_pb2.ReplicaStatus) -> bool:
+    return st.phase == Phase.RUNNING and any(p.probe in ("readiness", "healthcheck", "startup") and p.result == "Unknown"
+                                             for p in st.probes)
 
 
 def confirm_gone(store: Store, events: EventLog, node: str, report_revision: int, reported: set[str],

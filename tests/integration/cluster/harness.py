@@ -74,7 +74,9 @@ class Cluster:
     server: Proc | None = None
     agents: dict[str, Proc] = field(default_factory=dict)
     engines: dict[str, Engine] = field(default_factory=dict)
-    engine_factory: Callable[[int], list[Engine]] | None = None
+    engine_factory: Callable[..., list[Engine]] | None = None
+    _api: object = None
+    _channel: object = None
 
     @property
     def address(self) -> str:
@@ -105,8 +107,11 @@ class Cluster:
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
                     memory: str = "2Gi") -> Proc:
         self.engines[name] = engine
+        # Containers of a bridge engine get their own network namespace (so replicas of one workload
+        # can listen on one port on one node); else they share the engine's (network host).
+        network = "bridge" if engine.bridge else "host"
         args = [sys.executable, "-m", "agent.main", "--server", self.address, "--name", name,
-                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", "host",
+                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
                 "--token", (self.data_dir / "node-token").read_text().strip(),
                 "--state-dir", str(self.workdir / f"agent-state-{name}")]
@@ -117,11 +122,12 @@ class Cluster:
         return proc
 
     def add_nodes(self, count: int, prefix: str = "node", labels: Callable[[int], str] | None = None,
-                  **agent_options) -> list[str]:
-        """Start `count` engines and an agent on each; wait until every node is Ready."""
+                  bridge: bool = False, **agent_options) -> list[str]:
+        """Start `count` engines (with Docker's bridge network when `bridge`) and an agent on each;
+        wait until every node is Ready."""
         assert self.engine_factory is not None
         names = []
-        for i, engine in enumerate(self.engine_factory(count), start=len(self.agents) + 1):
+        for i, engine in enumerate(self.engine_factory(count, bridge=bridge), start=len(self.agents) + 1):
             name = f"{prefix}-{i}"
             self.start_agent(name, engine, labels=labels(i) if labels else "", **agent_options)
             names.append(name)
@@ -134,6 +140,8 @@ class Cluster:
         return self.cli("apply", "-f", str(path), *args, check=check)
 
     def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
         for proc in list(self.agents.values()):
             proc.stop()
         if self.server:
@@ -154,6 +162,18 @@ class Cluster:
         if check and res.returncode != 0:
             raise AssertionError(f"orchestra {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
         return res
+
+    def api(self):
+        """The user API as the CLI calls it (admin credentials of the plane's admin.conf), for tests
+        that sample state faster than a CLI process per look allows."""
+        if self._api is None:
+            from orchestra import transport
+            from orchestra.api import orchestra_pb2_grpc
+            from orchestra.security.client_config import load_client_config
+            cfg = load_client_config(self.data_dir / "admin.conf")
+            self._channel = transport.client_channel(self.address, cfg.tls)
+            self._api = orchestra_pb2_grpc.OrchestraStub(self._channel)
+        return self._api
 
     def cli_json(self, *args: str):
         return json.loads(self.cli(*args, "-o", "json").stdout)
