@@ -110,6 +110,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
                 _registered_method=True)
+        self.DrainNode = channel.unary_unary(
+                '/orchestra.v1.Orchestra/DrainNode',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -209,6 +214,13 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DrainNode(self, request, context):
+        """cordon, then move its replicas within their update budgets
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -286,6 +298,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.PauseRollout,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
+            ),
+            'DrainNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainNode,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -693,6 +710,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/PauseRollout',
             orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/DrainNode',
+            orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
+            orchestra_dot_v1_dot_types__pb2.Node.FromString,
             options,
             channel_credentials,
             insecure,

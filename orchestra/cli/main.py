@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("orchestra.cli.logs", "logs"),
     "cordon": ("orchestra.cli.nodes", "cordon"),
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
+    "drain": ("orchestra.cli.nodes", "drain"),
     "local": ("orchestra.cli.local", "local"),
     "rollout": ("orchestra.cli.rollout", "rollout"),
     "server": ("orchestra.server.command", "server"),
