@@ -43,8 +43,10 @@ Failures: every call has a time budget (`timeout_s`, 5 s by default). A member t
 answer is left for the next; when none answers, StoreUnavailableError says which endpoints
 were tried and whether the cluster has a leader. A commit whose answer was lost (the member
 died mid-call) is resolved before it is sent again: each commit also writes this instance's
-commit marker with a fresh nonce, and the marker tells whether it landed. So a write is
-applied once or not at all, and always whole.
+commit marker with a fresh nonce, and the marker tells whether it landed; each commit also
+compares the marker's revision with the one its previous commit left, so an attempt that
+reaches etcd late (after a resend) cannot apply. So a write is applied once or not at all, and
+always whole.
 """
 from __future__ import annotations
 
@@ -114,6 +116,9 @@ class _Shared:
         self.owner: int | None = None
         self.instance = uuid.uuid4().hex
         self.events_since_sweep = 0
+        # Mod revision of this instance's commit marker after its last commit (0: none yet). Every
+        # commit compares it, so an attempt that reaches etcd after a later one can never apply.
+        self.marker_rev = 0
 
 
 def _event_json(e: EventRecord) -> bytes:
@@ -271,6 +276,8 @@ class EtcdStore(Store):
                     key=self._events_prefix(), range_end=self._event_key(oldest_kept))))
         nonce = uuid.uuid4().hex.encode()
         ops.append(pb.RequestOp(request_put=pb.PutRequest(key=self._commit_key, value=nonce)))
+        compare.append(pb.Compare(key=self._commit_key, target=pb.Compare.MOD, result=pb.Compare.EQUAL,
+                                  mod_revision=self._s.marker_rev))
         if len(ops) > self.max_txn_ops or len(compare) > self.max_txn_ops:
             raise StoreRequestError(
                 f"etcd store: a transaction of {len(ops)} writes and {len(compare)} compares exceeds the "
@@ -288,20 +295,29 @@ class EtcdStore(Store):
 
         def landed(timeout_s: float) -> bool:
             r = self._s.client.range(self._commit_key, what="checking a commit", timeout_s=timeout_s)
-            return bool(r.kvs) and r.kvs[0].value == nonce
+            if r.kvs and r.kvs[0].value == nonce:
+                self._s.marker_rev = r.kvs[0].mod_revision
+                return True
+            return False
 
         resp = self._s.client.txn(request, what="commit", resolve=landed)
         if resp is None or resp.succeeded:
+            if resp is not None:
+                self._s.marker_rev = resp.header.revision
             if txn.events:
                 self._after_events(txn.events[-1][0], len(txn.events))
             return
         self._raise_refused(txn, resp, nonce)
 
     def _raise_refused(self, txn: _Txn, resp: pb.TxnResponse, nonce: bytes) -> None:
-        # A lost answer followed by a resend that found the first attempt's writes: it did land.
+        # A lost answer, then a resend refused because the first attempt had landed meanwhile.
         r = self._s.client.range(self._commit_key, what="checking a commit")
         if r.kvs and r.kvs[0].value == nonce:
+            self._s.marker_rev = r.kvs[0].mod_revision
+            if txn.events:
+                self._after_events(txn.events[-1][0], len(txn.events))
             return
+        self._s.marker_rev = r.kvs[0].mod_revision if r.kvs else 0
         fences = sorted(txn.fences, key=lambda f: (f.key, f.create_revision))
         for fence, op in zip(fences, resp.responses):
             kvs = op.response_range.kvs

@@ -193,8 +193,8 @@ class EtcdClient:
                 resp = getattr(stub, method)(request, timeout=share)
                 self._current = i
                 return resp
-            except StoreUnavailableError as exc:  # from resolve(): no member answered that either
-                tried.append(str(exc))
+            except StoreUnavailableError:  # from resolve(): no member could say whether it landed
+                tried.append(f"{self.endpoints[i]}: could not tell whether the write landed")
                 continue
             except grpc.RpcError as exc:
                 if not _retryable(exc):
@@ -211,18 +211,20 @@ class EtcdClient:
         status = self.cluster_status(timeout_s=0.5)
         leaders = {s.leader for s in status.values() if isinstance(s, pb.StatusResponse) and s.leader}
         answering = [ep for ep, s in status.items() if isinstance(s, pb.StatusResponse)]
+        n = len(self.endpoints)
         if not answering:
             state = "no etcd member is reachable"
         elif not leaders:
-            state = f"the store has no quorum: {len(answering)} of {len(self.endpoints)} members answer and none has a leader"
+            state = f"the store has no quorum ({len(answering)} of {n} members answer, none has a leader)"
         else:
-            state = (f"the store has no quorum or is overloaded: {len(answering)} of {len(self.endpoints)} members answer, "
-                     f"but none served the request")
-        seen = "; ".join(dict.fromkeys(tried)) or "no member was tried"
-        tail = (" The write was not confirmed: it applies whole or not at all, never in part."
-                if outcome_unknown else " Nothing was written.")
-        return StoreUnavailableError(f"etcd store: {what} failed after {budget:.1f} s: {state} "
-                                     f"(endpoints {', '.join(self.endpoints)}; tried {seen}).{tail}")
+            state = (f"the store has no quorum or is overloaded ({len(answering)} of {n} members answer "
+                     f"and one leads, but none served the request)")
+        members = "; ".join(f"{ep}: {'up' if isinstance(s, pb.StatusResponse) else s}" for ep, s in status.items())
+        seen = "; ".join(dict.fromkeys(tried)) or "none"
+        tail = (" The write was not confirmed: it applies whole or not at all, never in part." if outcome_unknown
+                else "")
+        return StoreUnavailableError(f"etcd store: {what} failed after {budget:.1f} s: {state}; members: {members}; "
+                                     f"tried: {seen}.{tail}")
 
     def cluster_status(self, timeout_s: float = 1.0) -> dict[str, object]:
         """Each member's own Status (served without quorum), or what went wrong reaching it."""

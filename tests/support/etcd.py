@@ -18,8 +18,8 @@ Pytest fixtures (import them into a conftest.py to use them there):
     etcd_cluster3  a new 3-member cluster for one test: for fault tests, which kill members
 
 Members run with short raft timings (heartbeat 50 ms, election 500 ms) so fault tests are
-quick, and with `--max-txn-ops` raised (orchestra's store sends a transaction's writes as one
-etcd Txn; see orchestra/store/etcd.py).
+quick, and with `--max-txn-ops` and `--max-request-bytes` raised as orchestra's store needs
+(it sends a transaction's writes as one etcd Txn; see orchestra/store/etcd.py).
 """
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ from orchestra.store.etcd_client import EtcdTLS
 
 HEARTBEAT_MS = 50
 ELECTION_MS = 500
+# What orchestra's etcd store needs (orchestra/store/etcd.py says why).
 MAX_TXN_OPS = 10_000
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -270,7 +272,7 @@ def _member_args(m_name: str, client_port: int, peer_port: int, data_dir: Path, 
             "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
             "--initial-cluster-token", token,
             "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS),
-            "--max-txn-ops", str(max_txn_ops),
+            "--max-txn-ops", str(max_txn_ops), "--max-request-bytes", str(MAX_REQUEST_BYTES),
             "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
             *tls]
 
