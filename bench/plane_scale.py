@@ -200,6 +200,7 @@ class Prober(threading.Thread):
     """ListNodes, ListReplicas, DescribeWorkload, one after the other, until stopped."""
 
     def __init__(self, plane: Plane, workloads: list[str]):
+        """`workloads`: the names applied so far (it grows while the prober runs)."""
         super().__init__(daemon=True)
         self.stub = plane.stub()
         self.workloads = workloads
@@ -233,14 +234,17 @@ class Prober(threading.Thread):
             say(f"  user API failures: {dict(self.failures)}")
 
 
-def apply_all(plane: Plane, docs: list[str], clients: int, deadline: float) -> tuple[list[float], Counter, float]:
-    """Each document in its own Apply, `clients` at a time; returns latencies, failures, wall time."""
+def apply_all(plane: Plane, docs: list[tuple[str, str]], clients: int, deadline: float,
+              done: list[str]) -> tuple[list[float], Counter, float]:
+    """Each (name, document) in its own Apply, `clients` at a time; returns latencies, failures,
+    wall time; appends each applied name to `done`."""
     local = threading.local()
     latencies: list[float] = []
     failures: Counter = Counter()
     lock = threading.Lock()
 
-    def one(doc: str) -> None:
+    def one(item: tuple[str, str]) -> None:
+        name, doc = item
         if time.monotonic() > deadline:
             with lock:
                 failures["not sent: out of time"] += 1
@@ -252,6 +256,7 @@ def apply_all(plane: Plane, docs: list[str], clients: int, deadline: float) -> t
             local.stub.Apply(pb.ApplyRequest(workloads_json=[doc]), timeout=CALL_TIMEOUT_S)
             with lock:
                 latencies.append(time.perf_counter() - t)
+                done.append(name)
         except grpc.RpcError as exc:
             with lock:
                 failures[f"{exc.code().name}: {exc.details()[:80]}"] += 1
@@ -388,13 +393,14 @@ def main() -> None:
         if scenario("single"):
             prof = Profile(plane, workdir, "single") if args.profile == "single" else None
             names = [f"s-{i}" for i in range(args.single)]
-            docs = [workload_json(n, 1) for n in names]
-            prober = Prober(plane, names[:50])
+            docs = [(n, workload_json(n, 1)) for n in names]
+            done: list[str] = []
+            prober = Prober(plane, done)
             before = plane.sample()
             started = time.perf_counter()
             prober.start()
-            lat, failures, wall = apply_all(plane, docs, args.clients, time.monotonic() + args.timeout)
-            applied += names
+            lat, failures, wall = apply_all(plane, docs, args.clients, time.monotonic() + args.timeout, done)
+            applied += done
             expected += len(lat)
             say(f"single: {len(lat)} single-replica workloads applied by {args.clients} clients in {wall:.1f} s: "
                 f"{len(lat) / wall:.0f} workloads/s; Apply {pct(lat)}")
@@ -411,13 +417,15 @@ def main() -> None:
         if scenario("bulk"):
             prof = Profile(plane, workdir, "bulk") if args.profile == "bulk" else None
             names = [f"b-{i}" for i in range(bulk_w)]
-            docs = [workload_json(n, bulk_r) for n in names]
-            prober = Prober(plane, names[:20])
+            docs = [(n, workload_json(n, bulk_r)) for n in names]
+            done = []
+            prober = Prober(plane, done)
             before = plane.sample()
             started = time.perf_counter()
             prober.start()
-            lat, failures, wall = apply_all(plane, docs, min(args.clients, bulk_w), time.monotonic() + args.timeout)
-            applied += names
+            lat, failures, wall = apply_all(plane, docs, min(args.clients, bulk_w), time.monotonic() + args.timeout,
+                                            done)
+            applied += done
             expected += len(lat) * bulk_r
             say(f"bulk: {len(lat)} workloads x {bulk_r} replicas applied in {wall:.1f} s; Apply {pct(lat)}")
             if failures:
