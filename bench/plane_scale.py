@@ -21,7 +21,8 @@ During single and bulk a prober calls ListNodes, ListReplicas and DescribeWorklo
 their p50/p99 is the user API under that load. After each scenario: plane CPU seconds, RSS and
 threads. Every wait is bounded (--timeout): a scenario that does not finish says how far it got.
 
-Needs root only for --profile (py-spy attaches to the plane).
+Needs root only for --profile (py-spy attaches to the plane; `pip install py-spy==0.3.14`:
+0.4.3 fails here with "Failed to find python version from target process").
 """
 from __future__ import annotations
 
@@ -280,8 +281,25 @@ def wait_running(workers: Workers, expected: int, deadline: float, started: floa
 
 
 # -- profiling ------------------------------------------------------------------------------------
+_FRAME = re.compile(r"^(.*) \((.*?)(?::\d+)?\)$")
+
+
+def _function(frame: str) -> str:
+    """'heard_from (/x/orchestra/server/liveness.py:41)' -> 'heard_from (orchestra/server/liveness.py)'."""
+    m = _FRAME.match(frame)
+    if not m:
+        return frame
+    path = m.group(2)
+    for marker in ("site-packages/", str(ROOT) + "/", "lib/python3.11/", "lib/python3.12/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{m.group(1)} ({path})"
+
+
 class Profile:
-    """py-spy on the plane while a scenario runs; then the top functions by CPU samples."""
+    """py-spy on the plane while a scenario runs; then the top functions by CPU samples
+    (py-spy 0.3.14: 0.4.3 cannot find the Python version of this machine's interpreter)."""
 
     def __init__(self, plane: Plane, workdir: Path, scenario: str):
         exe = shutil.which("py-spy")
@@ -309,7 +327,7 @@ class Profile:
             if not count.isdigit():
                 continue
             n = int(count)
-            frames = [f for f in stack.split(";") if not f.startswith("thread (")]
+            frames = [_function(f) for f in stack.split(";") if not f.startswith("thread (")]
             if not frames:
                 continue
             total += n

@@ -38,6 +38,10 @@ records at once (binding a scheduling pass, deleting a large workload), so etcd 
     --max-txn-ops 10000 --max-request-bytes 33554432
 A transaction over `max_txn_ops` writes or compares, or over `max_request_bytes`, is refused
 here before anything is sent, with a StoreRequestError that says so.
+etcd keeps every revision of every key until it is compacted, and orchestra rewrites records
+often (heartbeats, reports, events): run etcd with automatic compaction, e.g.
+    --auto-compaction-mode periodic --auto-compaction-retention 5m
+or it fills its quota (2 GiB by default) and refuses every write ("database space exceeded").
 
 Failures: every call has a time budget (`timeout_s`, 5 s by default). A member that does not
 answer is left for the next; when none answers, StoreUnavailableError says which endpoints

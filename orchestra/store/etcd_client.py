@@ -101,9 +101,7 @@ def _describe(exc: grpc.RpcError) -> str:
 
 # etcd answers these while it cannot serve writes: another member may, or the cluster has no leader.
 _RETRYABLE_DETAILS = ("etcdserver: no leader", "etcdserver: leader changed", "etcdserver: request timed out",
-                      "etcdserver: too many requests", "etcdserver: server stopped",
-                      "etcdserver: not capable", "etcdserver: request timed out, possibly due to previous leader failure",
-                      "etcdserver: request timed out, possibly due to connection lost")
+                      "etcdserver: too many requests", "etcdserver: server stopped", "etcdserver: not capable")
 
 
 def _retryable(exc: grpc.RpcError) -> bool:

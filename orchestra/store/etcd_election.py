@@ -29,7 +29,7 @@ from typing import Callable
 from orchestra.store.errors import StoreError
 from orchestra.store.etcd import DEFAULT_PREFIX, Fence
 from orchestra.store.etcd_api import rpc_pb2 as pb
-from orchestra.store.etcd_client import EtcdClient, StoreUnavailableError, prefix_end
+from orchestra.store.etcd_client import EtcdClient, StoreRequestError, StoreUnavailableError, prefix_end
 
 DEFAULT_TTL_S = 10
 
@@ -173,11 +173,16 @@ class Election:
         won_revision = self._wait_deletes(rev - 1, session, deadline, stop)
         since = self.clock_ms()
         doc["leader_since_ms"] = since
-        proclaimed = self.client.txn(pb.TxnRequest(
-            compare=[pb.Compare(key=key, target=pb.Compare.CREATE, result=pb.Compare.EQUAL, create_revision=rev)],
-            success=[pb.RequestOp(request_put=pb.PutRequest(key=key, value=json.dumps(doc, sort_keys=True).encode(),
-                                                            lease=session.lease_id))]),
-            what="announcing leadership", resolve=lambda _t: False)
+        try:
+            proclaimed = self.client.txn(pb.TxnRequest(
+                compare=[pb.Compare(key=key, target=pb.Compare.CREATE, result=pb.Compare.EQUAL, create_revision=rev)],
+                success=[pb.RequestOp(request_put=pb.PutRequest(
+                    key=key, value=json.dumps(doc, sort_keys=True).encode(), lease=session.lease_id))]),
+                what="announcing leadership", resolve=lambda _t: False)
+        except StoreRequestError as exc:
+            if "lease not found" not in str(exc):
+                raise
+            raise LeadershipLost(f"election {self.name!r}: {candidate}'s lease expired as it won") from None
         if proclaimed is not None and not proclaimed.succeeded:
             raise LeadershipLost(f"election {self.name!r}: {candidate}'s key vanished as it won "
                                  f"({session.lost_reason or 'its lease expired'})")

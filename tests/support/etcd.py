@@ -273,6 +273,7 @@ def _member_args(m_name: str, client_port: int, peer_port: int, data_dir: Path, 
             "--initial-cluster-token", token,
             "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS),
             "--max-txn-ops", str(max_txn_ops), "--max-request-bytes", str(MAX_REQUEST_BYTES),
+            "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "5m",
             "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
             *tls]
 

@@ -6,18 +6,10 @@
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from tests.support.etcd import etcd_cluster, etcd_cluster3, etcd_prefix  # noqa: E402,F401  (fixtures)
-
-from orchestra.store.etcd import EtcdStore  # noqa: E402
+from orchestra.store.etcd import EtcdStore
+from tests.support.etcd import etcd_cluster, etcd_cluster3, etcd_prefix  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
