@@ -15,7 +15,7 @@ Scenarios, in this order (each starts from what the previous left):
            workloads/s, Apply p50/p99, time until the agents report every replica Running
   bulk     --bulk WxR: W workloads of R replicas: time from the first Apply until the agents
            report all W*R Running (replicas/s), Apply p50/p99
-  heal     --lose N nodes vanish at once (stream cut, no goodbye): time until every replica they
+  heal     --lose N nodes (at most half of them) vanish at once (stream cut, no goodbye): time until every replica they
            held runs elsewhere (as ListReplicas shows it), and until the plane saw them NotReady
 During single and bulk a prober calls ListNodes, ListReplicas and DescribeWorkload in a loop:
 their p50/p99 is the user API under that load. After each scenario: plane CPU seconds, RSS and
@@ -29,11 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import random
 import re
 import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -367,6 +366,9 @@ def main() -> None:
     bulk_w, bulk_r = (int(x) for x in args.bulk.lower().split("x"))
     wanted = {"idle", "single", "bulk", "heal"} if args.scenario == "all" else {args.scenario}
 
+    def interrupted(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupted)   # so that `finally` stops the plane and the agents
     workdir = Path(tempfile.mkdtemp(prefix="plane-scale-"))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     etcd = None
@@ -398,7 +400,8 @@ def main() -> None:
         applied: list[str] = []
 
         def scenario(name: str):
-            return name in wanted or (name in ("single", "bulk") and "heal" in wanted and not applied)
+            # `heal` alone needs replicas to lose: it applies the bulk workloads first.
+            return name in wanted or (name == "bulk" and wanted == {"heal"})
 
         if "idle" in wanted:
             prof = Profile(plane, workdir, "idle") if args.profile == "idle" else None
@@ -466,7 +469,10 @@ def main() -> None:
             for r in replicas:
                 if r.node:
                     by_node[r.node].append(r.id)
-            victims = random.Random(7).sample(sorted(by_node), min(args.lose, len(by_node)))
+            lose = min(args.lose, args.agents // 2)
+            if lose < args.lose:
+                say(f"  (losing {lose} of {args.agents} nodes, not {args.lose}: the rest must hold their replicas)")
+            victims = random.Random(7).sample(sorted(by_node), min(lose, len(by_node)))
             lost = {rid for n in victims for rid in by_node[n]}
             before = plane.sample()
             t = time.perf_counter()

@@ -127,9 +127,12 @@ class Simulator:
             try:
                 await self.session(node)
                 backoff = 0.5
-            except (grpc.aio.AioRpcError, ConnectionError) as exc:
+            except grpc.aio.AioRpcError as exc:
                 node.errors += 1
-                node.last_error = str(getattr(exc, "details", lambda: exc)())[:200]
+                node.last_error = f"{exc.code().name}: {exc.details()}"[:200]
+            except ConnectionError as exc:
+                node.errors += 1
+                node.last_error = str(exc)[:200]
             if node.killed:
                 return
             await asyncio.sleep(backoff)

@@ -67,7 +67,7 @@ from orchestra.store.base import DEFAULT_EVENT_RETENTION, Store
 from orchestra.store.errors import StoreError, StoreOpenError
 from orchestra.store.etcd_api import rpc_pb2 as pb
 from orchestra.store.etcd_client import (DEFAULT_TIMEOUT_S, EtcdClient, EtcdTLS, StoreCompactedError,
-                                         StoreRequestError, StoreUnavailableError, prefix_end)
+                                         StoreRequestError, prefix_end)
 from orchestra.store.records import EventRecord
 
 DEFAULT_PREFIX = "/orchestra/"
@@ -413,12 +413,20 @@ class EtcdStore(Store):
 
     def delete(self, cls, key) -> bool:
         k = self._key(cls.KIND, key)
-        with self._implicit() as txn:
-            existed = self._read_key(k, txn) is not None
-            if existed:
-                txn.writes[k] = None
-                txn.deleted_kinds.add(self._kind_prefix(cls.KIND))
-            return existed
+        # On its own, a delete that lost a race (the record changed under it) simply runs again.
+        for _ in range(1 if self._mine() is not None else 20):
+            try:
+                with self._implicit() as txn:
+                    existed = self._read_key(k, txn) is not None
+                    if existed:
+                        txn.writes[k] = None
+                        txn.deleted_kinds.add(self._kind_prefix(cls.KIND))
+                    return existed
+            except StoreConflictError:
+                if self._mine() is not None:
+                    raise
+        raise StoreConflictError(f"etcd store: could not delete {k.decode(errors='replace')}: "
+                                 "other writers kept changing it")
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, time_ms: int, kind: str, obj: str, type_: str, reason: str, message: str) -> int:
