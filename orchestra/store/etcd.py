@@ -67,7 +67,7 @@ from orchestra.store.base import DEFAULT_EVENT_RETENTION, Store
 from orchestra.store.errors import StoreError, StoreOpenError
 from orchestra.store.etcd_api import rpc_pb2 as pb
 from orchestra.store.etcd_client import (DEFAULT_TIMEOUT_S, EtcdClient, EtcdTLS, StoreCompactedError,
-                                         StoreRequestError, prefix_end)
+                                         StoreRequestError, StoreUnavailableError, prefix_end)
 from orchestra.store.records import EventRecord
 
 DEFAULT_PREFIX = "/orchestra/"
@@ -123,6 +123,9 @@ class _Shared:
         # Mod revision of this instance's commit marker after its last commit (0: none yet). Every
         # commit compares it, so an attempt that reaches etcd after a later one can never apply.
         self.marker_rev = 0
+        # Set when a commit's outcome stayed unknown: it may still land (when quorum returns), so
+        # the marker's revision is read again before the next commit.
+        self.marker_stale = False
 
 
 def _event_json(e: EventRecord) -> bytes:
@@ -278,6 +281,10 @@ class EtcdStore(Store):
             if oldest_kept > 1:
                 ops.append(pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(
                     key=self._events_prefix(), range_end=self._event_key(oldest_kept))))
+        if self._s.marker_stale:
+            r = self._s.client.range(self._commit_key, what="checking the last commit")
+            self._s.marker_rev = r.kvs[0].mod_revision if r.kvs else 0
+            self._s.marker_stale = False
         nonce = uuid.uuid4().hex.encode()
         ops.append(pb.RequestOp(request_put=pb.PutRequest(key=self._commit_key, value=nonce)))
         compare.append(pb.Compare(key=self._commit_key, target=pb.Compare.MOD, result=pb.Compare.EQUAL,
@@ -304,7 +311,11 @@ class EtcdStore(Store):
                 return True
             return False
 
-        resp = self._s.client.txn(request, what="commit", resolve=landed)
+        try:
+            resp = self._s.client.txn(request, what="commit", resolve=landed)
+        except StoreUnavailableError:
+            self._s.marker_stale = True
+            raise
         if resp is None or resp.succeeded:
             if resp is not None:
                 self._s.marker_rev = resp.header.revision

@@ -87,7 +87,7 @@ def prefix_end(prefix: bytes) -> bytes:
 def _describe(exc: grpc.RpcError) -> str:
     code = exc.code() if hasattr(exc, "code") else None
     details = (exc.details() if hasattr(exc, "details") else "") or ""
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED or "context deadline exceeded" in details:
         return "no answer in time"
     if code == grpc.StatusCode.UNAVAILABLE:
         low = details.lower()
@@ -109,6 +109,9 @@ def _retryable(exc: grpc.RpcError) -> bool:
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return True
     details = exc.details() or ""
+    # The member's own view of our deadline: it gave up on the request as our deadline passed.
+    if "context deadline exceeded" in details or "context canceled" in details:
+        return True
     return any(details.startswith(d) for d in _RETRYABLE_DETAILS)
 
 
