@@ -31,7 +31,9 @@ from orchestra.store.etcd import DEFAULT_PREFIX, Fence
 from orchestra.store.etcd_api import rpc_pb2 as pb
 from orchestra.store.etcd_client import EtcdClient, StoreRequestError, StoreUnavailableError, prefix_end
 
-DEFAULT_TTL_S = 10
+# A lease of 5 s: a dead leader is replaced within about 5.5 s (etcd expires leases up to
+# 0.5 s late); keep-alives every 1.7 s tolerate a slow member or two.
+DEFAULT_TTL_S = 5
 
 
 class LeadershipLost(StoreError):
