@@ -7,7 +7,7 @@ processes), driven through the real user API by concurrent clients.
     python bench/plane_scale.py --agents 100
     python bench/plane_scale.py --quick              # 50 agents, small numbers: a smoke run
     python bench/plane_scale.py --scenario bulk --store etcd
-    python bench/plane_scale.py --profile single     # py-spy on the plane during that scenario
+    python bench/plane_scale.py --profile idle,single    # py-spy on the plane during those scenarios
 
 Scenarios, in this order (each starts from what the previous left):
   idle     every agent connected and Ready: plane CPU % of one core, threads, RSS
@@ -358,13 +358,17 @@ def main() -> None:
     ap.add_argument("--node-grace", default="10s")
     ap.add_argument("--store", choices=["sqlite", "etcd"], default="sqlite")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds any one scenario may take")
-    ap.add_argument("--profile", choices=["idle", "single", "bulk", "heal"], help="py-spy the plane during it")
+    ap.add_argument("--profile", default="", metavar="SCENARIO[,SCENARIO]",
+                    help="py-spy the plane during these scenarios")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (plane log, profiles)")
     args = ap.parse_args()
     if args.quick:
         args.agents, args.single, args.bulk, args.lose, args.idle_seconds = 50, 200, "10x20", 5, 10.0
     bulk_w, bulk_r = (int(x) for x in args.bulk.lower().split("x"))
     wanted = {"idle", "single", "bulk", "heal"} if args.scenario == "all" else {args.scenario}
+    profiled = {p for p in args.profile.split(",") if p}
+    if profiled - {"idle", "single", "bulk", "heal"}:
+        ap.error(f"--profile: unknown scenario in {args.profile!r}")
 
     def interrupted(*_):
         raise KeyboardInterrupt
@@ -404,7 +408,7 @@ def main() -> None:
             return name in wanted or (name == "bulk" and wanted == {"heal"})
 
         if "idle" in wanted:
-            prof = Profile(plane, workdir, "idle") if args.profile == "idle" else None
+            prof = Profile(plane, workdir, "idle") if "idle" in profiled else None
             before = plane.sample()
             time.sleep(args.idle_seconds)
             say(f"idle ({args.agents} agents): {usage_line(before, plane.sample())}")
@@ -412,7 +416,7 @@ def main() -> None:
                 prof.report()
 
         if scenario("single"):
-            prof = Profile(plane, workdir, "single") if args.profile == "single" else None
+            prof = Profile(plane, workdir, "single") if "single" in profiled else None
             names = [f"s-{i}" for i in range(args.single)]
             docs = [(n, workload_json(n, 1)) for n in names]
             done: list[str] = []
@@ -436,7 +440,7 @@ def main() -> None:
                 prof.report()
 
         if scenario("bulk"):
-            prof = Profile(plane, workdir, "bulk") if args.profile == "bulk" else None
+            prof = Profile(plane, workdir, "bulk") if "bulk" in profiled else None
             names = [f"b-{i}" for i in range(bulk_w)]
             docs = [(n, workload_json(n, bulk_r)) for n in names]
             done = []
@@ -463,7 +467,7 @@ def main() -> None:
                 prof.report()
 
         if "heal" in wanted:
-            prof = Profile(plane, workdir, "heal") if args.profile == "heal" else None
+            prof = Profile(plane, workdir, "heal") if "heal" in profiled else None
             replicas = stub.ListReplicas(pb.ListReplicasRequest(), timeout=CALL_TIMEOUT_S).replicas
             by_node = defaultdict(list)
             for r in replicas:
