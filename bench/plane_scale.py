@@ -395,7 +395,11 @@ def main() -> None:
         stub = plane.stub()
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            nodes = stub.ListNodes(pb.ListNodesRequest(), timeout=CALL_TIMEOUT_S).nodes
+            try:
+                nodes = stub.ListNodes(pb.ListNodesRequest(), timeout=CALL_TIMEOUT_S).nodes
+            except grpc.RpcError as exc:
+                say(f"  (ListNodes while agents connect: {exc.code().name})")
+                continue
             if sum(1 for n in nodes if n.status == "Ready") >= args.agents:
                 break
             time.sleep(1.0)
