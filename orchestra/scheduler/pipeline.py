@@ -141,6 +141,8 @@ class Pipeline:
         """No node could take it even if it ran nothing: its own filters (selector, affinity, taints)
         or its size rule every node out. Readiness and cordons are left out: they pass."""
         c, d = self.c, w.demand
+        if c.size == 0:
+            return False        # no node yet (they may still be joining): nothing to conclude
         m = (c.cap_cpu >= d.cpu) & (c.cap_mem >= d.memory)
         for f in STATIC_FILTERS:
             if f.name != ready.NAME and f.applies(d):
