@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
     "local": ("orchestra.cli.local", "local"),
     "rollout": ("orchestra.cli.rollout", "rollout"),
+    "ui": ("orchestra.ui.command", "ui"),
     "server": ("orchestra.server.command", "server"),
     "cluster": ("orchestra.lab.command", "cluster"),
     "node": ("orchestra.lab.command", "node"),
