@@ -146,7 +146,7 @@ views.topology = {
     this.root = root;
     clear(root,
       h("div", { class: "legend" },
-        h("span", {}, "Each box is a node (its VM) with the containers it runs inside; a container's width is its share of the node's memory."),
+        h("span", {}, "Each box is a node (its VM) with the containers it runs inside. Blue bars: what the replicas placed there request of the node; green: what the machine uses; the strip: each container's share of the node's memory."),
         ["Running", "Starting", "Scheduled", "BackOff", "Failed", "Exited", "Terminating", "Pending"].map((p) => phaseBadge(p)),
         h("span", {}, h("span", { class: "ready-dot" }), " ready")),
       this.grid = h("div", { class: "cluster", id: "topology" }));
@@ -179,24 +179,31 @@ views.topology = {
         h("span", {}, "capacity ", h("b", {}, `${cpu(cap.cpu_millis)} CPU, ${mem(cap.memory_bytes)}`))),
       h("div", { class: "meters" },
         meter("CPU", [{ value: pct(alloc.cpu_millis, cap.cpu_millis), class: "requested" }],
-          `${cpu(alloc.cpu_millis)} of ${cpu(cap.cpu_millis)} requested` + (sampled ? ` · ${Number(use.cpu_percent || 0).toFixed(0)}% in use` : ""),
-          "requested by the replicas placed here, of what the node advertises; in use: the whole machine as its agent sampled it"),
+          `${cpu(alloc.cpu_millis)} of ${cpu(cap.cpu_millis)} requested` + (sampled ? ` · machine ${Number(use.cpu_percent || 0).toFixed(0)}% busy` : ""),
+          "requested by the replicas placed here, of what the node advertises; busy: the whole machine as its agent sampled it"),
         sampled ? meter("", [{ value: Number(use.cpu_percent || 0), class: "used" }], "") : null,
         meter("Memory", [{ value: pct(alloc.memory_bytes, memCap), class: "requested" }],
-          `${mem(alloc.memory_bytes)} of ${mem(memCap)} requested` + (sampled ? ` · ${mem(usedMem)} of ${mem(totalMem)} in use` : "")),
+          `${mem(alloc.memory_bytes)} of ${mem(memCap)} requested` + (sampled ? ` · machine ${mem(usedMem)} of ${mem(totalMem)} used` : "")),
         sampled ? meter("", [{ value: pct(usedMem, totalMem), class: "used" }], "") : null),
+      this.strip(replicas, memCap),
       h("div", { class: "containers" },
-        replicas.length ? replicas.map((r) => this.container(r, memCap)) : h("p", { class: "muted empty" }, "no containers")));
+        replicas.length ? replicas.map((r) => this.container(r)) : h("p", { class: "muted empty" }, "no containers")));
   },
-  container(r, memCap) {
+  strip(replicas, memCap) {
+    // The node's memory as one strip, each container its requested share of it (Nomad's topology view).
+    return h("div", { class: "alloc-strip", title: "each container's share of the node's memory" },
+      replicas.map((r) => h("span", {
+        class: `alloc phase-${(r.phase || "").toLowerCase()}`, title: `${r.id}: ${mem((r.requests || {}).memory_bytes)}`,
+        style: { width: `${pct(Number((r.requests || {}).memory_bytes || 0), memCap)}%` },
+      })));
+  },
+  container(r) {
     const req = r.requests || {}, u = r.usage || {};
-    const share = memCap > 0 ? Number(req.memory_bytes || 0) / memCap : 0;
     const usage = Number(u.sampled_at_ms || 0) > 0 ? `${Number(u.cpu_percent || 0).toFixed(1)}% CPU · ${mem(u.memory_bytes)}` : "no usage sample yet";
     return h("a", {
       class: `container phase-${(r.phase || "").toLowerCase()}`, href: `#/replica/${encodeURIComponent(r.id)}`,
       "data-replica": r.id, "data-phase": r.phase, "data-ready": r.ready ? "true" : "false",
       title: `${r.id}: ${r.phase}${r.reason ? " — " + r.reason : ""}\nrequests ${cpu(req.cpu_millis)} CPU, ${mem(req.memory_bytes)}`,
-      style: { flexGrow: String(Math.max(share * 100, 1)) },
     },
       h("span", { class: "c-name" }, r.id, r.ready ? h("span", { class: "ready-dot", title: "ready" }) : null),
       h("span", { class: "c-phase" }, r.phase, r.restarts ? ` · ${r.restarts} restarts` : ""),
