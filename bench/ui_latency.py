@@ -89,6 +89,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         cluster = Cluster(workdir=Path(tmp), engine_factory=factory)
+        ui = None
         try:
             cluster.start_server()
             cluster.add_nodes(3, labels=lambda i: f"zone={'ab'[i % 2]}", memory="1Gi")
@@ -96,7 +97,7 @@ def main() -> None:
             cluster.apply(manifest("web", 4, "250m", "64Mi", tenant="team-a"))
             cluster.apply(manifest("api", 2, "500m", "192Mi", tenant="team-a"))
             cluster.apply(manifest("report", 1, "100m", "32Mi"), "--no-wait")     # no tenant: no node is free
-            url = start_ui(cluster)
+            ui, url = start_ui(cluster)
             with chromium_page(Path(tmp), width=1400, height=820) as page:
                 paints, drawn = [], []
                 for _ in range(args.runs):
@@ -138,6 +139,8 @@ def main() -> None:
                     print(f"update latency ({what} -> the new container drawn on its node): median "
                           f"{statistics.median(xs):.0f} ms, max {max(xs):.0f} ms (runs: {', '.join(f'{x:.0f}' for x in xs)})")
         finally:
+            if ui is not None:
+                ui.stop()
             cluster.stop()
             for e in started:
                 e.stop()

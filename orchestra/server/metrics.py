@@ -129,9 +129,11 @@ class ApiMetrics(grpc.ServerInterceptor):
 
 def _code(context, failed: bool) -> str:
     code = context.code()
-    if code is None:
-        return "UNKNOWN" if failed else "OK"
-    return code.name
+    if code is not None:
+        return code.name
+    if not failed:
+        return "OK"
+    return "UNKNOWN" if context.is_active() else "CANCELLED"     # e.g. a watch the client closed
 
 
 def _counted(fn, name: str, timed: bool):

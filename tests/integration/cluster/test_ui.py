@@ -6,23 +6,25 @@ from __future__ import annotations
 import sys
 import urllib.request
 
+import pytest
+
 from harness import Proc, wait_for
 from test_core import workload
 
 from tests.support.browser import chromium_page
 from tests.support.ports import free_port
+from tests.support.processes import stop
 
 TOPOLOGY = """() => Object.fromEntries([...document.querySelectorAll('article.vm[data-node]')]
     .filter((n) => n.dataset.node).map((n) => [n.dataset.node,
         [...n.querySelectorAll('[data-replica]')].map((c) => c.dataset.replica).sort()]))"""
 
 
-def start_ui(cluster) -> str:
-    """`orchestra ui` as a user runs it (the admin config the plane wrote); returns its URL."""
+def start_ui(cluster) -> tuple[Proc, str]:
+    """`orchestra ui` as a user runs it (the admin config the plane wrote): (its process, its URL)."""
     port = free_port()
     proc = Proc("ui", [sys.executable, "-m", "orchestra.cli.main", "ui", "--listen", f"127.0.0.1:{port}"],
                 cluster.workdir / "ui.log", cluster.env()).start()
-    cluster.agents["(ui)"] = proc            # stopped with the cluster's processes (it has no engine)
     url = f"http://127.0.0.1:{port}/"
 
     def answers():
@@ -33,9 +35,32 @@ def start_ui(cluster) -> str:
                 return resp.status == 200
         except OSError:
             return False
-    wait_for("orchestra ui to serve the cluster's state", answers)
+    try:
+        wait_for("orchestra ui to serve the cluster's state", answers)
+    except AssertionError:
+        proc.stop()
+        raise
     assert f"orchestra ui: {url}" in proc.log()
-    return url
+    return proc, url
+
+
+@pytest.fixture
+def ui(cluster, request):
+    """`ui()` starts `orchestra ui` for the cluster and returns its URL; it is stopped (and its log
+    printed when the test failed) at the end."""
+    started = []
+
+    def start() -> str:
+        proc, url = start_ui(cluster)
+        started.append(proc)
+        return url
+    yield start
+    for proc in started:
+        code = stop(proc.popen)
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(f"----- orchestra ui -----\n{proc.log()[-6000:]}")
+        assert code == 0, f"orchestra ui did not end cleanly on SIGTERM (exit {code}):\n{proc.log()[-3000:]}"
 
 
 def placed(cluster) -> dict[str, list[str]]:
@@ -53,13 +78,13 @@ def screenshot(page, cluster, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-def test_topology_is_live_and_explains_a_pending_replica(cluster):
+def test_topology_is_live_and_explains_a_pending_replica(cluster, ui):
     cluster.start_server()
     cluster.add_nodes(2)
     cluster.apply(workload(name="web", replicas=3, cpu="100m", memory="32Mi"))
     cluster.wait_running("web", 3)
-    url = start_ui(cluster)
-    nodes = [n for n in cluster.agents if not n.startswith("(")]
+    url = ui()
+    nodes = list(cluster.agents)
 
     with chromium_page(cluster.workdir) as page:
         page.goto(url)
@@ -108,7 +133,7 @@ def test_topology_is_live_and_explains_a_pending_replica(cluster):
         assert page.evaluate("() => window.sameDocument") == "still here"   # all of it without a reload
 
 
-def test_workloads_rollout_history_replica_logs_and_events(cluster):
+def test_workloads_rollout_history_replica_logs_and_events(cluster, ui):
     cluster.start_server()
     cluster.add_nodes(1)
     command = '[sh, -c, "echo hello from $GREETING; sleep 3600"]'
@@ -119,7 +144,7 @@ def test_workloads_rollout_history_replica_logs_and_events(cluster):
                   .replace("    resources:", probe).replace("GREETING: hello", "GREETING: revision-two"))
     reps = cluster.wait_running("web", 2)
     assert all(r["revision"] == 2 for r in reps)
-    url = start_ui(cluster)
+    url = ui()
 
     with chromium_page(cluster.workdir) as page:
         page.goto(url + "#/workloads")

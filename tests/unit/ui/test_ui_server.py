@@ -161,4 +161,8 @@ def test_the_stream_sends_state_events_and_changes(served):
     while len(changed["state"][-1]["replicas"]) != 4:
         changed = read_events(resp, {"state"})
     assert "web-2" in [r["id"] for r in changed["state"][-1]["replicas"]]
+
+    served.grpc.stop(None)                      # the plane goes away: the page is told, and why
+    gone = read_events(resp, {"status"})["status"][-1]
+    assert gone["live"] is False and gone["status"].startswith("cannot reach the plane: ")
     conn.close()
