@@ -15,6 +15,7 @@ from orchestra.security.plane_security import plane_security
 from orchestra.server.grpc_server import build_server
 from orchestra.server.metrics import ApiMetrics, registry_of
 from orchestra.transport import ClientTLS
+from tests.support.waiting import wait_for
 
 
 def scrape(plane) -> dict[tuple[str, tuple], float]:
@@ -160,6 +161,13 @@ def test_user_api_calls_by_method_and_code(plane, tmp_path):
         with pytest.raises(grpc.RpcError) as missing:
             stub.DescribeWorkload(orchestra_pb2.DescribeRequest(name="nope"), timeout=10)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        after = plane.events.emit("Cluster", "test", "Normal", "Before", "before the watch")
+        watch = stub.WatchEvents(orchestra_pb2.WatchEventsRequest(after_id=after), timeout=30)
+        plane.events.emit("Cluster", "test", "Normal", "Test", "something happened")
+        assert next(watch).reason == "Test"
+        watch.cancel()                                          # a watch the client closes
+        wait_for("the cancelled watch counted", lambda: value(scrape(plane), "orchestra_api_requests_total",
+                 method="WatchEvents", code="CANCELLED") == 1, timeout=30, every=0.1)
         with pytest.raises(grpc.RpcError) as refused:          # a node may not use the user API
             orchestra_pb2_grpc.OrchestraStub(node).ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10)
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
