@@ -36,6 +36,31 @@ function h(tag, attrs, ...children) {
 
 function clear(el, ...children) { el.replaceChildren(...children.flat(Infinity).filter((c) => c)); return el; }
 
+// Redraw `el` with `children`, keeping every element that did not change (and so the reader's
+// text selection, hover, and the elements a click is aimed at): elements of the same tag and the
+// same identity (data-node, data-replica, ...) are updated in place, the rest replaced.
+const KEYS = ["data-node", "data-replica", "data-workload", "data-revision", "data-event", "data-probe", "data-rejection"];
+function sameKind(a, b) {
+  return a.nodeType === 1 && b.nodeType === 1 && a.tagName === b.tagName && KEYS.every((k) => a.getAttribute(k) === b.getAttribute(k));
+}
+function morph(el, ...children) {
+  const next = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
+  const old = [...el.childNodes];
+  next.forEach((n, i) => {
+    const o = old[i];
+    if (!o) el.append(n);
+    else if (o.isEqualNode(n)) return;
+    else if (sameKind(o, n)) {
+      for (const a of [...o.attributes]) if (!n.hasAttribute(a.name)) o.removeAttribute(a.name);
+      for (const a of [...n.attributes]) if (o.getAttribute(a.name) !== a.value) o.setAttribute(a.name, a.value);
+      morph(o, [...n.childNodes]);
+    } else el.replaceChild(n, o);
+  });
+  for (const o of old.slice(next.length)) o.remove();
+  return el;
+}
+
 function cpu(millis) {
   millis = Number(millis || 0);
   if (millis === 0) return "0";
@@ -159,7 +184,7 @@ views.topology = {
     const pending = st.replicas.filter((r) => !r.node);
     if (pending.length) cards.push(this.pending(pending));
     if (!cards.length) cards.push(h("p", { class: "muted" }, "No nodes have joined yet: start an agent (orchestra-agent --server ...)."));
-    clear(this.grid, cards);
+    morph(this.grid, cards);
   },
   node(n, replicas, workloads) {
     const cap = n.capacity || {}, alloc = n.allocated || {}, use = n.usage || {}, facts = n.facts || {};
@@ -227,8 +252,8 @@ views.workloads = {
   update() {
     if (!S.state) return;
     const ws = S.state.workloads;
-    if (!ws.length) { clear(this.body, h("p", { class: "muted" }, "No workloads: orchestra apply -f FILE creates one.")); return; }
-    clear(this.body, table(["name", "ready", "up-to-date", "available", "pending", "revision", "rollout", "image", "tenant", "age"],
+    if (!ws.length) { morph(this.body, h("p", { class: "muted" }, "No workloads: orchestra apply -f FILE creates one.")); return; }
+    morph(this.body, table(["name", "ready", "up-to-date", "available", "pending", "revision", "rollout", "image", "tenant", "age"],
       ws.map((w) => {
         const ro = w.rollout || {}, t = spec(w).template || {};
         return h("tr", { "data-workload": w.name },
@@ -281,9 +306,9 @@ views.workload = {
   },
   draw() {
     const w = workloadsByName().get(this.name) || (this.detail && this.detail.workload);
-    if (!w) { clear(this.head, h("p", { class: "problem" }, this.problem || "No such workload (deleted?).")); return; }
+    if (!w) { morph(this.head, h("p", { class: "problem" }, this.problem || "No such workload (deleted?).")); return; }
     const sp = spec(w), t = sp.template || {}, res = t.resources || {}, upd = sp.update || {};
-    clear(this.head, fields([
+    morph(this.head, fields([
       ["replicas", `${w.ready} ready of ${w.desired} desired · ${w.up_to_date} up to date · ${w.available} available · ${w.pending} pending`],
       ["image", t.image || "-"], ["command", (t.command || []).map(shellWord).join(" ") || "-"],
       ["resources", `${quantity(res.cpu, cpuText)} CPU, ${quantity(res.memory, mem)} memory`],
@@ -292,7 +317,7 @@ views.workload = {
       this.problem ? ["problem", h("span", { class: "problem" }, this.problem)] : null,
     ]));
     const ro = w.rollout || {};
-    clear(this.rollout, h("div", { class: "rollout", "data-rollout-state": ro.state || "" },
+    morph(this.rollout, h("div", { class: "rollout", "data-rollout-state": ro.state || "" },
       rolloutCell(ro),
       fields([["state", ro.state || "-"], ["message", ro.message || "-"], ["to revision", String(ro.revision || "-")],
         ["last complete revision", String(ro.stable_revision || "-")],
@@ -300,15 +325,15 @@ views.workload = {
         ["started", ro.started_at_ms ? `${age(ro.started_at_ms)} ago` : "-"], ["paused", ro.paused ? "yes" : "no"]])));
     if (this.detail) {
       const current = Number(this.detail.current_revision);
-      clear(this.history, table(["revision", "created", "origin", "change"],
+      morph(this.history, table(["revision", "created", "origin", "change"],
         this.detail.revisions.slice().reverse().map((r) => h("tr", { "data-revision": r.number, class: Number(r.number) === current ? "current" : "" },
           h("td", {}, String(r.number), Number(r.number) === current ? " (current)" : ""),
           h("td", {}, `${age(r.created_at_ms)} ago`), h("td", {}, r.origin || "apply"), h("td", { class: "message" }, r.change || "-"))),
         { class: "revisions" }));
-      clear(this.events, eventsTable(this.detail.events, "No events for this workload."));
+      morph(this.events, eventsTable(this.detail.events, "No events for this workload."));
     }
     const reps = S.state ? S.state.replicas.filter((r) => r.workload === this.name) : [];
-    clear(this.replicas, reps.length ? replicaTable(reps) : h("p", { class: "muted" }, "No replicas."));
+    morph(this.replicas, reps.length ? replicaTable(reps) : h("p", { class: "muted" }, "No replicas."));
   },
 };
 
@@ -359,9 +384,9 @@ views.replica = {
   },
   draw() {
     const r = this.current();
-    if (!r) { clear(this.head, h("p", { class: "problem" }, this.problem || "No such replica (removed?).")); clear(this.placement); return; }
+    if (!r) { morph(this.head, h("p", { class: "problem" }, this.problem || "No such replica (removed?).")); morph(this.placement); return; }
     const u = r.usage || {}, req = r.requests || {};
-    clear(this.head, fields([
+    morph(this.head, fields([
       ["workload", workloadLink(r.workload)], ["node", nodeLink(r.node)], ["phase", phaseBadge(r.phase, r.ready)],
       ["ready", r.ready ? `yes, since ${clock(r.ready_since_ms)}` : "no"],
       ["reason", r.reason || "-"], ["revision", String(r.revision)], ["incarnation", String(r.incarnation)],
@@ -372,9 +397,9 @@ views.replica = {
       this.problem ? ["problem", h("span", { class: "problem" }, this.problem)] : null,
     ]));
     const full = this.detail && this.detail.replica && this.detail.replica.id === this.id ? this.detail.replica.placement : null;
-    clear(this.placement, placementView(full || r.placement || {}, r));
-    clear(this.probes, probesView(r.probes || []));
-    if (this.detail) clear(this.events, eventsTable(this.detail.events, "No events for this replica."));
+    morph(this.placement, placementView(full || r.placement || {}, r));
+    morph(this.probes, probesView(r.probes || []));
+    if (this.detail) morph(this.events, eventsTable(this.detail.events, "No events for this replica."));
   },
 };
 
@@ -432,9 +457,9 @@ views.node = {
   update() { this.draw(); if (Date.now() - this.fetched > 2000) this.refresh(); },
   draw() {
     const n = (S.state && S.state.nodes.find((x) => x.name === this.name)) || (this.detail && this.detail.node);
-    if (!n) { clear(this.head, h("p", { class: "problem" }, this.problem || "No such node.")); return; }
+    if (!n) { morph(this.head, h("p", { class: "problem" }, this.problem || "No such node.")); return; }
     const f = n.facts || {}, cap = n.capacity || {}, alloc = n.allocated || {};
-    clear(this.head, fields([
+    morph(this.head, fields([
       ["status", `${n.status}${n.schedulable ? "" : ", cordoned"}`], ["hypervisor", f.hypervisor || "none (bare metal)"],
       ["capacity", `${cpu(cap.cpu_millis)} CPU, ${mem(cap.memory_bytes)}`], ["requested", `${cpu(alloc.cpu_millis)} CPU, ${mem(alloc.memory_bytes)}`],
       ["labels", Object.entries(n.labels || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "-"],
@@ -445,8 +470,8 @@ views.node = {
       this.problem ? ["problem", h("span", { class: "problem" }, this.problem)] : null,
     ]));
     const reps = S.state ? S.state.replicas.filter((r) => r.node === this.name) : [];
-    clear(this.replicas, reps.length ? replicaTable(reps) : h("p", { class: "muted" }, "No containers."));
-    if (this.detail) clear(this.events, eventsTable(this.detail.events, "No events for this node."));
+    morph(this.replicas, reps.length ? replicaTable(reps) : h("p", { class: "muted" }, "No containers."));
+    if (this.detail) morph(this.events, eventsTable(this.detail.events, "No events for this node."));
   },
 };
 
@@ -460,7 +485,7 @@ views.events = {
   update() {
     const q = (this.filter.value || "").toLowerCase();
     const found = q ? S.events.filter((e) => `${e.type} ${e.reason} ${e.kind} ${e.object} ${e.message}`.toLowerCase().includes(q)) : S.events;
-    clear(this.body, eventsTable(found.slice(-300), q ? "No event matches." : "No events yet."));
+    morph(this.body, eventsTable(found.slice(-300), q ? "No event matches." : "No events yet."));
   },
 };
 

@@ -101,22 +101,26 @@ def test_topology_is_live_and_explains_a_pending_replica(cluster, ui):
             == ["Runningtrue"] * 3, timeout=60)
 
         # A scale-up appears without a reload.
-        page.evaluate("() => { window.sameDocument = 'still here'; }")
+        page.evaluate("() => { window.sameDocument = 'still here'; "
+                      "document.querySelector('article.vm[data-node=\"node-1\"]').marked = true; }")
         cluster.apply(workload(name="web", replicas=5, cpu="100m", memory="32Mi"))
         page.wait_for_selector('article.vm [data-replica="web-4"]', timeout=60_000)
         wait_for("the topology to show the scale-up", lambda: page.evaluate(TOPOLOGY) == placed(cluster), timeout=60)
         assert sum(len(ids) for ids in page.evaluate(TOPOLOGY).values()) == 5
         assert page.evaluate("() => window.sameDocument") == "still here"
         assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+        # Redrawn in place: the node's box is the same element (a reader's selection or hover survives).
+        assert page.evaluate("() => document.querySelector('article.vm[data-node=\"node-1\"]').marked") is True
 
         # A replica no node can take shows why, on the topology and on its own page in full.
         cluster.apply(workload(name="huge", replicas=1, cpu="16", memory="32Mi"), "--no-wait")
-        pending = page.wait_for_selector('.unplaced [data-replica="huge-0"]', timeout=60_000)
+        pending = page.locator('.unplaced [data-replica="huge-0"]')
+        pending.wait_for(timeout=60_000)
         [rep] = cluster.replicas("huge")
         explanation = rep["placement"]
         assert rep["phase"] == "Pending" and explanation["summary"].startswith("0/2 nodes")
         wait_for("the explanation on the topology",
-                 lambda: pending.query_selector(".why").inner_text() == explanation["summary"], timeout=30)
+                 lambda: pending.locator(".why").inner_text() == explanation["summary"], timeout=30)
         screenshot(page, cluster, "topology.png")
 
         pending.click()
@@ -148,13 +152,14 @@ def test_workloads_rollout_history_replica_logs_and_events(cluster, ui):
 
     with chromium_page(cluster.workdir) as page:
         page.goto(url + "#/workloads")
-        row = page.wait_for_selector('tr[data-workload="web"]', timeout=60_000)
+        row = page.locator('tr[data-workload="web"]')
+        row.wait_for(timeout=60_000)
         wait_for("2/2 ready on the workloads page",
-                 lambda: row.query_selector('[data-count="ready"]').inner_text() == "2/2", timeout=60)
-        assert row.query_selector('[data-count="up-to-date"]').inner_text() == "2"
+                 lambda: row.locator('[data-count="ready"]').inner_text() == "2/2", timeout=60)
+        assert row.locator('[data-count="up-to-date"]').inner_text() == "2"
         assert "Complete" in row.inner_text()
 
-        row.query_selector("a").click()
+        row.locator("a").first.click()
         page.wait_for_selector('tr[data-revision="1"]', timeout=30_000)
         history = page.locator("table.revisions").inner_text()
         assert "2 (current)" in history and "GREETING" in history         # what changed
