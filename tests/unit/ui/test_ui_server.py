@@ -36,6 +36,7 @@ class Served:
         self.plane.service.apply([workload_json("huge", replicas=1, cpu="64")])
         self.agents.settle(self.clock)
         self.target = Target(address=f"127.0.0.1:{port}", tls=sec.pki.admin_tls)
+        self.admin_conf = sec.pki.write_admin_config(self.target.address)
         self.feed = ClusterFeed(self.target)
         self.feed.start()
         wait_for("the feed's first listing", lambda: self.feed.state is not None, timeout=30, every=0.05)
@@ -166,3 +167,17 @@ def test_the_stream_sends_state_events_and_changes(served):
     gone = read_events(resp, {"status"})["status"][-1]
     assert gone["live"] is False and gone["status"].startswith("cannot reach the plane: ")
     conn.close()
+
+
+def test_the_command_says_why_it_cannot_listen(served):
+    """`orchestra ui` itself: a busy or malformed --listen is one line and exit 1 (2 for a bad value)."""
+    from click.testing import CliRunner
+
+    from orchestra.cli.main import cli
+
+    runner = CliRunner()
+    busy = runner.invoke(cli, ["--config", str(served.admin_conf), "ui", "--listen", f"127.0.0.1:{served.ui.port}"])
+    assert busy.exit_code == 1
+    assert busy.output.strip().startswith(f"orchestra: cannot listen on 127.0.0.1:{served.ui.port}: ")
+    bad = runner.invoke(cli, ["--config", str(served.admin_conf), "ui", "--listen", "8765"])
+    assert bad.exit_code == 2 and "'8765' is not HOST:PORT" in bad.output
