@@ -13,6 +13,7 @@ feed tries again every RETRY_S.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -23,6 +24,8 @@ from orchestra.cli.failure import CliError
 from orchestra.cli.output import message_dict
 from orchestra.cli.watch import EventFeed
 from orchestra.ui.snapshot import cluster_snapshot, same_state
+
+log = logging.getLogger("orchestra.ui")
 
 RELIST_S = 2.0
 MIN_RELIST_S = 0.2
@@ -77,6 +80,10 @@ class ClusterFeed:
                 self._follow()
             except CliError as exc:
                 self._set_status(f"cannot reach the plane: {exc.format_message()}")
+                self._stop.wait(RETRY_S)
+            except Exception as exc:   # a bug must not leave the page silently stale: say so, try again
+                log.exception("the live feed failed")
+                self._set_status(f"the live feed failed: {exc}")
                 self._stop.wait(RETRY_S)
 
     def _follow(self) -> None:

@@ -94,6 +94,7 @@ function quantity(v, format) {
 function shellWord(w) { return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`; }
 
 function clock(ms) { return ms ? new Date(Number(ms)).toLocaleTimeString() : "-"; }
+function plural(n, word) { n = Number(n || 0); return `${n} ${word}${n === 1 ? "" : word.endsWith("s") ? "es" : "s"}`; }
 function pct(part, whole) { return whole > 0 ? Math.min(100, (100 * part) / whole) : 0; }
 function link(href, text, attrs) { return h("a", { href, ...(attrs || {}) }, text); }
 function replicaLink(id) { return link(`#/replica/${encodeURIComponent(id)}`, id); }
@@ -231,7 +232,7 @@ views.topology = {
       title: `${r.id}: ${r.phase}${r.reason ? " — " + r.reason : ""}\nrequests ${cpu(req.cpu_millis)} CPU, ${mem(req.memory_bytes)}`,
     },
       h("span", { class: "c-name" }, r.id, r.ready ? h("span", { class: "ready-dot", title: "ready" }) : null),
-      h("span", { class: "c-phase" }, r.phase, r.restarts ? ` · ${r.restarts} restarts` : ""),
+      h("span", { class: "c-phase" }, r.phase, r.restarts ? ` · ${plural(r.restarts, "restart")}` : ""),
       h("span", { class: "c-usage" }, usage));
   },
   pending(replicas) {
@@ -436,7 +437,7 @@ function probesView(probes) {
   return table(["probe", "checks", "result", "in a row", "last run", "message"], probes.map((p) =>
     h("tr", { "data-probe": p.probe, class: p.result === "Failure" ? "warning" : "" },
       h("td", {}, p.probe), h("td", {}, p.action || "-"), h("td", {}, p.result),
-      h("td", {}, p.result === "Failure" ? `${p.consecutive_failures} failures` : `${p.consecutive_successes} successes`),
+      h("td", {}, p.result === "Failure" ? plural(p.consecutive_failures, "failure") : plural(p.consecutive_successes, "success")),
       h("td", {}, clock(p.last_run_ms)), h("td", { class: "message" }, p.message || ""))), { class: "probes" });
 }
 

@@ -173,6 +173,7 @@ def test_workloads_rollout_history_replica_logs_and_events(cluster, ui):
         wait_for("its readiness probe's last result", lambda: page.locator('tr[data-probe="readiness"]').count() == 1
                  and "Success" in page.locator('tr[data-probe="readiness"]').inner_text(), timeout=30)
         assert "placed on node-1" in page.locator("[data-placement-summary]").inner_text()
+        screenshot(page, cluster, "replica.png")
 
         page.goto(url + "#/events")
         wait_for("the Scheduled event of the replica", lambda: any(
@@ -183,3 +184,4 @@ def test_workloads_rollout_history_replica_logs_and_events(cluster, ui):
         wait_for("the filter to keep only that replica's events", lambda: 0 < page.locator(
             "table.events tbody tr").count() < everything and all(
             replica in t for t in page.locator("table.events tbody tr").all_inner_texts()), timeout=10)
+        screenshot(page, cluster, "events.png")
