@@ -58,15 +58,6 @@ def bind_problem(listen: str) -> str | None:
     return None
 
 
-def serve_metrics(plane, listen: str) -> str:
-    from orchestra.metrics_endpoint import EndpointError, serve
-    from orchestra.server.metrics import registry_of
-    try:
-        return serve(registry_of(plane), listen)[1]
-    except EndpointError as exc:
-        fail(f"--metrics-listen: {exc}")
-
-
 def fail(message: str) -> None:
     click.echo(f"orchestra server: error: {message}", err=True)
     sys.exit(1)
@@ -91,7 +82,7 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
            tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = (),
            metrics_listen: str | None = None) -> None:
     """Run the orchestra control plane."""
-    from orchestra.metrics_endpoint import listen_problem
+    from orchestra.metrics_endpoint import EndpointError, listen_problem
     if metrics_listen is not None and listen_problem(metrics_listen):
         fail(f"--metrics-listen: {listen_problem(metrics_listen)}")
     if node_grace <= heartbeat_interval:
@@ -99,8 +90,8 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
              f"or every node would keep going NotReady")
     # gRPC core would print its own complaint next to ours (e.g. a port in use); set before gRPC starts.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from orchestra.server import metrics
     from orchestra.server.grpc_server import build_server
-    from orchestra.server.metrics import ApiMetrics
     from orchestra.server.plane import Plane
     from orchestra.store.datadir import open_data_dir
 
@@ -132,7 +123,7 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
             fail(f"cannot listen on {listen}: {problem}")
         try:
             grpc_server, port = build_server(plane, listen, join=sec.join,
-                                             interceptors=[ApiMetrics(), *sec.interceptors],
+                                             interceptors=[metrics.ApiMetrics(), *sec.interceptors],
                                              extra_handlers=sec.handlers, tls=sec.tls)
         except (OSError, RuntimeError) as exc:
             reason = "the address is in use or not available here" if "bind" in str(exc).lower() else str(exc)
@@ -140,7 +131,10 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        metrics_url = serve_metrics(plane, metrics_listen) if metrics_listen else ""
+        try:
+            metrics_url = metrics.serve(plane, metrics_listen) if metrics_listen else ""
+        except EndpointError as exc:
+            fail(f"--metrics-listen: {exc}")
         grpc_server.start()
         plane.start()
         host = listen.rsplit(":", 1)[0]

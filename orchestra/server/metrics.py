@@ -131,9 +131,9 @@ def _code(context, failed: bool) -> str:
     code = context.code()
     if code is not None:
         return code.name
-    if not failed:
-        return "OK"
-    return "UNKNOWN" if context.is_active() else "CANCELLED"     # e.g. a watch the client closed
+    if not context.is_active():
+        return "CANCELLED"            # the client went away first, e.g. a watch it closed
+    return "UNKNOWN" if failed else "OK"
 
 
 def _counted(fn, name: str, timed: bool):
@@ -313,3 +313,9 @@ class _Shared(Collector):
 
     def describe(self):
         return []
+
+
+def serve(plane: "Plane", listen: str) -> str:
+    """Serve `registry_of(plane)` on `listen` (raises orchestra.metrics_endpoint.EndpointError); its URL."""
+    from orchestra.metrics_endpoint import serve as serve_registry
+    return serve_registry(registry_of(plane), listen)[1]
