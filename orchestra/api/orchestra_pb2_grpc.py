@@ -110,6 +110,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
                 _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/orchestra.v1.Orchestra/Exec',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -209,6 +214,14 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request_iterator, context):
+        """A command in a running replica's container, relayed over its node's agent stream (the plane
+        never dials a node). First request `command`; answers: output as it comes, then `exit`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -286,6 +299,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.PauseRollout,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -693,6 +711,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/PauseRollout',
             orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/Exec',
+            orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
             options,
             channel_credentials,
             insecure,

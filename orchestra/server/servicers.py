@@ -108,6 +108,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def PauseRollout(self, request, context):
         return self.service.pause_rollout(request.workload, request.paused)
 
+    @_streaming
+    def Exec(self, request_iterator, context):
+        yield from self.service.exec(request_iterator, context.is_active)
+
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
     try:
