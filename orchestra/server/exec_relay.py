@@ -64,6 +64,7 @@ class ExecChannel:
         self._stdin_closed = False
         self._end: ExecEnd | None = None
         self._agent_done = False          # the agent sent its last message
+        self._cancelled = False           # ExecCancel was sent
         self._closed = False              # the call is over
 
     # -- the agent's side (the session's reader thread) -----------------------------------------
@@ -78,7 +79,7 @@ class ExecChannel:
                 self._end = ExecEnd(failure=Aborted(
                     f"node {self.session.node} sent {size} bytes of output for replica {self.replica} with "
                     f"credit for {self._allowed}; the exec was stopped"))
-                cancel = True
+                cancel = self._cancelled = True
             else:
                 self._allowed -= size
                 if out.stdout:
@@ -159,10 +160,11 @@ class ExecChannel:
         """The call is over: a command still running is cancelled on its node."""
         with self._cond:
             self._closed = True
-            running = not self._agent_done
+            cancel = not self._agent_done and not self._cancelled
+            self._cancelled = True
             self._cond.notify_all()
         self.relay.forget(self)
-        if running:
+        if cancel:
             self._send(exec_cancel=agent_pb2.ExecCancel(exec_id=self.exec_id))
 
     def _finish(self, end: ExecEnd) -> None:
