@@ -251,7 +251,7 @@ class RunningExec:
         (ExitCode without a Pid). Output is not read meanwhile: before the command runs, the
         stream can only hold the engine's reason why it did not start."""
         deadline = time.monotonic() + START_WAIT_S
-        pause = 0.005
+        pause = 0.002
         while True:
             info = self.runtime.exec_inspect(self._exec_id)
             if info.get("Pid") or info.get("ExitCode") is not None:
@@ -259,7 +259,7 @@ class RunningExec:
             if time.monotonic() > deadline:
                 raise ContainerError(f"the engine did not start the command within {START_WAIT_S:.0f}s")
             time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+            pause = min(pause * 2, 0.02)
 
     def _pump(self, conn) -> str:
         """Output to the plane within credit, until the stream ends. Returns why it broke ("" at its end)."""
@@ -320,7 +320,7 @@ class RunningExec:
                 return int(info["ExitCode"])
             if time.monotonic() > deadline:
                 return None
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def _read_all(self, conn, limit: int = 4096) -> bytes:
         parser = None if self.req.tty else FrameParser()

@@ -3,12 +3,8 @@ codes, stdin, a TTY session driven through a real pseudo-terminal, refusals, a f
 into a reader that stalls, a CLI that goes away, and a node lost while a command runs."""
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
 import signal
-import struct
 import subprocess
 import sys
 import termios
@@ -18,6 +14,7 @@ import psutil
 from test_core import workload
 
 from harness import wait_for
+from tests.support.terminal import Terminal
 
 DONE = """\
 apiVersion: orchestra/v1
@@ -145,62 +142,14 @@ def test_exec_ends_with_a_clear_error_when_the_node_session_is_lost(cluster):
         1, f"orchestra: node {node} of replica web-0 has no open session with the plane\n"), res
 
 
-class Terminal:
-    """The master side of a real pseudo-terminal that `orchestra exec -it` runs on."""
-
-    def __init__(self, rows: int, cols: int):
-        self.master, self.slave = pty.openpty()
-        self.resize(rows, cols)
-        self.seen = b""
-
-    def resize(self, rows: int, cols: int) -> None:
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-    def type(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def read_until(self, wanted: bytes, timeout: float = 60) -> bytes:
-        """Everything up to and including `wanted` (read since the last call)."""
-        deadline = time.monotonic() + timeout
-        while wanted not in self.seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {wanted!r} on the terminal within {timeout:.0f}s; it shows {self.seen[-500:]!r}")
-            if select.select([self.master], [], [], left)[0]:
-                try:
-                    data = os.read(self.master, 4096)
-                except OSError:          # the other side closed
-                    data = b""
-                if not data:
-                    raise AssertionError(f"the terminal closed before {wanted!r}; it showed {self.seen[-500:]!r}")
-                self.seen += data
-        at = self.seen.index(wanted) + len(wanted)
-        out, self.seen = self.seen[:at], self.seen[at:]
-        return out
-
-    def close(self) -> None:
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 def test_tty_session_through_a_pseudo_terminal(cluster):
     one_node_with_web(cluster)
     term = Terminal(24, 80)
-    before = termios.tcgetattr(term.slave)
-    slave = term.slave
-
-    def controlling_terminal():          # so that the kernel sends SIGWINCH to the CLI on a resize
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    cli = subprocess.Popen([sys.executable, "-m", "orchestra.cli.main", "exec", "-it", "web-0", "--", "sh"],
-                           stdin=slave, stdout=slave, stderr=slave, env=cluster.env(), start_new_session=True,
-                           preexec_fn=controlling_terminal)
+    before = term.attributes()
+    cli = term.spawn([sys.executable, "-m", "orchestra.cli.main", "exec", "-it", "web-0", "--", "sh"], cluster.env())
     try:
         term.read_until(b"/ # ")                                    # busybox sh's prompt, through the TTY
-        assert termios.tcgetattr(slave)[3] & termios.ECHO == 0      # raw: the remote terminal echoes
+        assert term.attributes()[3] & termios.ECHO == 0             # raw: the remote terminal echoes
         term.type("echo sum=$((6 * 7))\r")
         assert b"sum=42\r\n" in term.read_until(b"sum=42\r\n")
         term.type("busybox stty size\r")
@@ -212,7 +161,7 @@ def test_tty_session_through_a_pseudo_terminal(cluster):
         term.type("tty; exit 5\r")
         assert b"/dev/pts/" in term.read_until(b"\r\n/dev/pts/")
         assert cli.wait(30) == 5
-        assert termios.tcgetattr(slave) == before                   # the terminal is itself again
+        assert term.attributes() == before                           # the terminal is itself again
     finally:
         if cli.poll() is None:
             cli.kill()
