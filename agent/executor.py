@@ -32,7 +32,7 @@ class Failure:
 
 class Executor:
     def __init__(self, runtime: DockerRuntime, on_done: Callable[[], None] = lambda: None,
-                 concurrent_starts: int = 8):
+                 concurrent_starts: int = 16):
         self.runtime = runtime
         self.on_done = on_done
         self._starts = threading.BoundedSemaphore(concurrent_starts)

@@ -15,6 +15,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+bash scripts/install-etcd.sh   # etcd store backend: its tests start their own members on 127.0.0.1
 
 # Always (re)install this checkout: another clone may be the one installed, and pip is quick
 # when nothing changed.

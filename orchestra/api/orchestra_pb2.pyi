@@ -72,7 +72,7 @@ class DeleteResponse(_message.Message):
     def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkloadInfo(_message.Message):
-    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting")
+    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting", "mode", "succeeded", "failed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,9 @@ class WorkloadInfo(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     DELETING_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
     name: str
     workload_json: str
     generation: int
@@ -101,7 +104,10 @@ class WorkloadInfo(_message.Message):
     available: int
     rollout: RolloutStatus
     deleting: bool
-    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ...) -> None: ...
+    mode: str
+    succeeded: int
+    failed: int
+    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ..., mode: _Optional[str] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
 
 class RolloutStatus(_message.Message):
     __slots__ = ("workload", "revision", "state", "message", "desired", "updated", "ready", "available", "old", "started_at_ms", "last_progress_ms", "stable_revision", "paused")
@@ -138,6 +144,14 @@ class RolloutRequest(_message.Message):
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     workload: str
     def __init__(self, workload: _Optional[str] = ...) -> None: ...
+
+class DrainNodeRequest(_message.Message):
+    __slots__ = ("name", "include_daemons")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DAEMONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    include_daemons: bool
+    def __init__(self, name: _Optional[str] = ..., include_daemons: _Optional[bool] = ...) -> None: ...
 
 class UndoRolloutRequest(_message.Message):
     __slots__ = ("workload", "to_revision")

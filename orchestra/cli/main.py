@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exec": ("orchestra.cli.exec", "exec_"),
     "cordon": ("orchestra.cli.nodes", "cordon"),
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
+    "drain": ("orchestra.cli.nodes", "drain"),
     "local": ("orchestra.cli.local", "local"),
     "rollout": ("orchestra.cli.rollout", "rollout"),
     "server": ("orchestra.server.command", "server"),

@@ -47,7 +47,8 @@ def workload_spec(info: pb.WorkloadInfo) -> dict:
 def workload_row(info: pb.WorkloadInfo, wide: bool, now_ms: int | None = None) -> list[str]:
     spec = workload_spec(info).get("spec", {})
     template = spec.get("template", {})
-    row = [info.name + (" (deleting)" if info.deleting else ""), f"{info.ready}/{info.desired}",
+    ready = f"{info.succeeded}/{info.desired} completed" if info.mode == "job" else f"{info.ready}/{info.desired}"
+    row = [info.name + (" (deleting)" if info.deleting else ""), ready,
            str(info.up_to_date), str(info.available), str(info.pending), template.get("image", "-"),
            age(info.created_at_ms, now_ms)]
     if wide:

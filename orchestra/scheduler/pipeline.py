@@ -14,7 +14,7 @@ import numpy as np
 from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.demand import Demand
 from orchestra.scheduler.explanation import Explanation, NodeNames, Rejection, sort_rejections
-from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS
+from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS, ready
 from orchestra.scheduler.plugin import Filter, WorkloadState
 from orchestra.scheduler.preemption import plans
 from orchestra.scheduler.ranking import Ranking
@@ -43,12 +43,12 @@ class Pipeline:
         result = ScheduleResult()
         groups: dict[tuple[str, str], list[PendingReplica]] = {}
         for p in pending:
-            groups.setdefault((p.workload.name, p.group), []).append(p)
+            groups.setdefault((p.workload.name, p.group, p.pinned), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
         order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
         for key in order:
             members = groups[key]
-            demand = Demand.of(members[0].workload, self.c.default_strategy)
+            demand = Demand.of(members[0].workload, self.c.default_strategy, members[0].pinned)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result
 
@@ -109,12 +109,14 @@ class Pipeline:
             if j is None:
                 if failed is not None:
                     result.explanations[rid] = failed_line
-                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
+                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections,
+                                                      unschedulable=failed.unschedulable)
                     continue
                 why = self.rejections(w, self.feasibility(w)[2])
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
-                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why)
+                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why,
+                                                               unschedulable=self._never(w))
                     failed_line = result.explanations[rid] = failed.line()
                     continue
                 j, preempted, freed = chosen
@@ -134,6 +136,18 @@ class Pipeline:
             result.placements[rid] = c.names[j]
             result.explanations[rid] = e.line()
             result.details[rid] = e
+
+    def _never(self, w: WorkloadState) -> bool:
+        """No node could take it even if it ran nothing: its own filters (selector, affinity, taints)
+        or its size rule every node out. Readiness and cordons are left out: they pass."""
+        c, d = self.c, w.demand
+        if c.size == 0:
+            return False        # no node yet (they may still be joining): nothing to conclude
+        m = (c.cap_cpu >= d.cpu) & (c.cap_mem >= d.memory)
+        for f in STATIC_FILTERS:
+            if f.name != ready.NAME and f.applies(d):
+                m = m & f.mask(c, w)
+        return not m.any()
 
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
         found = plans(self.c, w, static_ok, dynamic)

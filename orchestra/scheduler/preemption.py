@@ -17,13 +17,14 @@ from typing import Sequence
 import numpy as np
 
 from orchestra.scheduler.cluster import ClusterState
+from orchestra.scheduler.filters import fit, host_ports, tenant
 from orchestra.scheduler.plugin import Filter, WorkloadState
 from orchestra.scheduler.snapshot import BoundReplica
 
 EXACT_LIMIT = 12    # at most sum(C(12, k)) subsets for k below the greedy answer: a few thousand, on a rare path
 
 # What evicting a replica frees, by the filter that needed it gone.
-_FREES = {"fit": "cpu/memory", "tenant": "tenant", "host_ports": "host port"}
+_FREES = {fit.NAME: "cpu/memory", tenant.NAME: "tenant", host_ports.NAME: "host port"}
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,12 @@ def _plan_one(cur: Current, w: Workload, now_ms: int) -> WorkloadChange:
         change = WorkloadChange(w, "created", rec, revisions.make(w, 1, None, now_ms))
     elif old.spec_json == text:
         return WorkloadChange(w, "unchanged", old)
+    elif cur.spec is not None and cur.spec.spec.mode != w.spec.mode:
+        raise PlanRefused(f"workload {w.name} is {cur.spec.spec.mode}; spec.mode cannot change to {w.spec.mode} "
+                          f"(delete it and apply it again)")
+    elif w.spec.mode == "job" and cur.spec is not None and codec.template_hash(cur.spec) != codec.template_hash(w):
+        raise PlanRefused(f"job {w.name}: its template, tenant and placement cannot change once it runs "
+                          f"(delete the job and apply it again)")
     else:
         rec = dataclasses.replace(old, spec_json=text, generation=old.generation + 1, updated_at_ms=now_ms,
                                   last_incarnations=dict(old.last_incarnations))
@@ -90,6 +96,8 @@ def _plan_one(cur: Current, w: Workload, now_ms: int) -> WorkloadChange:
             rec.revision = max([old.revision, *cur.revision_numbers]) + 1
             start_rollout(rec, now_ms)
             change.revision = revisions.make(w, rec.revision, cur.spec, now_ms)
+    if w.spec.mode != "replicated":
+        return change          # a daemon's replicas follow the nodes, a job's its progress: the controller makes them
     goal = goal_of(rec, w)
     s = rollout.step(goal, views_of(cur.replicas, goal.min_ready_ms, now_ms))
     retired = {rid for rid, _ in s.retire}

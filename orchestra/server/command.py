@@ -65,7 +65,13 @@ def fail(message: str) -> None:
 
 @click.command("server")
 @click.option("--listen", default="127.0.0.1:7070", show_default=True, help="host:port to serve gRPC on")
-@click.option("--data-dir", default="~/.orchestra/server", show_default=True, help="where the state lives")
+@click.option("--data-dir", default="~/.orchestra/server", show_default=True,
+              help="the plane's keys and certificates, and its SQLite state")
+@click.option("--store", "store_url", default="", metavar="URL",
+              help="where the state lives: SQLite in the data dir (default), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")
+@click.option("--etcd-ca", type=click.Path(dir_okay=False), help="CA certificate that signed the etcd members")
+@click.option("--etcd-cert", type=click.Path(dir_okay=False), help="client certificate orchestra presents to etcd")
+@click.option("--etcd-key", type=click.Path(dir_okay=False), help="key of --etcd-cert")
 @click.option("--node-grace", type=Duration(), default="10s", show_default=True,
               help="silence after which a node becomes NotReady")
 @click.option("--heartbeat-interval", type=Duration(), default="2s", show_default=True,
@@ -76,7 +82,8 @@ def fail(message: str) -> None:
 @click.option("--allow-capability", multiple=True,
               help="let workloads add this Linux capability beyond the safe list (repeatable), e.g. NET_ADMIN")
 def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
-           tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = ()) -> None:
+           tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = (), store_url: str = "",
+           etcd_ca: str | None = None, etcd_cert: str | None = None, etcd_key: str | None = None) -> None:
     """Run the orchestra control plane."""
     if node_grace <= heartbeat_interval:
         fail(f"--node-grace ({node_grace}ms) must be longer than --heartbeat-interval ({heartbeat_interval}ms), "
@@ -85,12 +92,12 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from orchestra.server.grpc_server import build_server
     from orchestra.server.plane import Plane
-    from orchestra.store.datadir import open_data_dir
+    from orchestra.store.open import open_store
 
     logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        data, store = open_data_dir(data_dir)
+        data, store = open_store(store_url, data_dir, etcd_ca, etcd_cert, etcd_key)
     except StoreOpenError as exc:
         fail(str(exc))
     try:

@@ -61,12 +61,13 @@ def _clear_binding(r: ReplicaRecord) -> None:
 
 # -- the plane's transitions ------------------------------------------------------------------
 
-def create(store: Store, workload: WorkloadRecord, index: int, requests: Resources, now_ms: int) -> ReplicaRecord:
-    """A new replica of the workload's current revision, Pending."""
+def create(store: Store, workload: WorkloadRecord, index: int, requests: Resources, now_ms: int,
+           pinned: str = "", job: bool = False) -> ReplicaRecord:
+    """A new replica of the workload's current revision, Pending (a daemon's pinned to its node)."""
     r = ReplicaRecord(id=replica_id(workload.name, index), workload=workload.name, index=index,
                       phase=Phase.PENDING, reason="waiting to be scheduled", revision=workload.revision,
                       requests=requests, created_at_ms=now_ms, updated_at_ms=now_ms,
-                      incarnation=int(workload.last_incarnations.get(str(index), 0)))
+                      incarnation=int(workload.last_incarnations.get(str(index), 0)), pinned_node=pinned, job=job)
     store.put_replica(r)
     return r
 
@@ -187,8 +188,12 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
             return False
         store.put_replica(r)
         return True
+    phase = Phase(st.phase)
+    if r.job and phase == Phase.EXITED:
+        # A job's replica that ended is done: Succeeded, or Failed for good (its agent does not restart it).
+        phase = Phase.SUCCEEDED if st.exit_code == 0 else Phase.FAILED
     # Restarts only grow within one incarnation; a restarted agent counts from 0 again.
-    after = (Phase(st.phase), st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
+    after = (phase, st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
              st.next_restart_ms, ready)
     before = (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready)
     if before == after and probes == r.probes:
@@ -208,7 +213,7 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
     if failed_now:
         failures.record(now_ms, node, r.workload)
     if old_phase != r.phase:
-        _phase_event(events, r.id, node, st)
+        _phase_event(events, r.id, node, st, r.phase)
     _probe_events(events, r.id, node, old_probes, probes)
     return before != after
 
@@ -230,9 +235,14 @@ def confirm_gone(store: Store, events: EventLog, node: str, report_revision: int
     return gone
 
 
-def _phase_event(events: EventLog, replica: str, node: str, st: agent_pb2.ReplicaStatus) -> None:
+def _phase_event(events: EventLog, replica: str, node: str, st: agent_pb2.ReplicaStatus, phase: Phase) -> None:
     detail = f": {st.reason}" if st.reason else ""
-    if st.phase == Phase.RUNNING:
+    if phase == Phase.SUCCEEDED:
+        events.emit("Replica", replica, NORMAL, "Completed", f"{replica} completed on {node} (exit code 0)")
+    elif phase == Phase.FAILED and st.phase == Phase.EXITED:
+        events.emit("Replica", replica, WARNING, "Failed", f"{replica} failed on {node}: exited with code "
+                                                            f"{st.exit_code}")
+    elif st.phase == Phase.RUNNING:
         events.emit("Replica", replica, NORMAL, "Started", f"{replica} running on {node}")
     elif st.phase == Phase.FAILED:
         events.emit("Replica", replica, WARNING, "Failed", f"{replica} failed on {node}{detail}")

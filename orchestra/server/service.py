@@ -37,6 +37,9 @@ class Counts:
                  min_ready_ms: int):
         live = [r for r in replicas if not lifecycle.is_terminating(r)]
         self.desired = desired
+        self.succeeded = sum(1 for r in live if r.phase == Phase.SUCCEEDED)
+        self.failed = sum(1 for r in live if r.job and r.phase == Phase.FAILED and r.exit_code) + \
+            sum(r.restarts for r in live if r.job)
         self.running = sum(1 for r in live if r.phase == Phase.RUNNING)
         self.pending = sum(1 for r in live if r.phase == Phase.PENDING)
         self.ready = sum(1 for r in live if r.ready)
@@ -180,13 +183,16 @@ class UserService:
     # -- reading ------------------------------------------------------------------------------
     def _counts(self, rec: WorkloadRecord, replicas: list[ReplicaRecord], now: int) -> Counts:
         w = self.catalog.workload(rec)
-        return Counts(rec, w.spec.replicas, replicas, now, w.spec.update.min_ready_seconds * 1000)
+        desired = {"daemon": rec.daemon_nodes, "job": w.spec.job.completions}.get(w.spec.mode, w.spec.replicas)
+        return Counts(rec, desired, replicas, now, w.spec.update.min_ready_seconds * 1000)
 
     def _workload_info(self, rec: WorkloadRecord, replicas: list[ReplicaRecord] | None = None,
                        now: int | None = None) -> orchestra_pb2.WorkloadInfo:
         if replicas is None:
             replicas = self.store.list_replicas(workload=rec.name)
-        return messages.workload_info_pb(rec, self._counts(rec, replicas, now or self.clock_ms()))
+        info = messages.workload_info_pb(rec, self._counts(rec, replicas, now or self.clock_ms()))
+        info.mode = self.catalog.workload(rec).spec.mode
+        return info
 
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
@@ -241,12 +247,31 @@ class UserService:
             n = self.store.get_node(name)
             if n is None:
                 raise NotFound(f"node {name!r} not found")
-            if n.schedulable != schedulable:
+            if n.schedulable != schedulable or (schedulable and n.draining):
                 n.schedulable = schedulable
+                if schedulable:             # uncordon ends a drain too
+                    n.draining = n.drain_daemons = False
                 self.store.put_node(n)
                 self.events.emit("Node", name, NORMAL, "Uncordoned" if schedulable else "Cordoned",
                                  f"node {name} {'accepts' if schedulable else 'no longer accepts'} new replicas")
         self.settle([])
+        return messages.node_pb(n, self.store.list_replicas(node=name))
+
+    def drain_node(self, name: str, include_daemons: bool) -> types_pb2.Node:
+        """Cordon the node and move its replicas elsewhere, each workload within its update budget
+        (a replacement is Ready before the replica it replaces stops). Daemon replicas stay unless
+        `include_daemons` (they are stopped then: a daemon runs one per node). Uncordon ends it."""
+        with self.store.transaction():
+            n = self.store.get_node(name)
+            if n is None:
+                raise NotFound(f"node {name!r} not found")
+            if not n.draining or n.drain_daemons != include_daemons or n.schedulable:
+                n.schedulable, n.draining, n.drain_daemons = False, True, include_daemons
+                self.store.put_node(n)
+                self.events.emit("Node", name, NORMAL, "Draining",
+                                 f"node {name} cordoned; its replicas move to other nodes within their update budgets"
+                                 + ("; its daemon replicas stop" if include_daemons else ""))
+        self.settle([r.workload for r in self.store.list_replicas(node=name)])
         return messages.node_pb(n, self.store.list_replicas(node=name))
 
     # -- rollouts -----------------------------------------------------------------------------

@@ -108,6 +108,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def PauseRollout(self, request, context):
         return self.service.pause_rollout(request.workload, request.paused)
 
+    @_unary
+    def DrainNode(self, request, context):
+        return self.service.drain_node(request.name, request.include_daemons)
+
     @_streaming
     def Exec(self, request_iterator, context):
         yield from self.service.exec(request_iterator, context.is_active)

@@ -17,6 +17,7 @@ ever escapes: input is untrusted (files, and JSON arriving at the server).
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import os
@@ -25,9 +26,9 @@ from typing import Any, Iterable, Mapping
 from orchestra.spec import names
 from orchestra.spec.errors import ManifestError, raise_collected
 from orchestra.spec.fields import Fields, describe, quote
-from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, PROBE_ACTIONS, RESTART_POLICIES,
+from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, MODES, PROBE_ACTIONS, RESTART_POLICIES,
                                   SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
-                                  Budget, Placement, Port, PreferredTerm, Probe, Resources,
+                                  Budget, JobSpec, Placement, Port, PreferredTerm, Probe, Resources,
                                   SelectorRequirement, Template, Toleration, UpdateStrategy, Workload,
                                   WorkloadSpec)
 from orchestra.spec.quantities import (CPU_EXAMPLES, MEMORY_EXAMPLES, QuantityError, format_cpu,
@@ -45,7 +46,8 @@ PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_FIELDS = ("name", "labels")
-SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement", "update")
+JOB_FIELDS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds")
+SPEC_FIELDS = ("mode", "replicas", "tenant", "priority", "template", "placement", "update", *JOB_FIELDS)
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
                    "readOnlyRootFilesystem", "addCapabilities", "readinessProbe", "livenessProbe",
                    "startupProbe", "terminationGracePeriodSeconds")
@@ -71,6 +73,7 @@ _HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_
          **{f: "spec.template" for f in TEMPLATE_FIELDS}, **{f: "spec.placement" for f in PLACEMENT_FIELDS},
          **{f: "spec.template.resources" for f in RESOURCE_FIELDS},
          **{f: "spec.update" for f in UPDATE_FIELDS},
+         **{f: "spec" for f in JOB_FIELDS},
          **{f: "spec.template.readinessProbe" for f in PROBE_FIELDS},
          "containerPort": "spec.template.ports[]", "hostPort": "spec.template.ports[]",
          "hostIP": "spec.template.ports[]"}
@@ -238,16 +241,49 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
     spec = f.mapping(value, "spec", SPEC_FIELDS, _HOME)
     if spec is None:
         return None
+    mode = f.choice(spec.get("mode"), "spec.mode", MODES, "replicated")
     replicas = f.integer(spec.get("replicas"), "spec.replicas", 0, MAX_REPLICAS, 1)
     tenant = f.string(spec.get("tenant"), "spec.tenant", names.dns_label_problem)
     priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
     template = _template(f, spec.get("template"))
     placement = _placement(f, spec.get("placement"))
     update = _update(f, spec.get("update"))
-    if None in (replicas, tenant, priority, template, placement, update):
+    job = _job(f, spec, mode)
+    if mode in ("daemon", "job") and spec.get("replicas") is not None:
+        f.error("spec.replicas", "a daemon runs one replica on every eligible node: remove replicas"
+                if mode == "daemon" else "a job runs parallelism replicas at a time until completions "
+                                         "succeed: remove replicas (use parallelism and completions)")
         return None
+    if None in (mode, replicas, tenant, priority, template, placement, update, job):
+        return None
+    if mode != "replicated":
+        replicas = 0
+    if mode == "job":
+        given = (spec.get("template") or {}).get("restartPolicy")
+        if given is None:
+            template = dataclasses.replace(template, restart_policy="Never")
+        elif template.restart_policy == "Always":
+            f.error("spec.template.restartPolicy", "a job's replicas end: use Never (a failed one is replaced, "
+                                                   "up to backoffLimit) or OnFailure (restarted in place)")
+            return None
     return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
-                        placement=placement, update=update)
+                        placement=placement, update=update, mode=mode, job=job)
+
+
+def _job(f: Fields, spec: Mapping[str, Any], mode: str | None) -> JobSpec | None:
+    given = [k for k in JOB_FIELDS if spec.get(k) is not None]
+    if mode != "job":
+        for k in given:
+            f.error(f"spec.{k}", f"is for jobs only (spec.mode: job); this workload is {mode or 'replicated'}")
+        return None if given else JobSpec()
+    completions = f.integer(spec.get("completions"), "spec.completions", 1, MAX_REPLICAS, 1)
+    parallelism = f.integer(spec.get("parallelism"), "spec.parallelism", 1, MAX_REPLICAS, 1)
+    backoff = f.integer(spec.get("backoffLimit"), "spec.backoffLimit", 0, 10_000, 6)
+    deadline = f.integer(spec.get("activeDeadlineSeconds"), "spec.activeDeadlineSeconds", 0, MAX_DEADLINE_SECONDS, 0)
+    if None in (completions, parallelism, backoff, deadline):
+        return None
+    return JobSpec(completions=completions, parallelism=parallelism, backoff_limit=backoff,
+                   active_deadline_seconds=deadline)
 
 
 def _template(f: Fields, value: Any) -> Template | None:

@@ -34,6 +34,8 @@ class NodeRecord:
     desired_hash: str = ""                              # digest of the set published as desired_revision
     agent_instance: str = ""
     registered_at_ms: int = 0
+    draining: bool = False                              # orchestra drain: its replicas move elsewhere
+    drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
 
     @property
     def key(self) -> str:
@@ -58,6 +60,7 @@ class WorkloadRecord:
     rollout_progress_ms: int = 0                        # when the rollout last made progress
     rollout_progress_key: str = ""                      # the counts that progress is measured on
     rollout_failure: str = ""                           # why the rollout failed (state Failed)
+    daemon_nodes: int = 0                               # a daemon: the nodes it should run on, last counted
     # index -> the last incarnation of a removed replica with that index: a new replica that reuses
     # the index starts above it, so that a late report about the old container is only stale.
     last_incarnations: dict = field(default_factory=dict)
@@ -94,6 +97,8 @@ class ReplicaRecord:
     # (0 until the publisher drops it). A report at or after it that does not list the replica
     # means its container is gone.
     stop_revision: int = 0
+    pinned_node: str = ""                               # a daemon's replica runs on this node only
+    job: bool = False                                   # a job's replica: it ends Succeeded or Failed
 
     @property
     def key(self) -> str:

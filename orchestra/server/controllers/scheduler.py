@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from orchestra.phase import JOB_DONE
 from orchestra.scheduler import BoundReplica, NodeInfo, PendingReplica, ScheduleResult, Snapshot, schedule
 from orchestra.server import lifecycle
 from orchestra.server.catalog import Revisions, WorkloadCatalog
@@ -49,12 +50,16 @@ def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter,
             continue
         w = spec.workload
         if r.node:
+            if r.job and r.phase in JOB_DONE:
+                continue            # a finished job's replica holds nothing any more
             bound.append(BoundReplica(replica_id=r.id, workload=r.workload, node=r.node, requests=r.requests,
                                       priority=w.spec.priority, tenant=w.spec.tenant, ports=w.spec.template.ports))
         elif not lifecycle.is_terminating(r):
-            pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision)), r.index))
+            pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node),
+                            r.index))
     for r, w in extra_pending:
-        pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision)), r.index))
+        pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node),
+                        r.index))
     # Higher priority first, then stable by workload and index.
     pending.sort(key=lambda pi: (-pi[0].workload.spec.priority, pi[0].workload.name, pi[1]))
     return ClusterView(Snapshot(nodes=nodes, bound=tuple(bound), default_strategy=default_strategy),
