@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from labtools import wait_for
 
 from orchestra.lab.ssh import Node
@@ -30,6 +31,7 @@ def exec_cli(plane, *args: str, stdin: bytes | None = None) -> subprocess.Comple
                           capture_output=True, env=plane.env(), timeout=300)
 
 
+@pytest.mark.timeout(1800)   # the first test of a session also waits for the lab to come up
 def test_exec_into_a_replica_on_a_vm(plane, lab):
     machines = {m.name: m for m in lab.machines()}
     path = plane.workdir / "shell.yaml"
