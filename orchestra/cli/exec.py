@@ -158,6 +158,8 @@ def _run(target, requests: Requests, stdin: bool, in_fd: int) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED       # the call is cancelled below: the plane stops the command
     except BrokenPipeError:
+        # Whoever read our output is gone (`| head`): nothing more to say to them, also not at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     finally:
         call.cancel()

@@ -126,6 +126,13 @@ def test_output_streams_as_it_comes_a_flood_is_held_back_and_a_cli_that_goes_awa
     assert cli.returncode == 130
     wait_for("yes gone from the container", lambda: "yes flood" not in processes(cluster, node, "web"), timeout=30)
 
+    # A reader that has read enough (`| head`): exec ends quietly with 141 (SIGPIPE's), the command with it.
+    res = subprocess.run(f"{sys.executable} -m orchestra.cli.main exec web-0 -- yes piped | head -n 2; "
+                         "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
+                         env=cluster.env(), timeout=120)
+    assert (res.stdout, res.stderr) == (b"piped\npiped\n141\n", b""), res
+    wait_for("yes gone from the container", lambda: "yes piped" not in processes(cluster, node, "web"), timeout=30)
+
 
 def test_exec_ends_with_a_clear_error_when_the_node_session_is_lost(cluster):
     node = one_node_with_web(cluster, node_grace_s=60.0)
