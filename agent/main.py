@@ -1,7 +1,7 @@
 """`orchestra-agent`: the node agent.
 
     orchestra-agent --server HOST:PORT --name NAME [--labels k=v,...] [--docker-host URL]
-                    [--cpu N] [--memory SIZE] [--network host|bridge|none]
+                    [--cpu N] [--memory SIZE] [--network host|bridge|none] [--metrics-listen HOST:PORT]
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad arguments, 3 when the plane refuses
 the node, 4 when the plane does not authorise the agent (or it cannot join: no/bad --token).
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "cluster and keeps the node's key and certificate in --state-dir (default $ORCHESTRA_TOKEN)")
     p.add_argument("--state-dir", default="~/.orchestra/agent",
                    help="where the node's key and certificate are kept (default ~/.orchestra/agent)")
+    p.add_argument("--metrics-listen", default=None, metavar="HOST:PORT", type=_checked(names.address_problem),
+                   help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (e.g. "
+                        "127.0.0.1:9465; off unless given: without it prometheus_client is not even loaded)")
     return p
 
 
@@ -122,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
                          stop_timeout_s=args.stop_timeout, tls=creds.tls)
     agent = Agent(config)
+    if args.metrics_listen:
+        from agent import metrics
+        from orchestra.metrics_endpoint import EndpointError
+        try:
+            url = metrics.serve(args.metrics_listen, agent)
+        except EndpointError as e:
+            logging.getLogger("orchestra.agent").error("--metrics-listen: %s", e)
+            return 2
+        logging.getLogger("orchestra.agent").info("metrics: %s", url)
     # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
     # session's): stop from a fresh thread instead.
     for sig in (signal.SIGTERM, signal.SIGINT):

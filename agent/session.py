@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from agent import facts
+from agent import facts, metrics
 from agent.converger import Converger, wall_ms
 from agent.exec import Execs
 from agent.logs import LogStreams
@@ -109,6 +109,13 @@ class Agent:
             s = self._session
         if s is not None:
             s.close()
+
+    @property
+    def connected(self) -> bool:
+        """A session is open and the plane welcomed it."""
+        with self._lock:
+            s = self._session
+        return s is not None and s.welcomed and not s.done.is_set()
 
     def run(self) -> int:
         """Run until stopped (exit 0) or refused (exit 3: refused, 4: not authorised)."""
@@ -312,6 +319,7 @@ class Session:
                 replicas = agent.usage.containers(agent.converger.running_containers())
             except Exception:   # usage must never break the session
                 log.exception("usage sampling failed")
+                metrics.usage_error()
                 continue
             self.send(agent_pb2.AgentMessage(usage=agent_pb2.UsageReport(
                 node=node, replicas=replicas)))

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drain": ("orchestra.cli.nodes", "drain"),
     "local": ("orchestra.cli.local", "local"),
     "rollout": ("orchestra.cli.rollout", "rollout"),
+    "ui": ("orchestra.ui.command", "ui"),
     "server": ("orchestra.server.command", "server"),
     "cluster": ("orchestra.lab.command", "cluster"),
     "node": ("orchestra.lab.command", "node"),

@@ -94,18 +94,19 @@ class Cluster:
         return env
 
     # -- processes ---------------------------------------------------------------------
-    def start_server(self) -> Proc:
+    def start_server(self, *extra: str) -> Proc:
+        """`extra`: more `orchestra server` options, e.g. "--metrics-listen", "127.0.0.1:PORT"."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "orchestra.cli.main", "server", "--listen", self.address,
                 "--data-dir", str(self.data_dir), "--node-grace", f"{self.node_grace_s}s",
-                "--heartbeat-interval", f"{self.heartbeat_s}s"]
+                "--heartbeat-interval", f"{self.heartbeat_s}s", *extra]
         self.server = Proc("server", args, self.workdir / "server.log", self.env()).start()
         wait_for("the control plane to answer", lambda: self.cli("get", "nodes", check=False).returncode == 0
                  or (not self.server.alive and _raise(f"server exited:\n{self.server.log()}")))
         return self.server
 
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
-                    memory: str = "2Gi") -> Proc:
+                    memory: str = "2Gi", extra: tuple[str, ...] = ()) -> Proc:
         self.engines[name] = engine
         # Containers of a bridge engine get their own network namespace (so replicas of one workload
         # can listen on one port on one node); else they share the engine's (network host).
@@ -117,6 +118,7 @@ class Cluster:
                 "--state-dir", str(self.workdir / f"agent-state-{name}")]
         if labels:
             args += ["--labels", labels]
+        args += extra
         proc = Proc(f"agent-{name}", args, self.workdir / f"agent-{name}.log", self.env()).start()
         self.agents[name] = proc
         return proc
