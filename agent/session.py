@@ -1,10 +1,10 @@
 """The agent's stream to the plane (AgentLink.Session), and the reconnect loop around it.
 
 One session: send Hello; wait for Welcome (or Refusal); then, until the stream breaks,
-pass DesiredSets to the converger (it ignores older revisions), answer LogRequests, and
-send Heartbeats every heartbeat interval, a StatusReport whenever something changed (a
-phase, a reason, readiness, a probe's result) and at least every 10 s, and a UsageReport
-every usage interval.
+pass DesiredSets to the converger (it ignores older revisions), answer LogRequests and
+ExecStarts (agent/exec.py), and send Heartbeats every heartbeat interval, a StatusReport
+whenever something changed (a phase, a reason, readiness, a probe's result) and at least
+every 10 s, and a UsageReport every usage interval.
 
 Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
 a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
@@ -24,6 +24,7 @@ import grpc
 
 from agent import facts, metrics
 from agent.converger import Converger, wall_ms
+from agent.exec import Execs
 from agent.logs import LogStreams
 from agent.reconciler import Status
 from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
@@ -96,6 +97,7 @@ class Agent:
         self.converger = Converger(self.runtime, config.name)
         self.usage = UsageSampler(self.runtime, wall_ms)
         self.logs = LogStreams(self.runtime, self.converger.container_of, config.name)
+        self.execs = Execs(self.runtime, self.converger.running_containers, config.name)
         self.stop_event = threading.Event()
         self._session: Session | None = None
         self._lock = threading.Lock()
@@ -158,6 +160,7 @@ class Agent:
             return 0
         finally:
             self.logs.cancel_all()
+            self.execs.cancel_all()
             self.converger.stop()
             self.usage.close()
 
@@ -234,6 +237,7 @@ class Session:
                 timer.cancel()
             self.close()
             agent.logs.cancel_all()
+            agent.execs.cancel_all()   # the plane ended their calls with the session
             for t in self._threads:
                 t.join(5)
             channel.close()
@@ -266,6 +270,14 @@ class Session:
             agent.logs.start(msg.log_request, self.send)
         elif kind == "log_cancel":
             agent.logs.cancel(msg.log_cancel.request_id)
+        elif kind == "exec_start":
+            agent.execs.start(msg.exec_start, self.send)
+        elif kind == "exec_input":
+            agent.execs.input(msg.exec_input)
+        elif kind == "exec_resize":
+            agent.execs.resize(msg.exec_resize)
+        elif kind == "exec_cancel":
+            agent.execs.cancel(msg.exec_cancel.exec_id)
         elif kind == "refusal":
             raise Refused(msg.refusal.reason or "no reason given")
         else:

@@ -26,7 +26,7 @@ import requests.exceptions
 from agent import labels
 from agent.probes import ImageHealth
 from agent.reconciler import Container
-from agent.runtime import NETWORK_MODES
+from agent.runtime import NETWORK_MODES, docker_exec
 from orchestra.api import agent_pb2
 from orchestra.security.policy import docker_security_options
 
@@ -269,6 +269,39 @@ class DockerRuntime:
         if info.get("Running") or info.get("ExitCode") is None:
             return None, bytes(output)
         return int(info["ExitCode"]), bytes(output)
+
+    # -- exec for a user (agent/exec.py) --
+
+    def exec_create(self, container_id: str, command, tty: bool, stdin: bool) -> str:
+        with _translated(f"exec in container {container_id[:12]}"):
+            try:
+                return self.api.exec_create(container_id, list(command), stdout=True, stderr=True,
+                                            stdin=stdin, tty=tty)["Id"]
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_attach(self, exec_id: str, tty: bool) -> docker_exec.ExecConnection:
+        """Start the exec; its stream (agent/runtime/docker_exec.py)."""
+        try:
+            return docker_exec.attach(self.base_url, API_VERSION, exec_id, tty)
+        except docker_exec.ExecStartError as e:
+            raise ContainerError(str(e)) from e
+        except OSError as e:
+            raise RuntimeUnavailable(_short(e)) from e
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        with _translated(f"inspect exec {exec_id[:12]}"):
+            try:
+                return self.api.exec_inspect(exec_id)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
+        with _translated(f"resize exec {exec_id[:12]}"):
+            try:
+                self.api.exec_resize(exec_id, height=rows, width=cols)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
 
     def _grace(self, grace_s: int | None) -> int:
         return self.stop_timeout_s if grace_s is None else max(0, grace_s)

@@ -115,6 +115,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
                 _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/orchestra.v1.Orchestra/Exec',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -221,6 +226,14 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request_iterator, context):
+        """A command in a running replica's container, relayed over its node's agent stream (the plane
+        never dials a node). First request `command`; answers: output as it comes, then `exit`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -303,6 +316,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.DrainNode,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +755,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/DrainNode',
             orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
             orchestra_dot_v1_dot_types__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/Exec',
+            orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,5 @@
 """The agent hub: agents' sessions and what their messages do (registration, heartbeats,
-replica reports, usage, log data). Plain methods over the store, so tests call them directly;
+replica reports, usage, log data, exec output: orchestra/server/exec_relay.py). Plain methods over the store, so tests call them directly;
 the gRPC servicer only feeds it.
 
 The acceptance rule for a replica status (docs/internals.md): it counts only when the replica
@@ -15,6 +15,7 @@ from orchestra.server import lifecycle
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.errors import ProtocolError
 from orchestra.server.events import NORMAL, WARNING, EventLog
+from orchestra.server.exec_relay import ExecRelay
 from orchestra.server.failures import FailureCounter
 from orchestra.server.messages import message_to_dict, resources_from_pb, taints_from_pb
 from orchestra.server.sessions import AgentSession, LogRelay, SessionRegistry
@@ -44,6 +45,7 @@ class AgentHub:
         self.on_node = on_node
         self.sessions = SessionRegistry()
         self.logs = LogRelay()
+        self.execs = ExecRelay()
 
     def connected(self, node: str) -> bool:
         return self.sessions.get(node) is not None
@@ -67,6 +69,7 @@ class AgentHub:
         session.end(None, "closed")
         self.sessions.unregister(session)
         self.logs.session_closed(session)
+        self.execs.session_closed(session)
 
     def register_node(self, hello: agent_pb2.Hello, now_ms: int) -> NodeRecord:
         """Upsert the node from its Hello. Its Ready status is liveness's; cordoning (schedulable) is
@@ -98,7 +101,7 @@ class AgentHub:
     def on_message(self, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
         kind = msg.WhichOneof("msg")
         if kind is None:
-            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log is set")
+            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log, exec is set")
         if kind == "hello":
             raise ProtocolError("hello is allowed only as the first message of a session")
         if self.sessions.get(session.node) is not session:
@@ -114,6 +117,8 @@ class AgentHub:
             self.record_usage(session.node, msg.usage)
         elif kind == "log":
             self.logs.deliver(session, msg.log)
+        elif kind == "exec":
+            self.execs.deliver(session, msg.exec)
 
     def record_runtime_status(self, node: str, runtime_status: str) -> None:
         if not runtime_status:

@@ -124,6 +124,8 @@ class ApiMetrics(grpc.ServerInterceptor):
             return handler._replace(unary_unary=_counted(handler.unary_unary, name, timed=True))
         if handler.unary_stream is not None:
             return handler._replace(unary_stream=_counted_stream(handler.unary_stream, name))
+        if handler.stream_stream is not None:      # Exec: the request is a stream of them
+            return handler._replace(stream_stream=_counted_stream(handler.stream_stream, name))
         return handler
 
 

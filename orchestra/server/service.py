@@ -13,7 +13,7 @@ from orchestra.api import orchestra_pb2, types_pb2
 from orchestra.phase import Phase
 from orchestra.scheduler import schedule
 from orchestra.security.policy import SecurityPolicy, check_workload
-from orchestra.server import apply_plan, lifecycle, messages
+from orchestra.server import apply_plan, exec_relay, lifecycle, messages
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
@@ -391,4 +391,28 @@ class UserService:
         finally:
             for request_id in remaining:
                 self.hub.logs.cancel(request_id)
+
+    # -- exec -----------------------------------------------------------------------------------
+    def exec(self, requests: Iterator[orchestra_pb2.ExecRequest],
+             is_active: Callable[[], bool]) -> Iterator[orchestra_pb2.ExecResponse]:
+        """Orchestra.Exec: a command in a Running replica's container, relayed over its node's
+        session (orchestra/server/exec_relay.py)."""
+        first = next(requests, None)
+        if first is None or first.WhichOneof("msg") != "command":
+            raise InvalidArgument("the first ExecRequest must be `command`: the replica and the command to run")
+        cmd = first.command
+        if not cmd.replica:
+            raise InvalidArgument("name the replica to run the command in, e.g. web-0")
+        if not cmd.command or not cmd.command[0]:
+            raise InvalidArgument(f"name the command to run in replica {cmd.replica}, e.g. sh")
+        r = self.store.get_replica(cmd.replica)
+        if r is None:
+            raise NotFound(f"replica {cmd.replica!r} not found")
+        if r.phase != Phase.RUNNING or not r.node:
+            raise FailedPrecondition(f"replica {r.id} is not running ({r.phase}{': ' + r.reason if r.reason else ''})")
+        session = self.hub.sessions.get(r.node)
+        if session is None:
+            raise FailedPrecondition(f"node {r.node} of replica {r.id} has no open session with the plane")
+        channel = self.hub.execs.open(session, r.id, r.incarnation, cmd)
+        yield from exec_relay.relay(channel, requests, is_active, self.stopping)
 

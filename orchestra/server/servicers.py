@@ -112,6 +112,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def DrainNode(self, request, context):
         return self.service.drain_node(request.name, request.include_daemons)
 
+    @_streaming
+    def Exec(self, request_iterator, context):
+        yield from self.service.exec(request_iterator, context.is_active)
+
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
     try:

@@ -161,6 +161,10 @@ def test_user_api_calls_by_method_and_code(plane, tmp_path):
         with pytest.raises(grpc.RpcError) as missing:
             stub.DescribeWorkload(orchestra_pb2.DescribeRequest(name="nope"), timeout=10)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.RpcError) as no_replica:        # a bidirectional call counts too
+            list(stub.Exec(iter([orchestra_pb2.ExecRequest(command=orchestra_pb2.ExecCommand(
+                replica="nope-0", command=["true"]))]), timeout=10))
+        assert no_replica.value.code() == grpc.StatusCode.NOT_FOUND
         after = plane.events.emit("Cluster", "test", "Normal", "Before", "before the watch")
         watch = stub.WatchEvents(orchestra_pb2.WatchEventsRequest(after_id=after), timeout=30)
         plane.events.emit("Cluster", "test", "Normal", "Test", "something happened")
@@ -181,6 +185,7 @@ def test_user_api_calls_by_method_and_code(plane, tmp_path):
         return value(after, name, **labels) - value(before, name, **labels)
     assert grew("orchestra_api_requests_total", method="ListNodes", code="OK") == 2
     assert grew("orchestra_api_requests_total", method="DescribeWorkload", code="NOT_FOUND") == 1
+    assert grew("orchestra_api_requests_total", method="Exec", code="NOT_FOUND") == 1
     assert grew("orchestra_api_request_duration_seconds_count", method="ListNodes") == 3    # the refused one too
     assert grew("orchestra_api_request_duration_seconds_bucket", method="ListNodes", le="+Inf") == 3
     assert grew("orchestra_api_requests_total", method="ListNodes", code="PERMISSION_DENIED") == 1
