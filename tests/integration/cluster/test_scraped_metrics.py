@@ -15,6 +15,9 @@ from tests.support.ports import free_port
 PROBED = """\
     readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
     resources:"""
+NEVER_READY = """\
+    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1}
+    resources:"""
 
 
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -49,8 +52,9 @@ def test_metrics_agree_with_orchestra_get(cluster):
     cluster.wait_nodes_ready(*agent_ports)
 
     cluster.apply(workload(name="web", replicas=3, cpu="100m", memory="16Mi").replace("    resources:", PROBED))
-    cluster.apply(workload(name="crash", replicas=1, cpu="100m", memory="16Mi",
-                           command='[sh, -c, "sleep 0.5; exit 3"]'), "--no-wait")
+    cluster.apply(workload(name="crash", replicas=1, cpu="100m", memory="16Mi",      # never ready
+                           command='[sh, -c, "sleep 0.5; exit 3"]').replace("    resources:", NEVER_READY),
+                  "--no-wait")
     cluster.apply(workload(name="huge", replicas=1, cpu="16", memory="16Mi"), "--no-wait")   # fits nowhere
     cluster.wait_running("web", 3)
     wait_for("crash-0 restarted twice", lambda: cluster.replicas("crash")[0].get("restarts", 0) >= 2, timeout=90)
