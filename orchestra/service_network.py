@@ -14,7 +14,7 @@ CLUSTER_DOMAIN = "orchestra"
 VIRTUAL_RANGE = ipaddress.ip_network("10.96.0.0/16")
 DNS_ADDRESS = "10.96.0.10"
 # Services get addresses from here on (the first /24 is kept for the node's own use: DNS).
-FIRST_SERVICE_ADDRESS = ipaddress.ip_address("10.96.1.0")
+FIRST_SERVICE_ADDRESS = ipaddress.ip_address("10.96.1.1")
 DEFAULT_RELAY_PORT = 7471
 
 

@@ -74,7 +74,7 @@ class Snapshot:
         services = [(rec, catalog.parse_json(rec.spec_json)) for rec in store.list(ServiceRecord)]
         every = {w.name: (w, catalog.workload(w)) for w in store.list_workloads()}
         workloads = {name: w for name, (rec, w) in every.items() if not rec.deleting}
-        return Snapshot(services, workloads, store.list_replicas(bound=True),
+        return Snapshot(services, workloads, store.list_replicas(),
                         {n.name: n for n in store.list_nodes()},
                         {name: dict(w.labels) for name, (_, w) in every.items()})
 

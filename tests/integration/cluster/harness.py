@@ -110,7 +110,7 @@ class Cluster:
         return self.server
 
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
-                    memory: str = "2Gi") -> Proc:
+                    memory: str = "2Gi", network: str = "host") -> Proc:
         self.engines[name] = engine
         server, inside = self.address, []
         if self.network is not None:
@@ -120,7 +120,7 @@ class Cluster:
             server = f"{PLANE_ADDRESS}:{self.port}"
             inside = ["nsenter", "-t", str(engine.netns_pid), "-n", "--"]
         args = inside + [sys.executable, "-m", "agent.main", "--server", server, "--name", name,
-                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", "host",
+                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
                 "--token", (self.data_dir / "node-token").read_text().strip(),
                 "--state-dir", str(self.workdir / f"agent-state-{name}")]
@@ -131,13 +131,16 @@ class Cluster:
         return proc
 
     def add_nodes(self, count: int, prefix: str = "node", labels: Callable[[int], str] | None = None,
-                  **agent_options) -> list[str]:
-        """Start `count` engines and an agent on each; wait until every node is Ready."""
+                  bridge: bool = False, **agent_options) -> list[str]:
+        """Start `count` engines and an agent on each; wait until every node is Ready. With `bridge`,
+        the engines have Docker's bridge and the agents run containers on it (else network host)."""
         assert self.engine_factory is not None
         names = []
-        for i, engine in enumerate(self.engine_factory(count), start=len(self.agents) + 1):
+        engines = self.engine_factory(count, bridge=True) if bridge else self.engine_factory(count)
+        for i, engine in enumerate(engines, start=len(self.agents) + 1):
             name = f"{prefix}-{i}"
-            self.start_agent(name, engine, labels=labels(i) if labels else "", **agent_options)
+            self.start_agent(name, engine, labels=labels(i) if labels else "",
+                             network="bridge" if bridge else "host", **agent_options)
             names.append(name)
         self.wait_nodes_ready(*names)
         return names

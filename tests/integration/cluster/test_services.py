@@ -108,3 +108,127 @@ def test_a_container_on_one_node_reaches_by_name_a_service_whose_replica_is_on_a
     text = c.cli("describe", "service", "web").stdout
     assert "web-0" in text and "b-2" in text and "yes" in text
     assert "web" in c.cli("get", "services").stdout
+
+
+def answers(cluster, n: int) -> list[str]:
+    return [fetch(cluster).split()[0] for _ in range(n)]
+
+
+def test_connections_spread_over_three_replicas_on_three_nodes(nodes):
+    c = nodes
+    c.add_nodes(1, prefix="a", labels=lambda i: "role=client")
+    c.add_nodes(3, prefix="s", labels=lambda i: "role=server")
+    c.apply(CLIENT)
+    c.apply(web(replicas=3, placement="{nodeSelector: {role: server}, maxPerNode: 1}"))
+    reps = c.wait_running("web", 3)
+    assert len({r["node"] for r in reps}) == 3
+    wait_for("3 ready endpoints", lambda: len(ready_endpoints(c)) == 3)
+    wait_for("the client's node routing to all three", lambda: set(answers(c, 6)) == {"web-0", "web-1", "web-2"})
+    seen = answers(c, 24)
+    assert set(seen) == {"web-0", "web-1", "web-2"}, seen
+    assert min(seen.count(r) for r in set(seen)) >= 4, f"connections are not balanced: {seen}"
+
+
+READY_FILE = """\
+apiVersion: orchestra/v1
+kind: Workload
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  template:
+    image: local/busybox:1
+    command: [sh, -c, "mkdir -p /tmp/www && hostname > /tmp/www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /tmp/www"]
+    readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}
+  placement: {nodeSelector: {role: server}, maxPerNode: 1}    # host network: one port 8080 per node
+---
+apiVersion: orchestra/v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+"""
+
+
+def test_a_replica_failing_readiness_leaves_the_endpoints_and_comes_back(nodes):
+    c = nodes
+    c.add_nodes(1, prefix="a", labels=lambda i: "role=client")
+    c.add_nodes(2, prefix="s", labels=lambda i: "role=server")
+    c.apply(CLIENT)
+    c.apply(READY_FILE)
+    placed = {r["id"]: r["node"] for r in c.wait_running("web", 2)}
+    wait_for("2 ready endpoints", lambda: ready_endpoints(c) == {"web-0", "web-1"})
+    [web0] = c.containers(placed["web-0"], "web")
+    web0.exec_run(["rm", "/tmp/ready"])
+    wait_for("web-0 out of the endpoints", lambda: ready_endpoints(c) == {"web-1"})
+    [ep] = [e for e in service(c)["endpoints"] if e["replica_id"] == "web-0"]
+    assert not ep.get("ready") and "not ready" in ep["reason"]
+    assert "web-0" in c.cli("describe", "service", "web").stdout
+    time.sleep(2)     # the client's node has routed by the new revision (the plane waited for it above)
+    assert set(answers(c, 10)) == {"web-1"}
+    web0.exec_run(["touch", "/tmp/ready"])
+    wait_for("web-0 back in the endpoints", lambda: ready_endpoints(c) == {"web-0", "web-1"})
+    wait_for("web-0 answering again", lambda: "web-0" in answers(c, 6))
+
+
+# In the client's container: GET / through the service as fast as nc goes, one line per request
+# (`<seconds> ok <answer>` or `<seconds> FAIL <what came back>`), until /tmp/stop exists.
+LOAD = """\
+i=0; rm -f /tmp/stop /tmp/load.log
+while [ ! -f /tmp/stop ]; do
+  out=$(printf 'GET / HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n' | nc -w 5 web 80 2>&1)
+  case "$out" in
+    "HTTP/1.? 200"*) echo "$(date +%s) ok $(echo "$out" | tail -n 1)" >> /tmp/load.log ;;
+    *) echo "$(date +%s) FAIL $(echo "$out" | head -n 1)" >> /tmp/load.log ;;
+  esac
+done
+"""
+
+
+def test_no_request_fails_during_a_rolling_update(nodes):
+    c = nodes
+    c.add_nodes(1, prefix="a", labels=lambda i: "role=client")
+    # Containers on Docker's bridge: each replica has its own network namespace (and port 8080).
+    c.add_nodes(2, prefix="s", labels=lambda i: "role=server", bridge=True)
+    c.apply(CLIENT)
+    c.apply(web(replicas=2))
+    c.wait_running("web", 2)
+    wait_for("2 ready endpoints", lambda: len(ready_endpoints(c)) == 2)
+    client = client_container(c)
+    client.exec_run(["sh", "-c", LOAD], detach=True)
+    wait_for("the load to run", lambda: client.exec_run(["sh", "-c", "wc -l < /tmp/load.log"]).output.strip()
+             not in (b"", b"0"))
+    started = int(client.exec_run(["date", "+%s"]).output)
+    c.apply(web(replicas=2, version="v2"))     # waits until the rollout is complete: old containers gone
+    time.sleep(2)
+    client.exec_run(["touch", "/tmp/stop"])
+    time.sleep(1)
+    lines = client.exec_run(["cat", "/tmp/load.log"]).output.decode().splitlines()
+    during = [line.split(" ", 2) for line in lines if int(line.split()[0]) >= started]
+    failed = [line for line in during if line[1] != "ok"]
+    versions = {line[2].split()[-1] for line in during if line[1] == "ok"}
+    seconds = max(1, int(during[-1][0]) - int(during[0][0]))
+    print(f"rolling update: {len(during)} requests in {seconds}s ({len(during) / seconds:.0f}/s), "
+          f"{len(failed)} failed")
+    assert not failed, f"{len(failed)} of {len(during)} requests failed during the update: {failed[:5]}"
+    assert versions == {"v1", "v2"}, versions
+    assert len(during) / seconds >= 20, f"only {len(during)} requests in {seconds}s: the client was too slow"
+    assert {r["revision"] for r in c.replicas("web")} == {2}
+
+
+def test_a_killed_nodes_endpoints_vanish_within_the_grace(nodes):
+    c = nodes
+    c.add_nodes(1, prefix="a", labels=lambda i: "role=client")
+    c.add_nodes(2, prefix="s", labels=lambda i: "role=server")
+    c.apply(CLIENT)
+    c.apply(web(replicas=2, placement="{nodeSelector: {role: server}, maxPerNode: 1}"))
+    reps = {r["id"]: r["node"] for r in c.wait_running("web", 2)}
+    wait_for("2 ready endpoints", lambda: len(ready_endpoints(c)) == 2)
+    lost = reps["web-1"]
+    c.agents[lost].kill9()
+    c.network.cut(c.engines[lost].netns_pid)        # the node is gone from the link
+    wait_for(f"{lost}'s endpoint gone", lambda: ready_endpoints(c) == {"web-0"}, timeout=c.node_grace_s + 15)
+    survivor = reps["web-0"]
+    assert set(answers(c, 8)) == {"web-0"}
+    log = c.agents["a-1"].log()
+    assert "1 services, 1 endpoints" in log.split("1 services, 2 endpoints")[-1], \
+        "the client's node did not route by an Endpoints revision without the lost node"
+    assert survivor != lost
