@@ -176,7 +176,7 @@ i=0; rm -f /tmp/stop /tmp/load.log
 while [ ! -f /tmp/stop ]; do
   out=$(printf 'GET / HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n' | nc -w 5 web 80 2>&1)
   case "$out" in
-    "HTTP/1.? 200"*) echo "$(date +%s) ok $(echo "$out" | tail -n 1)" >> /tmp/load.log ;;
+    HTTP/1.?' 200'*) echo "$(date +%s) ok $(echo "$out" | tail -n 1)" >> /tmp/load.log ;;
     *) echo "$(date +%s) FAIL $(echo "$out" | head -n 1)" >> /tmp/load.log ;;
   esac
 done
