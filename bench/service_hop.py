@@ -151,10 +151,12 @@ def main() -> None:
         t = threading.Thread(target=client)
         t.start()
         started = time.monotonic()
-        c.apply(WEB.format(replicas=n, version="v2", role="update", mb=1), "--timeout", "900")
+        out = c.apply(WEB.format(replicas=n, version="v2", role="update", mb=1), "--timeout", "900").stdout
         took = time.monotonic() - started
         stop.set()
         t.join()
+        revisions = sorted({r["revision"] for r in c.replicas("web")})
+        print(out.strip().splitlines()[0], f"-> replicas of revisions {revisions}")
         total = counts["ok"] + counts["failed"]
         print(f"rolling update of {n} replicas (maxSurge 1, maxUnavailable 0): {took:.0f} s, {total} requests "
               f"({total / took:.0f}/s), {counts['failed']} failed")

@@ -16,7 +16,6 @@ from orchestra.cli.tables import duration
 from orchestra.spec import codec
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.manifest import MAX_FILE_BYTES, load_files
-from orchestra.spec.model import Workload
 
 POLL_S = 1.0
 
@@ -80,7 +79,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
         click.echo(result_text(result, dry_run))
     if dry_run or no_wait:
         return
-    revisions = {r.workload: r.revision for r in resp.results}
+    revisions = {r.workload: r.revision for r in resp.results if r.kind != "Service"}   # a service may share a name
     deadline = time.monotonic() + timeout
     for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
         wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline)

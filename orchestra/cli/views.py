@@ -11,7 +11,7 @@ from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
-NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime")
+NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime", "address")
 WORKLOAD_HEADERS = ("name", "ready", "up-to-date", "available", "pending", "image", "age")
 WORKLOAD_WIDE = ("revision", "rollout", "tenant", "cpu", "memory", "strategy", "labels")
 REPLICA_HEADERS = ("name", "workload", "node", "phase", "ready", "restarts", "age")
@@ -33,7 +33,8 @@ def node_row(n: t.Node, wide: bool, now_ms: int | None = None) -> list[str]:
     if wide:
         taints = ",".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
         row += [labels_text(n.labels), taints or "<none>", n.facts.os or "-", n.facts.kernel or "-",
-                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-"]
+                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-",
+                n.advertise_address or "-"]
     return row
 
 

@@ -2,7 +2,6 @@
 real dockerd engines; looked at through the CLI and from inside containers, as a user would."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -197,7 +196,8 @@ def test_no_request_fails_during_a_rolling_update(nodes):
     wait_for("the load to run", lambda: client.exec_run(["sh", "-c", "wc -l < /tmp/load.log"]).output.strip()
              not in (b"", b"0"))
     started = int(client.exec_run(["date", "+%s"]).output)
-    c.apply(web(replicas=2, version="v2"))     # waits until the rollout is complete: old containers gone
+    out = c.apply(web(replicas=2, version="v2")).stdout   # waits until the rollout is complete: old containers gone
+    assert {(r["revision"], r["phase"]) for r in c.replicas("web")} == {(2, "Running")}, out
     time.sleep(2)
     client.exec_run(["touch", "/tmp/stop"])
     time.sleep(1)
