@@ -45,7 +45,7 @@ def load_manifests(files: tuple[str, ...]) -> list:
     except ManifestError as e:
         raise CliError(str(e)) from None
     if not workloads:
-        raise CliError(f"{', '.join(files)}: no documents found (every document is empty)")
+        raise CliError(f"{', '.join(files)}: no workloads found (every document is empty)")
     return workloads
 
 
