@@ -11,6 +11,7 @@ to finish before SIGTERM (`drain`).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -53,6 +54,7 @@ class DataPath:
         self._listeners: Listeners | None = None
         self._dns = None
         self._open: Counter = Counter()        # container id -> connections to it in progress
+        self._turns: dict[str, itertools.count] = {}   # service -> its connections (round robin)
         self._lock = threading.Condition()
         self._netns = _own_netns()
 
@@ -92,12 +94,13 @@ class DataPath:
         listen = routes.listeners.get(key)
         upstream = None
         if listen is not None:
-            for target in routes.order(listen.service)[:MAX_TRIES]:
+            turn = next(self._turns.setdefault(listen.service, itertools.count()))
+            for target in routes.order(listen.service, turn)[:MAX_TRIES]:
                 try:
                     upstream = self._connect(target, listen.target_port)
                     break
                 except (OSError, RelayRefused, netns.ConnectFailed) as e:
-                    log.debug("service %s: %s on %s: %s", listen.service, target.replica_id, target.node, e)
+                    log.info("service %s: skipped %s on %s: %s", listen.service, target.replica_id, target.node, e)
         if upstream is None:
             conn.close()
             return

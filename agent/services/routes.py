@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 from orchestra.api import agent_pb2
@@ -40,7 +39,6 @@ class Routes:
     endpoints: dict[str, tuple[Target, ...]] = field(default_factory=dict)
     # replica id -> target ports services may connect to (what this node's relay accepts)
     target_ports: dict[str, frozenset[int]] = field(default_factory=dict)
-    _turns: dict[str, itertools.count] = field(default_factory=dict)
 
     @staticmethod
     def of(msg: agent_pb2.Endpoints) -> "Routes":
@@ -66,10 +64,11 @@ class Routes:
     def lookup(self, name: str) -> str | None:
         return self.names.get(name.lower().rstrip("."))
 
-    def order(self, service: str) -> list[Target]:
-        """The service's endpoints, starting from the next one in turn."""
+    def order(self, service: str, turn: int) -> list[Target]:
+        """The service's endpoints, starting from the one whose turn it is (`turn` counts the
+        service's connections; it outlives Routes, so a new revision does not start over)."""
         targets = self.endpoints.get(service, ())
         if not targets:
             return []
-        turn = next(self._turns.setdefault(service, itertools.count())) % len(targets)
+        turn %= len(targets)
         return list(targets[turn:] + targets[:turn])

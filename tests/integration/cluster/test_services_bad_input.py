@@ -68,6 +68,10 @@ def test_a_service_and_its_deletion(plane):
     [s] = stored(c)[0]
     text = c.cli("describe", "service", "web").stdout
     assert "web-0" in text and "not on a node" in text       # no node yet: Pending
+    assert "10.96.1.1" in c.cli("get", "services", "-o", "yaml").stdout
+    assert c.cli_json("get", "service", "web")["virtual_address"] == s["virtual_address"] == "10.96.1.1"
+    c.cli("delete", "workload", "web")
+    assert "<none>: the selector app=web matches no workload" in c.cli("describe", "service", "web").stdout
     assert c.cli("delete", "service", "web").stdout.strip() == "service/web: deleted"
     assert stored(c)[0] == []
     res = c.cli("delete", "service", "web", check=False)

@@ -48,10 +48,11 @@ def test_garbage_gets_a_format_error_or_nothing():
 def test_routes_listen_on_the_virtual_address_and_the_node_port_and_take_endpoints_in_turn():
     r = Routes.of(endpoints())
     assert set(r.listeners) == {("10.96.1.1", 80), ("0.0.0.0", 30080)}
-    firsts = [r.order("web")[0].replica_id for _ in range(6)]
+    firsts = [r.order("web", turn)[0].replica_id for turn in range(6)]
     assert firsts == ["web-0", "web-1", "web-2"] * 2
+    assert [t.replica_id for t in r.order("web", 4)] == ["web-1", "web-2", "web-0"]   # the rest, to fall back on
     assert r.target_ports["web-1"] == {8080}
-    assert r.order("nothing") == []
+    assert r.order("nothing", 0) == []
 
 
 def test_not_ready_endpoints_take_no_connections():
