@@ -99,7 +99,7 @@ class DataPath:
                 try:
                     upstream = self._connect(target, listen.target_port)
                     break
-                except (OSError, RelayRefused, netns.ConnectFailed) as e:
+                except (OSError, RelayRefused) as e:
                     log.info("service %s: skipped %s on %s: %s", listen.service, target.replica_id, target.node, e)
         if upstream is None:
             conn.close()
@@ -131,7 +131,10 @@ class DataPath:
             same = False
         if same:        # host network: the container listens in this very namespace
             return socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT_S)
-        return netns.connect(c.pid, c.ip, port, CONNECT_TIMEOUT_S).sock
+        try:
+            return netns.connect(c.pid, c.ip, port, CONNECT_TIMEOUT_S).sock
+        except netns.ConnectFailed as e:
+            raise RelayRefused(f"{c.replica_id}: {e}") from e
 
     def _opened(self, container_id: str) -> None:
         with self._lock:

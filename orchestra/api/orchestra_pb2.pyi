@@ -28,7 +28,7 @@ class PlannedPlacement(_message.Message):
     def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class ApplyResult(_message.Message):
     REPLACED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
     generation: int
@@ -49,7 +50,8 @@ class ApplyResult(_message.Message):
     replaced_replicas: _containers.RepeatedScalarFieldContainer[str]
     rollout: str
     kind: str
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+    virtual_address: str
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")

@@ -89,7 +89,8 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     action = {"created": "would be created", "configured": "would be configured",
               "unchanged": "unchanged"}.get(result.action, result.action) if dry_run else result.action
     if result.kind == "Service":
-        return f"service/{result.workload}: {action}" + (" (dry run)" if dry_run else "") + f" ({result.rollout})"
+        return (f"service/{result.workload}: {action}" + (" (dry run)" if dry_run else "")
+                + f" (address {result.virtual_address})")
     head = f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")
     if result.new_revision and result.action != "created":
         head += f" (revision {result.revision})"

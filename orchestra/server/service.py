@@ -124,8 +124,7 @@ class UserService:
             r.kind = r.kind or "Workload"
         for c in changes:
             response.results.add(workload=c.service.name, kind="Service", action=c.action,
-                                 generation=c.record.generation,
-                                 rollout=f"virtual address {c.record.virtual_address}")
+                                 generation=c.record.generation, virtual_address=c.record.virtual_address)
         return response
 
     def _plan(self, names: list[str], workloads: list[Workload], now: int) -> apply_plan.ApplyPlan:
