@@ -31,6 +31,7 @@ from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from agent.usage import UsageSampler
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
+from orchestra.service_network import CLUSTER_DOMAIN, DEFAULT_RELAY_PORT, DNS_ADDRESS
 
 log = logging.getLogger("orchestra.agent")
 
@@ -60,6 +61,8 @@ class AgentConfig:
     taints: list[types_pb2.Taint] = field(default_factory=list)
     stop_timeout_s: int = 10
     tls: transport.ClientTLS | None = None       # the node's certificate (orchestra.security.join)
+    advertise_address: str = ""                  # other nodes reach this one's relay here ("": no services)
+    relay_port: int = DEFAULT_RELAY_PORT         # 0: any free port
 
 
 def open_channel(server: str, tls: transport.ClientTLS | None = None) -> grpc.Channel:
@@ -101,6 +104,31 @@ class Agent:
         self.stop_event = threading.Event()
         self._session: Session | None = None
         self._lock = threading.Lock()
+        self.datapath = None     # agent.services.datapath.DataPath, once started
+
+    def start_services(self) -> None:
+        """The service data path: make the service range local (then containers get the node's
+        DNS), and open the relay. Without an advertised address the node takes no part."""
+        c = self.config
+        if not c.advertise_address:
+            log.warning("no --advertise-address: this node neither routes nor serves services")
+            return
+        if c.network != "none":
+            from agent.services.local_range import RangeUnavailable, make_local
+            try:
+                make_local()
+                self.runtime.dns, self.runtime.dns_search = [DNS_ADDRESS], [CLUSTER_DOMAIN]
+            except RangeUnavailable as e:
+                log.warning("containers get no service names: %s", e)
+        from agent.services.datapath import DataPath
+        try:
+            self.datapath = DataPath(c.name, self.converger.running_container, c.advertise_address, c.relay_port)
+        except OSError as e:
+            log.warning("relay port %s:%d: %s; taking any free port", c.advertise_address, c.relay_port,
+                        e.strerror or e)
+            self.datapath = DataPath(c.name, self.converger.running_container, c.advertise_address, 0)
+        self.runtime.before_stop = self.datapath.drain
+        log.info("services: relay on %s:%d", c.advertise_address, self.datapath.relay_port)
 
     def stop(self) -> None:
         """Ask the agent to end (from a signal handler or another thread)."""
@@ -119,6 +147,7 @@ class Agent:
 
     def run(self) -> int:
         """Run until stopped (exit 0) or refused (exit 3: refused, 4: not authorised)."""
+        self.start_services()
         self.converger.start()
         delay = BACKOFF_INITIAL_S
         try:
@@ -163,6 +192,8 @@ class Agent:
             self.execs.cancel_all()
             self.converger.stop()
             self.usage.close()
+            if self.datapath is not None:
+                self.datapath.close()
 
     def hello(self) -> agent_pb2.Hello:
         try:
@@ -174,7 +205,13 @@ class Agent:
             node_name=c.name, labels=c.labels, facts=facts.gather(version),
             capacity=facts.capacity(c.cpu_millis, c.memory_bytes),
             agent_instance=self.instance, last_revision=self.converger.applied_revision,
-            taints=c.taints)
+            taints=c.taints, advertise_address=c.advertise_address if self.datapath else "",
+            relay_port=self.datapath.relay_port if self.datapath else 0,
+            last_endpoints_revision=self.endpoints_revision)
+
+    @property
+    def endpoints_revision(self) -> int:
+        return self.datapath.revision if self.datapath is not None else 0
 
 
 _END = object()
@@ -266,6 +303,9 @@ class Session:
                     self._threads.append(t)
         elif kind == "desired":
             agent.converger.offer(msg.desired)
+        elif kind == "endpoints":
+            if agent.datapath is not None and agent.datapath.offer(msg.endpoints):
+                self._heartbeat(0)     # tells the plane at once: it waits for this before stopping replicas
         elif kind == "log_request":
             agent.logs.start(msg.log_request, self.send)
         elif kind == "log_cancel":
@@ -294,9 +334,7 @@ class Session:
             now = time.monotonic()
             if now >= next_beat:
                 seq += 1
-                self.send(agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
-                    seq=seq, runtime_status=conv.runtime_status,
-                    applied_revision=conv.applied_revision)))
+                self._heartbeat(seq)
                 next_beat = now + self.heartbeat_s
             version, statuses, runtime_status, applied = conv.snapshot()
             if version != sent_version or now - last_status >= STATUS_EVERY_S:
@@ -310,6 +348,12 @@ class Session:
                 if conv.version == sent_version:
                     conv.changed.wait(max(0.0, min(next_beat - time.monotonic(),
                                                    last_status + STATUS_EVERY_S - time.monotonic())))
+
+    def _heartbeat(self, seq: int) -> None:
+        conv = self.agent.converger
+        self.send(agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+            seq=seq, runtime_status=conv.runtime_status, applied_revision=conv.applied_revision,
+            endpoints_revision=self.agent.endpoints_revision)))
 
     def _sample(self) -> None:
         agent = self.agent

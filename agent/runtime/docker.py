@@ -58,6 +58,12 @@ class DockerRuntime:
         self.node = node
         self.network = network
         self.stop_timeout_s = stop_timeout_s
+        # Services (agent.services): the nameserver and search domain containers get, once the node
+        # answers service names; and what to wait for before a container's SIGTERM (its open
+        # service connections), given the container id and a time limit.
+        self.dns: list[str] = []
+        self.dns_search: list[str] = []
+        self.before_stop = None
         self.api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout_s,
                                     max_pool_size=32)
         # id -> (state in the last listing, when inspected, Container)
@@ -149,6 +155,7 @@ class DockerRuntime:
             # Safe defaults: no-new-privileges, pids limit, cap_drop ALL + a short list (orchestra.security.policy).
             **docker_security_options(spec.read_only_root_fs, spec.add_capabilities),
             **limits,
+            **self._service_dns(),
         )
         with _translated(f"create container for {spec.replica_id}"):
             try:
@@ -160,11 +167,21 @@ class DockerRuntime:
                     name=labels.container_name(spec.replica_id, spec.incarnation),
                     ports=ports or None,
                     host_config=host_config,
+                    hostname=spec.replica_id,
                     stop_timeout=max(0, spec.termination_grace_seconds),
                 )
             except docker.errors.APIError as e:
                 raise ContainerError(_explain(e)) from e
         return r["Id"]
+
+    def _service_dns(self) -> dict:
+        if not self.dns or self.network == "none":
+            return {}
+        return {"dns": list(self.dns), "dns_search": list(self.dns_search)}
+
+    def _drain(self, container_id: str, grace_s: int | None) -> None:
+        if self.before_stop is not None:
+            self.before_stop(container_id, self._grace(grace_s) / 2)
 
     def start(self, container_id: str) -> None:
         self._forget(container_id)
@@ -180,6 +197,7 @@ class DockerRuntime:
         """SIGTERM, then SIGKILL after `grace_s` (None: the agent's default); the container
         stays, exited, for a restart."""
         self._forget(container_id)
+        self._drain(container_id, grace_s)
         with _translated(f"stop container {container_id[:12]}"):
             try:
                 self.api.stop(container_id, timeout=self._grace(grace_s))
@@ -193,6 +211,7 @@ class DockerRuntime:
     def remove(self, container_id: str, grace_s: int | None = None) -> None:
         """Stop (SIGTERM, then SIGKILL after `grace_s`; None: the agent's default) and remove."""
         self._forget(container_id)
+        self._drain(container_id, grace_s)
         with _translated(f"remove container {container_id[:12]}"):
             try:
                 self.api.stop(container_id, timeout=self._grace(grace_s))

@@ -16,7 +16,8 @@ from orchestra.cli.selectors import Selector
 
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
-           "replicas": "replicas", "replica": "replicas", "rep": "replicas"}
+           "replicas": "replicas", "replica": "replicas", "rep": "replicas",
+           "services": "services", "service": "services", "svc": "services"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,17 @@ def _replicas(target, f: Filters) -> list:
     return sorted((r for r in replicas if not f.name or r.id == f.name), key=lambda r: (r.workload, r.index))
 
 
+def service_labels(info: pb.ServiceInfo) -> dict[str, str]:
+    labels = views.json_doc(info.service_json).get("metadata", {}).get("labels", {})
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _services(target, f: Filters) -> list:
+    infos = target.call("ListServices", pb.ListServicesRequest()).services
+    return sorted((s for s in infos if (not f.name or s.name == f.name) and f.selector.matches(service_labels(s))),
+                  key=lambda s: s.name)
+
+
 def replica_workload(replica_id: str) -> str:
     """`web-2` -> `web` (replica ids are <workload>-<index>); "" when the id has no such form."""
     workload, dash, index = replica_id.rpartition("-")
@@ -90,4 +102,6 @@ KINDS = {
                       lambda w: w.name, lambda w, wide: views.workload_row(w, wide)),
     "replicas": Kind("replicas", "replica", views.REPLICA_HEADERS, views.REPLICA_WIDE, _replicas,
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
+    "services": Kind("services", "service", views.SERVICE_HEADERS, views.SERVICE_WIDE, _services,
+                     lambda s: s.name, lambda s, wide: views.service_row(s, wide)),
 }

@@ -56,6 +56,7 @@ class AgentHub:
         now = self.clock_ms()
         self.register_node(hello, now)
         session = AgentSession(hello.node_name, hello.agent_instance)
+        session.endpoints_ack = hello.last_endpoints_revision
         # Welcome is queued before the session is visible to publishers: it is always the first message.
         session.send(agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(
             node_name=hello.node_name, heartbeat_interval_ms=self.heartbeat_interval_ms,
@@ -90,6 +91,8 @@ class AgentHub:
             rec.capacity = resources_from_pb(hello.capacity)
             rec.taints = taints_from_pb(hello.taints)
             rec.agent_instance = hello.agent_instance
+            rec.advertise_address = hello.advertise_address
+            rec.relay_port = hello.relay_port
             self.store.put_node(rec)
             if new:
                 self.events.emit("Node", name, NORMAL, "NodeRegistered",
@@ -111,6 +114,9 @@ class AgentHub:
             self.on_node(session.node, 0)   # back to Ready: it can take pending replicas again
         if kind == "heartbeat":
             self.record_runtime_status(session.node, msg.heartbeat.runtime_status)
+            if msg.heartbeat.endpoints_revision > session.endpoints_ack:
+                session.endpoints_ack = msg.heartbeat.endpoints_revision
+                self.on_change(set())    # a replica held for this acknowledgement may be stopped now
         elif kind == "status":
             self.accept_status(session.node, msg.status, now)
         elif kind == "usage":

@@ -53,7 +53,15 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
 
     @_unary
     def Delete(self, request, context):
-        return self.service.delete(list(request.names))
+        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects])
+
+    @_unary
+    def ListServices(self, request, context):
+        return self.service.list_services()
+
+    @_unary
+    def DescribeService(self, request, context):
+        return self.service.describe_service(request.name)
 
     @_unary
     def ListWorkloads(self, request, context):
