@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import busybox_image  # noqa: E402
+from tests.support import busybox_image  # noqa: E402
 from labtools import NODES, Plane, free_port_range, require_vm_tier  # noqa: E402
 
 from orchestra.lab.vagrant import Lab  # noqa: E402
