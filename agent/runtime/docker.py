@@ -47,6 +47,14 @@ class ContainerError(RuntimeError):
     """The engine refused an operation on a container; str() says why, for the user."""
 
 
+class ImageLoadError(RuntimeError):
+    """The engine did not load an image archive; str() is its reason."""
+
+
+# An archive's load may take long after its last byte (the engine unpacks and registers layers).
+_LOAD_TIMEOUT_S = 600
+
+
 class DockerRuntime:
     def __init__(self, base_url: str, node: str, network: str = "bridge",
                  stop_timeout_s: int = 10, timeout_s: int = 30):
@@ -88,6 +96,39 @@ class DockerRuntime:
                 return False
             except docker.errors.NotFound:
                 return False
+
+    def images(self) -> list[str]:
+        """Every image the engine holds, by repo tag, repo digest and id (GET /images/json)."""
+        with _translated("list images"):
+            rows = self.api.images()
+        found = set()
+        for row in rows:
+            found.update(t for t in (row.get("RepoTags") or ()) if t != "<none>:<none>")
+            found.update(d for d in (row.get("RepoDigests") or ()) if not d.startswith("<none>"))
+            if row.get("Id"):
+                found.add(row["Id"])
+        return sorted(found)
+
+    def load_image(self, archive) -> list[str]:
+        """Stream an image archive (an iterable of bytes, `docker save` format) into the engine
+        (POST /images/load); returns the names it loaded (repo tags, or ids when untagged).
+        An exception raised by `archive` aborts the upload: the engine loads nothing of it."""
+        loader = docker.APIClient(base_url=self.base_url, version=API_VERSION, timeout=_LOAD_TIMEOUT_S)
+        loaded: list[str] = []
+        try:
+            with _translated("load image"):
+                for line in loader.load_image(archive):
+                    if line.get("error"):
+                        raise ImageLoadError(str(line["error"]).strip())
+                    text = str(line.get("stream", "")).strip()
+                    for prefix in ("Loaded image: ", "Loaded image ID: "):
+                        if text.startswith(prefix):
+                            loaded.append(text[len(prefix):])
+        except docker.errors.APIError as e:
+            raise ImageLoadError(_explain(e)) from e
+        finally:
+            loader.close()
+        return loaded
 
     # -- containers --
 

@@ -35,23 +35,27 @@ class JoinResponse(_message.Message):
     def __init__(self, certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class AgentMessage(_message.Message):
-    __slots__ = ("hello", "heartbeat", "status", "usage", "log", "exec")
+    __slots__ = ("hello", "heartbeat", "status", "usage", "log", "exec", "images", "image_load")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     EXEC_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_LOAD_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     heartbeat: Heartbeat
     status: StatusReport
     usage: UsageReport
     log: LogData
     exec: ExecOutput
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., usage: _Optional[_Union[UsageReport, _Mapping]] = ..., log: _Optional[_Union[LogData, _Mapping]] = ..., exec: _Optional[_Union[ExecOutput, _Mapping]] = ...) -> None: ...
+    images: ImageInventory
+    image_load: ImageLoadStatus
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., usage: _Optional[_Union[UsageReport, _Mapping]] = ..., log: _Optional[_Union[LogData, _Mapping]] = ..., exec: _Optional[_Union[ExecOutput, _Mapping]] = ..., images: _Optional[_Union[ImageInventory, _Mapping]] = ..., image_load: _Optional[_Union[ImageLoadStatus, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("node_name", "labels", "facts", "capacity", "agent_instance", "last_revision", "taints", "advertise_address", "relay_port", "last_endpoints_revision")
+    __slots__ = ("node_name", "labels", "facts", "capacity", "agent_instance", "last_revision", "taints", "advertise_address", "relay_port", "last_endpoints_revision", "images")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +73,7 @@ class Hello(_message.Message):
     ADVERTISE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     RELAY_PORT_FIELD_NUMBER: _ClassVar[int]
     LAST_ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     labels: _containers.ScalarMap[str, str]
     facts: _types_pb2.NodeFacts
@@ -79,7 +84,8 @@ class Hello(_message.Message):
     advertise_address: str
     relay_port: int
     last_endpoints_revision: int
-    def __init__(self, node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[_types_pb2.NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., agent_instance: _Optional[str] = ..., last_revision: _Optional[int] = ..., taints: _Optional[_Iterable[_Union[_types_pb2.Taint, _Mapping]]] = ..., advertise_address: _Optional[str] = ..., relay_port: _Optional[int] = ..., last_endpoints_revision: _Optional[int] = ...) -> None: ...
+    images: ImageInventory
+    def __init__(self, node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[_types_pb2.NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., agent_instance: _Optional[str] = ..., last_revision: _Optional[int] = ..., taints: _Optional[_Iterable[_Union[_types_pb2.Taint, _Mapping]]] = ..., advertise_address: _Optional[str] = ..., relay_port: _Optional[int] = ..., last_endpoints_revision: _Optional[int] = ..., images: _Optional[_Union[ImageInventory, _Mapping]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("seq", "runtime_status", "applied_revision", "endpoints_revision")
@@ -158,7 +164,7 @@ class LogData(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class PlaneMessage(_message.Message):
-    __slots__ = ("welcome", "desired", "log_request", "log_cancel", "refusal", "exec_start", "exec_input", "exec_resize", "exec_cancel", "endpoints")
+    __slots__ = ("welcome", "desired", "log_request", "log_cancel", "refusal", "exec_start", "exec_input", "exec_resize", "exec_cancel", "endpoints", "image_transfer", "image_chunk", "image_cancel")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     DESIRED_FIELD_NUMBER: _ClassVar[int]
     LOG_REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +175,9 @@ class PlaneMessage(_message.Message):
     EXEC_RESIZE_FIELD_NUMBER: _ClassVar[int]
     EXEC_CANCEL_FIELD_NUMBER: _ClassVar[int]
     ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_CANCEL_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     desired: DesiredSet
     log_request: LogRequest
@@ -179,7 +188,10 @@ class PlaneMessage(_message.Message):
     exec_resize: ExecResize
     exec_cancel: ExecCancel
     endpoints: Endpoints
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired: _Optional[_Union[DesiredSet, _Mapping]] = ..., log_request: _Optional[_Union[LogRequest, _Mapping]] = ..., log_cancel: _Optional[_Union[LogCancel, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ..., exec_start: _Optional[_Union[ExecStart, _Mapping]] = ..., exec_input: _Optional[_Union[ExecInput, _Mapping]] = ..., exec_resize: _Optional[_Union[ExecResize, _Mapping]] = ..., exec_cancel: _Optional[_Union[ExecCancel, _Mapping]] = ..., endpoints: _Optional[_Union[Endpoints, _Mapping]] = ...) -> None: ...
+    image_transfer: ImageTransfer
+    image_chunk: ImageChunk
+    image_cancel: ImageCancel
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired: _Optional[_Union[DesiredSet, _Mapping]] = ..., log_request: _Optional[_Union[LogRequest, _Mapping]] = ..., log_cancel: _Optional[_Union[LogCancel, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ..., exec_start: _Optional[_Union[ExecStart, _Mapping]] = ..., exec_input: _Optional[_Union[ExecInput, _Mapping]] = ..., exec_resize: _Optional[_Union[ExecResize, _Mapping]] = ..., exec_cancel: _Optional[_Union[ExecCancel, _Mapping]] = ..., endpoints: _Optional[_Union[Endpoints, _Mapping]] = ..., image_transfer: _Optional[_Union[ImageTransfer, _Mapping]] = ..., image_chunk: _Optional[_Union[ImageChunk, _Mapping]] = ..., image_cancel: _Optional[_Union[ImageCancel, _Mapping]] = ...) -> None: ...
 
 class Welcome(_message.Message):
     __slots__ = ("node_name", "heartbeat_interval_ms", "usage_interval_ms")
@@ -395,3 +407,53 @@ class ServiceRoute(_message.Message):
     ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ServicePort]
     endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
     def __init__(self, name: _Optional[str] = ..., virtual_address: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.ServicePort, _Mapping]]] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ...) -> None: ...
+
+class ImageInventory(_message.Message):
+    __slots__ = ("images",)
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, images: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImageTransfer(_message.Message):
+    __slots__ = ("load_id", "size", "sha256", "window")
+    LOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    load_id: str
+    size: int
+    sha256: str
+    window: int
+    def __init__(self, load_id: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., window: _Optional[int] = ...) -> None: ...
+
+class ImageChunk(_message.Message):
+    __slots__ = ("load_id", "data", "last")
+    LOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    load_id: str
+    data: bytes
+    last: bool
+    def __init__(self, load_id: _Optional[str] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class ImageCancel(_message.Message):
+    __slots__ = ("load_id", "reason")
+    LOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    load_id: str
+    reason: str
+    def __init__(self, load_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ImageLoadStatus(_message.Message):
+    __slots__ = ("load_id", "credit", "done", "images", "error")
+    LOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    load_id: str
+    credit: int
+    done: bool
+    images: _containers.RepeatedScalarFieldContainer[str]
+    error: str
+    def __init__(self, load_id: _Optional[str] = ..., credit: _Optional[int] = ..., done: _Optional[bool] = ..., images: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...

@@ -398,3 +398,61 @@ class ServiceDescription(_message.Message):
     service: ServiceInfo
     events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
     def __init__(self, service: _Optional[_Union[ServiceInfo, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...
+
+class ImageLoadRequest(_message.Message):
+    __slots__ = ("start", "chunk")
+    START_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    start: ImageLoadStart
+    chunk: bytes
+    def __init__(self, start: _Optional[_Union[ImageLoadStart, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ImageLoadStart(_message.Message):
+    __slots__ = ("nodes", "size", "sha256", "name")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    size: int
+    sha256: str
+    name: str
+    def __init__(self, nodes: _Optional[_Iterable[str]] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ImageLoadResponse(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeImageLoad]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeImageLoad, _Mapping]]] = ...) -> None: ...
+
+class NodeImageLoad(_message.Message):
+    __slots__ = ("node", "images", "error")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    images: _containers.RepeatedScalarFieldContainer[str]
+    error: str
+    def __init__(self, node: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ListImagesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListImagesResponse(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeImages]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeImages, _Mapping]]] = ...) -> None: ...
+
+class NodeImages(_message.Message):
+    __slots__ = ("node", "status", "reported", "images")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    status: str
+    reported: bool
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node: _Optional[str] = ..., status: _Optional[str] = ..., reported: _Optional[bool] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -130,6 +130,16 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
                 _registered_method=True)
+        self.LoadImage = channel.stream_unary(
+                '/orchestra.v1.Orchestra/LoadImage',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.FromString,
+                _registered_method=True)
+        self.ListImages = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListImages',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -256,6 +266,20 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LoadImage(self, request_iterator, context):
+        """`orchestra image load`: an image archive to nodes, relayed over each node's own agent stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImages(self, request, context):
+        """which node holds which image
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -353,6 +377,16 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.DescribeService,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.SerializeToString,
+            ),
+            'LoadImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.LoadImage,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.SerializeToString,
+            ),
+            'ListImages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImages,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -868,6 +902,60 @@ class Orchestra:
             '/orchestra.v1.Orchestra/DescribeService',
             orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/LoadImage',
+            orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListImages',
+            orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("orchestra.server.command", "server"),
     "cluster": ("orchestra.lab.command", "cluster"),
     "node": ("orchestra.lab.command", "node"),
-    "image": ("orchestra.lab.command", "image"),
+    "image": ("orchestra.cli.images", "image"),
     "token": ("orchestra.security.command", "token"),
     "certificate": ("orchestra.security.command", "certificate"),
 }

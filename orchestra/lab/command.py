@@ -1,4 +1,4 @@
-"""`orchestra cluster up|down`, `orchestra node bootstrap`, `orchestra image load`: the VM lab
+"""`orchestra cluster up|down`, `orchestra node bootstrap`: the VM lab
 from the command line. Registered by orchestra/cli/main.py."""
 from __future__ import annotations
 
@@ -148,25 +148,3 @@ def cluster_down(lab_name) -> None:
     except LabError as e:
         _fail(e)
     click.echo(f"lab {lab_name} destroyed ({seconds:.1f}s)")
-
-
-# ---- image -----------------------------------------------------------------------------
-
-@click.group("image")
-def image() -> None:
-    """Images on lab nodes (labs often have no registry)."""
-
-
-@image.command("load")
-@click.argument("file", type=click.Path(dir_okay=False))
-@_with(lab_options)
-def image_load(file, lab_name) -> None:
-    """Load an image tarball (`docker save` format) into every node's Docker over SSH."""
-    from orchestra.lab.imageload import load_everywhere
-    from orchestra.lab.vagrant import Lab
-    try:
-        results = load_everywhere(Lab(lab_name).machines(), file)
-    except LabError as e:
-        _fail(e)
-    for name, said in sorted(results.items()):
-        click.echo(f"{name}: {said}")

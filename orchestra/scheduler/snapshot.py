@@ -31,6 +31,7 @@ class NodeInfo:
     schedulable: bool = True              # False when cordoned
     taints: tuple[Taint, ...] = ()
     recent_failures: Mapping[str, int] = field(default_factory=dict)  # workload -> recent replica failures here
+    images: frozenset[str] | None = None  # canonical references its engine holds; None: never reported (not checked)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from orchestra.api import orchestra_pb2, types_pb2
 from orchestra.phase import Phase
 from orchestra.scheduler import schedule
 from orchestra.security.policy import SecurityPolicy, check_workload
-from orchestra.server import apply_plan, exec_relay, lifecycle, messages, service_plan
+from orchestra.server import apply_plan, exec_relay, image_relay, lifecycle, messages, service_plan
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
@@ -484,3 +484,19 @@ class UserService:
         channel = self.hub.execs.open(session, r.id, r.incarnation, cmd)
         yield from exec_relay.relay(channel, requests, is_active, self.stopping)
 
+    def load_image(self, requests: Iterator[orchestra_pb2.ImageLoadRequest],
+                   is_active: Callable[[], bool]) -> orchestra_pb2.ImageLoadResponse:
+        """Orchestra.LoadImage: an image archive to nodes over their own sessions
+        (orchestra/server/image_relay.py); a node that is not connected is reported and skipped."""
+        start = image_relay.check_start(next(requests, None))
+        nodes = {n.name: n for n in self.store.list_nodes()}
+        targets = image_relay.targets(start, list(nodes))
+        if not targets:
+            raise FailedPrecondition("the cluster has no nodes to load the image into")
+        return image_relay.load(self.hub.images, self.hub.sessions, targets, lambda n: nodes[n].status, start,
+                                requests, is_active, self.stopping)
+
+    def list_images(self) -> orchestra_pb2.ListImagesResponse:
+        return orchestra_pb2.ListImagesResponse(nodes=[
+            orchestra_pb2.NodeImages(node=n.name, status=n.status, reported=n.images_reported, images=n.images)
+            for n in self.store.list_nodes()])

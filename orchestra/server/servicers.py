@@ -124,6 +124,14 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def Exec(self, request_iterator, context):
         yield from self.service.exec(request_iterator, context.is_active)
 
+    @_unary
+    def LoadImage(self, request_iterator, context):
+        return self.service.load_image(request_iterator, context.is_active)
+
+    @_unary
+    def ListImages(self, request, context):
+        return self.service.list_images()
+
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
     try:

@@ -98,6 +98,26 @@ def image_problem(text: str) -> str | None:
     return None
 
 
+_DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/")
+
+
+def canonical_image(ref: str) -> str:
+    """An image reference as the engine lists it (RepoTags, RepoDigests, Id), so that a replica's
+    image and a node's images compare as strings: Docker Hub's prefixes dropped, `:latest` when
+    there is neither tag nor digest, the tag dropped beside a digest (the engine goes by the digest)."""
+    if ref.startswith("sha256:"):
+        return ref
+    name, at, digest = ref.partition("@")
+    tagged = ":" in name.rsplit("/", 1)[-1]
+    for prefix in _DEFAULT_REGISTRY_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    if at:
+        return f"{name.rsplit(':', 1)[0] if tagged else name}@{digest}"
+    return name if tagged else f"{name}:latest"
+
+
 def capability_name(text: str) -> str | None:
     """The canonical capability name (NET_ADMIN) for `text` (net_admin, CAP_NET_ADMIN), or None."""
     name = text.upper()

@@ -38,6 +38,8 @@ class NodeRecord:
     drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
     advertise_address: str = ""                         # where other nodes reach it (service traffic)
     relay_port: int = 0                                 # its relay for service connections (0: none)
+    images: list[str] = field(default_factory=list)     # its engine's images, canonical (agent.proto ImageInventory)
+    images_reported: bool = False                       # False: its agent never said (the scheduler does not check)
 
     @property
     def key(self) -> str:

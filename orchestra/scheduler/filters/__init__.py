@@ -5,6 +5,7 @@ passes everything else (the most useful hint).
 """
 from orchestra.scheduler.filters.fit import ResourcesFit
 from orchestra.scheduler.filters.host_ports import HostPorts
+from orchestra.scheduler.filters.image import ImagePresent
 from orchestra.scheduler.filters.max_per_node import MaxPerNode
 from orchestra.scheduler.filters.node_affinity import NodeAffinity
 from orchestra.scheduler.filters.node_selector import NodeSelector
@@ -19,6 +20,7 @@ FILTERS = (
     NodeSelector(),
     NodeAffinity(),
     TaintToleration(),
+    ImagePresent(),
     TenantIsolation(),
     MaxPerNode(),
     HostPorts(),

@@ -35,7 +35,8 @@ class ClusterView:
 def node_info(n: NodeRecord, failures: dict[str, dict[str, int]], connected: Callable[[str], bool]) -> NodeInfo:
     return NodeInfo(name=n.name, capacity=n.capacity, labels=dict(n.labels),
                     ready=n.status == READY and connected(n.name), schedulable=n.schedulable,
-                    taints=tuple(n.taints), recent_failures=dict(failures.get(n.name, {})))
+                    taints=tuple(n.taints), recent_failures=dict(failures.get(n.name, {})),
+                    images=frozenset(n.images) if n.images_reported else None)
 
 
 def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter, now_ms: int, default_strategy: str,
