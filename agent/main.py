@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
                    help="grace period between SIGTERM and SIGKILL for containers that carry none "
                         "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
+    p.add_argument("--secrets-dir", default=None, metavar="DIR",
+                   help="where containers' config and secret files are kept; must be on a tmpfs, never the "
+                        "disk (default: /run/orchestra-agent/NAME if /run is a tmpfs, else "
+                        "/dev/shm/orchestra-agent/NAME)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
                    help="join token (orchestra token create), needed once: the first start joins the "
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
-                         stop_timeout_s=args.stop_timeout, tls=creds.tls)
+                         stop_timeout_s=args.stop_timeout, tls=creds.tls, files_dir=args.secrets_dir)
     agent = Agent(config)
     # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
     # session's): stop from a fresh thread instead.

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from orchestra.api import types_pb2 as orchestra_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18orchestra/v1/agent.proto\x12\x0corchestra.v1\x1a\x18orchestra/v1/types.proto\"@\n\x0bJoinRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tnode_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\x0c\"\x9e\x01\n\x0cJoinResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x36\n\x06labels\x18\x03 \x03(\x0b\x32&.orchestra.v1.JoinResponse.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe9\x01\n\x0c\x41gentMessage\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.orchestra.v1.HelloH\x00\x12,\n\theartbeat\x18\x02 \x01(\x0b\x32\x17.orchestra.v1.HeartbeatH\x00\x12,\n\x06status\x18\x03 \x01(\x0b\x32\x1a.orchestra.v1.StatusReportH\x00\x12*\n\x05usage\x18\x04 \x01(\x0b\x32\x19.orchestra.v1.UsageReportH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.orchestra.v1.LogDataH\x00\x42\x05\n\x03msg\"\xa1\x02\n\x05Hello\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12/\n\x06labels\x18\x02 \x03(\x0b\x32\x1f.orchestra.v1.Hello.LabelsEntry\x12&\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x17.orchestra.v1.NodeFacts\x12)\n\x08\x63\x61pacity\x18\x04 \x01(\x0b\x32\x17.orchestra.v1.Resources\x12\x16\n\x0e\x61gent_instance\x18\x05 \x01(\t\x12\x15\n\rlast_revision\x18\x06 \x01(\x03\x12#\n\x06taints\x18\x07 \x03(\x0b\x32\x13.orchestra.v1.Taint\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\tHeartbeat\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x16\n\x0eruntime_status\x18\x02 \x01(\t\x12\x18\n\x10\x61pplied_revision\x18\x03 \x01(\x03\"\xeb\x01\n\rReplicaStatus\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\texit_code\x18\x04 \x01(\x05\x12\x10\n\x08restarts\x18\x05 \x01(\x05\x12\x14\n\x0c\x63ontainer_id\x18\x06 \x01(\t\x12\x17\n\x0fnext_restart_ms\x18\x08 \x01(\x03\x12\x13\n\x0bincarnation\x18\t \x01(\x03\x12\r\n\x05ready\x18\n \x01(\x08\x12)\n\x06probes\x18\x0b \x03(\x0b\x32\x19.orchestra.v1.ProbeResultJ\x04\x08\x07\x10\x08\"g\n\x0cStatusReport\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12-\n\x08replicas\x18\x02 \x03(\x0b\x32\x1b.orchestra.v1.ReplicaStatus\x12\x16\n\x0eruntime_status\x18\x03 \x01(\t\"O\n\x0cReplicaUsage\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12+\n\x05usage\x18\x02 \x01(\x0b\x32\x1c.orchestra.v1.ContainerUsage\"b\n\x0bUsageReport\x12%\n\x04node\x18\x01 \x01(\x0b\x32\x17.orchestra.v1.NodeUsage\x12,\n\x08replicas\x18\x02 \x03(\x0b\x32\x1a.orchestra.v1.ReplicaUsage\"[\n\x07LogData\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65of\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xf6\x01\n\x0cPlaneMessage\x12(\n\x07welcome\x18\x01 \x01(\x0b\x32\x15.orchestra.v1.WelcomeH\x00\x12+\n\x07\x64\x65sired\x18\x02 \x01(\x0b\x32\x18.orchestra.v1.DesiredSetH\x00\x12/\n\x0blog_request\x18\x03 \x01(\x0b\x32\x18.orchestra.v1.LogRequestH\x00\x12-\n\nlog_cancel\x18\x04 \x01(\x0b\x32\x17.orchestra.v1.LogCancelH\x00\x12(\n\x07refusal\x18\x05 \x01(\x0b\x32\x15.orchestra.v1.RefusalH\x00\x42\x05\n\x03msg\"V\n\x07Welcome\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x03\x12\x19\n\x11usage_interval_ms\x18\x03 \x01(\x03\"\xdd\x04\n\rContainerSpec\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\x10\n\x08workload\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x05\x12\r\n\x05image\x18\x05 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x06 \x03(\t\x12\x31\n\x03\x65nv\x18\x07 \x03(\x0b\x32$.orchestra.v1.ContainerSpec.EnvEntry\x12!\n\x05ports\x18\x08 \x03(\x0b\x32\x12.orchestra.v1.Port\x12*\n\tresources\x18\t \x01(\x0b\x32\x17.orchestra.v1.Resources\x12\x16\n\x0erestart_policy\x18\n \x01(\t\x12\x0e\n\x06tenant\x18\x0b \x01(\t\x12\x19\n\x11read_only_root_fs\x18\x0c \x01(\x08\x12\x18\n\x10\x61\x64\x64_capabilities\x18\r \x03(\t\x12\x13\n\x0bincarnation\x18\x0e \x01(\x03\x12\x10\n\x08revision\x18\x0f \x01(\x03\x12\x15\n\rtemplate_hash\x18\x10 \x01(\t\x12*\n\rstartup_probe\x18\x11 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12,\n\x0freadiness_probe\x18\x12 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12+\n\x0eliveness_probe\x18\x13 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12!\n\x19termination_grace_seconds\x18\x14 \x01(\x05\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x04\x10\x05\"\xa7\x02\n\x05Probe\x12(\n\x04\x65xec\x18\x01 \x01(\x0b\x32\x18.orchestra.v1.ExecActionH\x00\x12/\n\x08http_get\x18\x02 \x01(\x0b\x32\x1b.orchestra.v1.HttpGetActionH\x00\x12\x33\n\ntcp_socket\x18\x03 \x01(\x0b\x32\x1d.orchestra.v1.TcpSocketActionH\x00\x12\x1d\n\x15initial_delay_seconds\x18\x04 \x01(\x05\x12\x16\n\x0eperiod_seconds\x18\x05 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x19\n\x11success_threshold\x18\x07 \x01(\x05\x12\x19\n\x11\x66\x61ilure_threshold\x18\x08 \x01(\x05\x42\x08\n\x06\x61\x63tion\"\x1d\n\nExecAction\x12\x0f\n\x07\x63ommand\x18\x01 \x03(\t\"+\n\rHttpGetAction\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\x05\"\x1f\n\x0fTcpSocketAction\x12\x0c\n\x04port\x18\x01 \x01(\x05\"M\n\nDesiredSet\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12-\n\x08replicas\x18\x02 \x03(\x0b\x32\x1b.orchestra.v1.ContainerSpec\"R\n\nLogRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x0c\n\x04tail\x18\x04 \x01(\x05\"\x1f\n\tLogCancel\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x19\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t2\x91\x01\n\tAgentLink\x12=\n\x04Join\x12\x19.orchestra.v1.JoinRequest\x1a\x1a.orchestra.v1.JoinResponse\x12\x45\n\x07Session\x12\x1a.orchestra.v1.AgentMessage\x1a\x1a.orchestra.v1.PlaneMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18orchestra/v1/agent.proto\x12\x0corchestra.v1\x1a\x18orchestra/v1/types.proto\"@\n\x0bJoinRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tnode_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\x0c\"\x9e\x01\n\x0cJoinResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x36\n\x06labels\x18\x03 \x03(\x0b\x32&.orchestra.v1.JoinResponse.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe9\x01\n\x0c\x41gentMessage\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.orchestra.v1.HelloH\x00\x12,\n\theartbeat\x18\x02 \x01(\x0b\x32\x17.orchestra.v1.HeartbeatH\x00\x12,\n\x06status\x18\x03 \x01(\x0b\x32\x1a.orchestra.v1.StatusReportH\x00\x12*\n\x05usage\x18\x04 \x01(\x0b\x32\x19.orchestra.v1.UsageReportH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.orchestra.v1.LogDataH\x00\x42\x05\n\x03msg\"\xa1\x02\n\x05Hello\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12/\n\x06labels\x18\x02 \x03(\x0b\x32\x1f.orchestra.v1.Hello.LabelsEntry\x12&\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x17.orchestra.v1.NodeFacts\x12)\n\x08\x63\x61pacity\x18\x04 \x01(\x0b\x32\x17.orchestra.v1.Resources\x12\x16\n\x0e\x61gent_instance\x18\x05 \x01(\t\x12\x15\n\rlast_revision\x18\x06 \x01(\x03\x12#\n\x06taints\x18\x07 \x03(\x0b\x32\x13.orchestra.v1.Taint\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\tHeartbeat\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x16\n\x0eruntime_status\x18\x02 \x01(\t\x12\x18\n\x10\x61pplied_revision\x18\x03 \x01(\x03\"\xeb\x01\n\rReplicaStatus\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\texit_code\x18\x04 \x01(\x05\x12\x10\n\x08restarts\x18\x05 \x01(\x05\x12\x14\n\x0c\x63ontainer_id\x18\x06 \x01(\t\x12\x17\n\x0fnext_restart_ms\x18\x08 \x01(\x03\x12\x13\n\x0bincarnation\x18\t \x01(\x03\x12\r\n\x05ready\x18\n \x01(\x08\x12)\n\x06probes\x18\x0b \x03(\x0b\x32\x19.orchestra.v1.ProbeResultJ\x04\x08\x07\x10\x08\"\x90\x01\n\x0cStatusReport\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12-\n\x08replicas\x18\x02 \x03(\x0b\x32\x1b.orchestra.v1.ReplicaStatus\x12\x16\n\x0eruntime_status\x18\x03 \x01(\t\x12\x0f\n\x07volumes\x18\x04 \x03(\t\x12\x16\n\x0evolumes_listed\x18\x05 \x01(\x08\"O\n\x0cReplicaUsage\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12+\n\x05usage\x18\x02 \x01(\x0b\x32\x1c.orchestra.v1.ContainerUsage\"b\n\x0bUsageReport\x12%\n\x04node\x18\x01 \x01(\x0b\x32\x17.orchestra.v1.NodeUsage\x12,\n\x08replicas\x18\x02 \x03(\x0b\x32\x1a.orchestra.v1.ReplicaUsage\"[\n\x07LogData\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65of\x18\x04 \x01(\x08\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xf6\x01\n\x0cPlaneMessage\x12(\n\x07welcome\x18\x01 \x01(\x0b\x32\x15.orchestra.v1.WelcomeH\x00\x12+\n\x07\x64\x65sired\x18\x02 \x01(\x0b\x32\x18.orchestra.v1.DesiredSetH\x00\x12/\n\x0blog_request\x18\x03 \x01(\x0b\x32\x18.orchestra.v1.LogRequestH\x00\x12-\n\nlog_cancel\x18\x04 \x01(\x0b\x32\x17.orchestra.v1.LogCancelH\x00\x12(\n\x07refusal\x18\x05 \x01(\x0b\x32\x15.orchestra.v1.RefusalH\x00\x42\x05\n\x03msg\"V\n\x07Welcome\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x03\x12\x19\n\x11usage_interval_ms\x18\x03 \x01(\x03\"\xaf\x06\n\rContainerSpec\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\x10\n\x08workload\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x05\x12\r\n\x05image\x18\x05 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x06 \x03(\t\x12\x31\n\x03\x65nv\x18\x07 \x03(\x0b\x32$.orchestra.v1.ContainerSpec.EnvEntry\x12!\n\x05ports\x18\x08 \x03(\x0b\x32\x12.orchestra.v1.Port\x12*\n\tresources\x18\t \x01(\x0b\x32\x17.orchestra.v1.Resources\x12\x16\n\x0erestart_policy\x18\n \x01(\t\x12\x0e\n\x06tenant\x18\x0b \x01(\t\x12\x19\n\x11read_only_root_fs\x18\x0c \x01(\x08\x12\x18\n\x10\x61\x64\x64_capabilities\x18\r \x03(\t\x12\x13\n\x0bincarnation\x18\x0e \x01(\x03\x12\x10\n\x08revision\x18\x0f \x01(\x03\x12\x15\n\rtemplate_hash\x18\x10 \x01(\t\x12*\n\rstartup_probe\x18\x11 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12,\n\x0freadiness_probe\x18\x12 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12+\n\x0eliveness_probe\x18\x13 \x01(\x0b\x32\x13.orchestra.v1.Probe\x12!\n\x19termination_grace_seconds\x18\x14 \x01(\x05\x12\x30\n\rvolume_mounts\x18\x15 \x03(\x0b\x32\x19.orchestra.v1.VolumeMount\x12,\n\x0b\x66ile_mounts\x18\x16 \x03(\x0b\x32\x17.orchestra.v1.FileMount\x12>\n\nsecret_env\x18\x17 \x03(\x0b\x32*.orchestra.v1.ContainerSpec.SecretEnvEntry\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x30\n\x0eSecretEnvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01J\x04\x08\x04\x10\x05\"R\n\x0bVolumeMount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06volume\x18\x02 \x01(\t\x12\x12\n\nmount_path\x18\x03 \x01(\t\x12\x11\n\tread_only\x18\x04 \x01(\x08\"e\n\tFileMount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nmount_path\x18\x02 \x01(\t\x12\x0e\n\x06secret\x18\x03 \x01(\x08\x12&\n\x05\x66iles\x18\x04 \x03(\x0b\x32\x17.orchestra.v1.FileEntry\"*\n\tFileEntry\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\xa7\x02\n\x05Probe\x12(\n\x04\x65xec\x18\x01 \x01(\x0b\x32\x18.orchestra.v1.ExecActionH\x00\x12/\n\x08http_get\x18\x02 \x01(\x0b\x32\x1b.orchestra.v1.HttpGetActionH\x00\x12\x33\n\ntcp_socket\x18\x03 \x01(\x0b\x32\x1d.orchestra.v1.TcpSocketActionH\x00\x12\x1d\n\x15initial_delay_seconds\x18\x04 \x01(\x05\x12\x16\n\x0eperiod_seconds\x18\x05 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x19\n\x11success_threshold\x18\x07 \x01(\x05\x12\x19\n\x11\x66\x61ilure_threshold\x18\x08 \x01(\x05\x42\x08\n\x06\x61\x63tion\"\x1d\n\nExecAction\x12\x0f\n\x07\x63ommand\x18\x01 \x03(\t\"+\n\rHttpGetAction\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\x05\"\x1f\n\x0fTcpSocketAction\x12\x0c\n\x04port\x18\x01 \x01(\x05\"e\n\nDesiredSet\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12-\n\x08replicas\x18\x02 \x03(\x0b\x32\x1b.orchestra.v1.ContainerSpec\x12\x16\n\x0eremove_volumes\x18\x03 \x03(\t\"R\n\nLogRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x0c\n\x04tail\x18\x04 \x01(\x05\"\x1f\n\tLogCancel\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x19\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t2\x91\x01\n\tAgentLink\x12=\n\x04Join\x12\x19.orchestra.v1.JoinRequest\x1a\x1a.orchestra.v1.JoinResponse\x12\x45\n\x07Session\x12\x1a.orchestra.v1.AgentMessage\x1a\x1a.orchestra.v1.PlaneMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLO_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_CONTAINERSPEC_ENVENTRY']._loaded_options = None
   _globals['_CONTAINERSPEC_ENVENTRY']._serialized_options = b'8\001'
+  _globals['_CONTAINERSPEC_SECRETENVENTRY']._loaded_options = None
+  _globals['_CONTAINERSPEC_SECRETENVENTRY']._serialized_options = b'8\001'
   _globals['_JOINREQUEST']._serialized_start=68
   _globals['_JOINREQUEST']._serialized_end=132
   _globals['_JOINRESPONSE']._serialized_start=135
@@ -54,38 +56,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HEARTBEAT']._serialized_end=897
   _globals['_REPLICASTATUS']._serialized_start=900
   _globals['_REPLICASTATUS']._serialized_end=1135
-  _globals['_STATUSREPORT']._serialized_start=1137
-  _globals['_STATUSREPORT']._serialized_end=1240
-  _globals['_REPLICAUSAGE']._serialized_start=1242
-  _globals['_REPLICAUSAGE']._serialized_end=1321
-  _globals['_USAGEREPORT']._serialized_start=1323
-  _globals['_USAGEREPORT']._serialized_end=1421
-  _globals['_LOGDATA']._serialized_start=1423
-  _globals['_LOGDATA']._serialized_end=1514
-  _globals['_PLANEMESSAGE']._serialized_start=1517
-  _globals['_PLANEMESSAGE']._serialized_end=1763
-  _globals['_WELCOME']._serialized_start=1765
-  _globals['_WELCOME']._serialized_end=1851
-  _globals['_CONTAINERSPEC']._serialized_start=1854
-  _globals['_CONTAINERSPEC']._serialized_end=2459
-  _globals['_CONTAINERSPEC_ENVENTRY']._serialized_start=2411
-  _globals['_CONTAINERSPEC_ENVENTRY']._serialized_end=2453
-  _globals['_PROBE']._serialized_start=2462
-  _globals['_PROBE']._serialized_end=2757
-  _globals['_EXECACTION']._serialized_start=2759
-  _globals['_EXECACTION']._serialized_end=2788
-  _globals['_HTTPGETACTION']._serialized_start=2790
-  _globals['_HTTPGETACTION']._serialized_end=2833
-  _globals['_TCPSOCKETACTION']._serialized_start=2835
-  _globals['_TCPSOCKETACTION']._serialized_end=2866
-  _globals['_DESIREDSET']._serialized_start=2868
-  _globals['_DESIREDSET']._serialized_end=2945
-  _globals['_LOGREQUEST']._serialized_start=2947
-  _globals['_LOGREQUEST']._serialized_end=3029
-  _globals['_LOGCANCEL']._serialized_start=3031
-  _globals['_LOGCANCEL']._serialized_end=3062
-  _globals['_REFUSAL']._serialized_start=3064
-  _globals['_REFUSAL']._serialized_end=3089
-  _globals['_AGENTLINK']._serialized_start=3092
-  _globals['_AGENTLINK']._serialized_end=3237
+  _globals['_STATUSREPORT']._serialized_start=1138
+  _globals['_STATUSREPORT']._serialized_end=1282
+  _globals['_REPLICAUSAGE']._serialized_start=1284
+  _globals['_REPLICAUSAGE']._serialized_end=1363
+  _globals['_USAGEREPORT']._serialized_start=1365
+  _globals['_USAGEREPORT']._serialized_end=1463
+  _globals['_LOGDATA']._serialized_start=1465
+  _globals['_LOGDATA']._serialized_end=1556
+  _globals['_PLANEMESSAGE']._serialized_start=1559
+  _globals['_PLANEMESSAGE']._serialized_end=1805
+  _globals['_WELCOME']._serialized_start=1807
+  _globals['_WELCOME']._serialized_end=1893
+  _globals['_CONTAINERSPEC']._serialized_start=1896
+  _globals['_CONTAINERSPEC']._serialized_end=2711
+  _globals['_CONTAINERSPEC_ENVENTRY']._serialized_start=2613
+  _globals['_CONTAINERSPEC_ENVENTRY']._serialized_end=2655
+  _globals['_CONTAINERSPEC_SECRETENVENTRY']._serialized_start=2657
+  _globals['_CONTAINERSPEC_SECRETENVENTRY']._serialized_end=2705
+  _globals['_VOLUMEMOUNT']._serialized_start=2713
+  _globals['_VOLUMEMOUNT']._serialized_end=2795
+  _globals['_FILEMOUNT']._serialized_start=2797
+  _globals['_FILEMOUNT']._serialized_end=2898
+  _globals['_FILEENTRY']._serialized_start=2900
+  _globals['_FILEENTRY']._serialized_end=2942
+  _globals['_PROBE']._serialized_start=2945
+  _globals['_PROBE']._serialized_end=3240
+  _globals['_EXECACTION']._serialized_start=3242
+  _globals['_EXECACTION']._serialized_end=3271
+  _globals['_HTTPGETACTION']._serialized_start=3273
+  _globals['_HTTPGETACTION']._serialized_end=3316
+  _globals['_TCPSOCKETACTION']._serialized_start=3318
+  _globals['_TCPSOCKETACTION']._serialized_end=3349
+  _globals['_DESIREDSET']._serialized_start=3351
+  _globals['_DESIREDSET']._serialized_end=3452
+  _globals['_LOGREQUEST']._serialized_start=3454
+  _globals['_LOGREQUEST']._serialized_end=3536
+  _globals['_LOGCANCEL']._serialized_start=3538
+  _globals['_LOGCANCEL']._serialized_end=3569
+  _globals['_REFUSAL']._serialized_start=3571
+  _globals['_REFUSAL']._serialized_end=3596
+  _globals['_AGENTLINK']._serialized_start=3599
+  _globals['_AGENTLINK']._serialized_end=3744
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,5 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas): how to fetch and filter each
-from the plane, its name, its table row and its API message.
+"""The kinds of object `get` lists (nodes, workloads, replicas, configs, secrets, volumes): how to
+fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
 a node's labels, a workload's labels from its stored manifest, and for a replica the labels
@@ -16,7 +16,10 @@ from orchestra.cli.selectors import Selector
 
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
-           "replicas": "replicas", "replica": "replicas", "rep": "replicas"}
+           "replicas": "replicas", "replica": "replicas", "rep": "replicas",
+           "configs": "configs", "config": "configs", "secrets": "secrets", "secret": "secrets",
+           "volumes": "volumes", "volume": "volumes", "vol": "volumes"}
+IN_ALL = ("nodes", "workloads", "replicas")     # what `get all` lists (as kubectl, not configs or secrets)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,21 @@ def _replicas(target, f: Filters) -> list:
     return sorted((r for r in replicas if not f.name or r.id == f.name), key=lambda r: (r.workload, r.index))
 
 
+def _configs(target, f: Filters) -> list:
+    found = target.call("ListConfigs", pb.ListConfigsRequest(name=f.name)).configs
+    return sorted((c for c in found if f.selector.matches(c.labels)), key=lambda c: c.name)
+
+
+def _secrets(target, f: Filters) -> list:
+    found = target.call("ListSecrets", pb.ListSecretsRequest(name=f.name)).secrets
+    return sorted((s for s in found if f.selector.matches(s.labels)), key=lambda s: s.name)
+
+
+def _volumes(target, f: Filters) -> list:
+    found = target.call("ListVolumes", pb.ListVolumesRequest(workload=f.workload, node=f.node)).volumes
+    return [v for v in found if not f.name or v.name == f.name]
+
+
 def replica_workload(replica_id: str) -> str:
     """`web-2` -> `web` (replica ids are <workload>-<index>); "" when the id has no such form."""
     workload, dash, index = replica_id.rpartition("-")
@@ -90,4 +108,10 @@ KINDS = {
                       lambda w: w.name, lambda w, wide: views.workload_row(w, wide)),
     "replicas": Kind("replicas", "replica", views.REPLICA_HEADERS, views.REPLICA_WIDE, _replicas,
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
+    "configs": Kind("configs", "config", views.CONFIG_HEADERS, views.CONFIG_WIDE, _configs, lambda c: c.name,
+                    lambda c, wide: views.config_row(c, wide)),
+    "secrets": Kind("secrets", "secret", views.SECRET_HEADERS, views.SECRET_WIDE, _secrets, lambda s: s.name,
+                    lambda s, wide: views.secret_row(s, wide)),
+    "volumes": Kind("volumes", "volume", views.VOLUME_HEADERS, views.VOLUME_WIDE, _volumes, lambda v: v.name,
+                    lambda v, wide: views.volume_row(v, wide)),
 }

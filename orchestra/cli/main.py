@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("orchestra.cli.events", "events"),
     "top": ("orchestra.cli.top", "top"),
     "logs": ("orchestra.cli.logs", "logs"),
+    "move": ("orchestra.cli.move", "move"),
     "cordon": ("orchestra.cli.nodes", "cordon"),
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
     "local": ("orchestra.cli.local", "local"),

@@ -20,9 +20,11 @@ class Demand:
     placement: Placement
     strategy: str                         # resolved: binpack | spread
     selector: tuple[tuple[str, str], ...]  # nodeSelector, sorted: hashable for caches
+    pinned_node: str = ""                 # the node its volume data is on (filter volume-node)
+    pinned_why: str = ""
 
     @staticmethod
-    def of(workload: Workload, default_strategy: str) -> "Demand":
+    def of(workload: Workload, default_strategy: str, pinned_node: str = "", pinned_why: str = "") -> "Demand":
         spec = workload.spec
         p = spec.placement
         return Demand(
@@ -35,4 +37,6 @@ class Demand:
             placement=p,
             strategy=p.strategy or default_strategy,
             selector=tuple(sorted(p.node_selector.items())),
+            pinned_node=pinned_node,
+            pinned_why=pinned_why,
         )

@@ -26,6 +26,14 @@ from orchestra.spec.model import Resources
 TOP = 3                 # scores shown per placed replica: the chosen node and two runners-up
 
 
+def pinned_note(d: Demand) -> str:
+    """What a replica held to its volume's node, and unplaceable, waits for."""
+    if not d.pinned_node:
+        return ""
+    return (f"it waits for {d.pinned_node}, where its volume data is (orchestra move REPLICA starts it "
+            f"elsewhere with empty volumes; the data stays on {d.pinned_node})")
+
+
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
     cluster = ClusterState(snapshot)
     return Pipeline(cluster).run(pending)
@@ -41,14 +49,15 @@ class Pipeline:
 
     def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
         result = ScheduleResult()
-        groups: dict[tuple[str, str], list[PendingReplica]] = {}
-        for p in pending:
-            groups.setdefault((p.workload.name, p.group), []).append(p)
+        groups: dict[tuple[str, str, str, str], list[PendingReplica]] = {}
+        for p in pending:   # a replica held to a node by its volume data is a group of its own
+            groups.setdefault((p.workload.name, p.group, p.pinned_node, p.pinned_why), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
         order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
         for key in order:
             members = groups[key]
-            demand = Demand.of(members[0].workload, self.c.default_strategy)
+            demand = Demand.of(members[0].workload, self.c.default_strategy, members[0].pinned_node,
+                               members[0].pinned_why)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result
 
@@ -114,7 +123,8 @@ class Pipeline:
                 why = self.rejections(w, self.feasibility(w)[2])
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
-                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why)
+                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why,
+                                                               note=pinned_note(d))
                     failed_line = result.explanations[rid] = failed.line()
                     continue
                 j, preempted, freed = chosen

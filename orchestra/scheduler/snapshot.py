@@ -39,6 +39,8 @@ class PendingReplica:
     workload: Workload                    # the replica's spec comes from its workload
     group: str = ""                       # replicas of one workload with another spec (an older revision
                                           # during a rollout) are placed as a group of their own
+    pinned_node: str = ""                 # its volume data is on this node: it may go nowhere else
+    pinned_why: str = ""                  # e.g. "volume data of web-0 is on vm-2"
 
 
 @dataclass(frozen=True)

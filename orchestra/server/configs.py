@@ -1,0 +1,190 @@
+"""Configs and secrets on the plane: how an apply changes them, and what a workload's template
+reads of them.
+
+A revision of a workload covers what its containers get of the configs and secrets it uses: a
+snapshot of each ("config/NAME" -> {digest, data}; "secret/NAME" -> {digest, sealed, key_id},
+still sealed) is kept on the revision, and their digests go into its template hash. So a
+changed Config or Secret makes a new revision of every workload that uses it, which the usual
+rolling update (readiness-gated, within maxSurge / maxUnavailable) rolls out; replicas of the
+old revision keep the old content until they are replaced; an undo or rollback brings back
+the content the old revision had.
+
+Secrets are stored sealed (orchestra.security.secret_box) and opened only to build the desired
+set of a node that runs a replica using them, and here, to check that a value used as a
+variable has no NUL byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from orchestra.security.secret_box import SecretBox
+from orchestra.server.events import NORMAL, EventLog
+from orchestra.spec import names as name_rules
+from orchestra.spec import volumes
+from orchestra.spec.configs import Config, Secret
+from orchestra.spec.model import Workload
+from orchestra.store.base import Store
+from orchestra.store.records import ConfigRecord, SecretRecord
+
+KINDS = (volumes.CONFIG, volumes.SECRET)
+
+
+def ref_key(kind: str, name: str) -> str:
+    return f"{kind.lower()}/{name}"
+
+
+def config_digest(data: dict[str, str]) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass
+class ObjectChange:
+    kind: str                                  # Config | Secret
+    name: str
+    action: str                                # created | configured | unchanged
+    record: ConfigRecord | SecretRecord
+    new_version: bool = False                  # its data changed (not only its labels)
+
+
+def plan(store: Store, box: SecretBox, docs: Iterable[Config | Secret], now_ms: int) -> list[ObjectChange]:
+    """What applying `docs` does to the stored configs and secrets (nothing is written)."""
+    out = []
+    for doc in docs:
+        if isinstance(doc, Config):
+            old = store.get(ConfigRecord, doc.name)
+            digest = config_digest(dict(doc.data))
+            rec = ConfigRecord(name=doc.name, data=dict(doc.data), labels=dict(doc.labels), digest=digest,
+                               created_at_ms=now_ms, updated_at_ms=now_ms)
+        else:
+            old = store.get(SecretRecord, doc.name)
+            digest = box.digest(doc.data)
+            rec = SecretRecord(name=doc.name, key_id=box.key_id, digest=digest, sizes=doc.sizes(),
+                               labels=dict(doc.labels), created_at_ms=now_ms, updated_at_ms=now_ms)
+            # Sealed again only when it changed: a re-apply of the same secret writes nothing.
+            rec.sealed = old.sealed if old is not None and old.digest == digest and old.key_id == box.key_id \
+                else box.seal(doc.name, doc.data)
+        if old is None:
+            out.append(ObjectChange(doc.KIND, doc.name, "created", rec))
+            continue
+        rec.created_at_ms, rec.version = old.created_at_ms, old.version
+        if old.digest == digest:
+            if dict(old.labels) == rec.labels:
+                out.append(ObjectChange(doc.KIND, doc.name, "unchanged", old))
+                continue
+            rec.updated_at_ms = now_ms
+            out.append(ObjectChange(doc.KIND, doc.name, "configured", rec))   # labels only: no new version
+            continue
+        rec.version = old.version + 1
+        out.append(ObjectChange(doc.KIND, doc.name, "configured", rec, new_version=True))
+    return out
+
+
+def commit(store: Store, events: EventLog, changes: Iterable[ObjectChange]) -> None:
+    for c in changes:
+        if c.action == "unchanged":
+            continue
+        store.put(c.record)
+        keys = ", ".join(sorted(c.record.data if c.kind == volumes.CONFIG else c.record.sizes)) or "none"
+        events.emit(c.kind, c.name, NORMAL, "Created" if c.action == "created" else "Configured",
+                    f"{c.kind.lower()} {c.name} {c.action} (version {c.record.version}; keys: {keys})")
+
+
+def content_changed(changes: Iterable[ObjectChange]) -> set[tuple[str, str]]:
+    """{(kind, name)} whose data changed (a new version): the workloads using them roll out."""
+    return {(c.kind, c.name) for c in changes if c.new_version}
+
+
+class Objects:
+    """The configs and secrets as they are once an apply's changes are committed."""
+
+    def __init__(self, store: Store, box: SecretBox, changes: Iterable[ObjectChange] = ()):
+        self.store = store
+        self.box = box
+        self._planned = {(c.kind, c.name): c.record for c in changes}
+
+    def get(self, kind: str, name: str) -> ConfigRecord | SecretRecord | None:
+        if (kind, name) in self._planned:
+            return self._planned[kind, name]
+        return self.store.get(ConfigRecord if kind == volumes.CONFIG else SecretRecord, name)
+
+
+@dataclass
+class Resolved:
+    """What a workload's template reads of configs and secrets: the snapshot its revision keeps."""
+    refs: dict = field(default_factory=dict)
+
+    @property
+    def digests(self) -> dict[str, str]:
+        return digests(self.refs)
+
+
+def digests(refs: dict) -> dict[str, str]:
+    """{"secret/db": digest, ...} of a revision's snapshot: what its template hash covers."""
+    return {k: v.get("digest", "") for k, v in refs.items()}
+
+
+def resolve(w: Workload, objects: Objects) -> tuple[Resolved, list[str]]:
+    """The snapshot of what `w` uses, and the problems: a missing config, secret or key, a key that
+    is not a valid variable name, a secret value that cannot be a variable."""
+    out, problems = Resolved(), []
+    opened: dict[str, dict[str, bytes]] = {}
+    for ref in volumes.references(w.spec.template):
+        what = ref.kind.lower()
+        rec = objects.get(ref.kind, ref.name)
+        where = f"workload {w.name}: {ref.path}"
+        if rec is None:
+            problems.append(f"{where}: {what} {ref.name!r} does not exist (apply a {ref.kind} named {ref.name} "
+                            f"first, or in the same apply)")
+            continue
+        keys = sorted(rec.data if isinstance(rec, ConfigRecord) else rec.sizes)
+        if ref.key and ref.key not in keys:
+            problems.append(f"{where}: key {ref.key!r} is not in {what} {ref.name} (its keys: "
+                            f"{', '.join(keys) or 'none'})")
+            continue
+        if ref.as_variable:
+            check = name_rules.shell_name_problem if ref.kind == volumes.SECRET else name_rules.env_name_problem
+            variables = [(ref.key, ref.key)] if ref.key else [(k, ref.prefix + k) for k in keys]
+            for key, var in variables:
+                if not ref.key:
+                    problem = check(var)
+                    if problem:
+                        problems.append(f"{where}: key {key!r} of {what} {ref.name} makes the variable {var!r}, "
+                                        f"which {problem}")
+                        continue
+                if isinstance(rec, SecretRecord):
+                    plain = opened.get(ref.name)
+                    if plain is None:
+                        plain = opened[ref.name] = objects.box.open(rec.name, rec.sealed, rec.key_id)
+                    if b"\x00" in plain.get(key, b""):
+                        problems.append(f"{where}: key {key!r} of secret {ref.name} holds a NUL byte, which a "
+                                        f"variable cannot hold (mount it as a file instead)")
+        out.refs[ref_key(ref.kind, ref.name)] = snapshot(rec)
+    return out, problems
+
+
+def snapshot(rec: ConfigRecord | SecretRecord) -> dict:
+    if isinstance(rec, ConfigRecord):
+        return {"digest": rec.digest, "data": dict(rec.data)}
+    return {"digest": rec.digest, "sealed": rec.sealed, "key_id": rec.key_id}
+
+
+def users(workloads: Iterable[tuple[str, Workload]], kind: str, name: str) -> list[str]:
+    """Names of the workloads whose template uses config/secret `name`."""
+    return sorted(n for n, w in workloads if (kind, name) in volumes.used_objects(w.spec.template))
+
+
+def refs_change(before: dict, after: dict) -> list[str]:
+    """What changed between two snapshots, e.g. ["secret db changed"] (never what it holds)."""
+    out = []
+    for key in sorted(set(before) | set(after)):
+        kind, _, name = key.partition("/")
+        if key not in before:
+            out.append(f"{kind} {name} used")
+        elif key not in after:
+            out.append(f"{kind} {name} no longer used")
+        elif before[key].get("digest") != after[key].get("digest"):
+            out.append(f"{kind} {name} changed")
+    return out
