@@ -25,6 +25,7 @@ does (the converger sweeps what no container needs).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -51,11 +52,13 @@ class Bind:
     read_only: bool = True
 
 
-def default_dir(node: str) -> str:
-    """/run/orchestra-agent/<node> when /run is a tmpfs (systemd hosts), else /dev/shm/orchestra-agent/<node>.
-    The node name keeps apart several agents on one host (a local cluster)."""
+def default_dir(node: str, state_dir: str = "") -> str:
+    """/run/orchestra-agent/<node>-<h> when /run is a tmpfs (systemd hosts), else under /dev/shm; <h>
+    names the agent's state directory, so that several agents on one host (a local cluster, tests)
+    never share one, and a restarted agent finds its own again."""
     base = "/run" if filesystem_of("/run") in MEMORY_FILESYSTEMS else "/dev/shm"
-    return os.path.join(base, "orchestra-agent", node)
+    h = hashlib.sha256(os.path.abspath(state_dir).encode()).hexdigest()[:8] if state_dir else "default"
+    return os.path.join(base, "orchestra-agent", f"{node}-{h}")
 
 
 def filesystem_of(path: str) -> str:

@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
     p.add_argument("--secrets-dir", default=None, metavar="DIR",
                    help="where containers' config and secret files are kept; must be on a tmpfs, never the "
-                        "disk (default: /run/orchestra-agent/NAME if /run is a tmpfs, else "
-                        "/dev/shm/orchestra-agent/NAME)")
+                        "disk (default: /run/orchestra-agent/NAME-<hash of --state-dir> if /run is a tmpfs, "
+                        "else the same under /dev/shm)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
                    help="join token (orchestra token create), needed once: the first start joins the "
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if argv is None:   # the real process (tests call main(argv) in their own process)
         _without_ssh_support(args.docker_host)
+    from agent.container_files import default_dir
     from agent.session import Agent, AgentConfig
     try:
         taints = parse_taints(args.taint)
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
-                         stop_timeout_s=args.stop_timeout, tls=creds.tls, files_dir=args.secrets_dir)
+                         stop_timeout_s=args.stop_timeout, tls=creds.tls,
+                         files_dir=args.secrets_dir or default_dir(args.name, os.path.expanduser(args.state_dir)))
     agent = Agent(config)
     # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
     # session's): stop from a fresh thread instead.

@@ -141,11 +141,12 @@ def resolve(w: Workload, objects: Objects) -> tuple[Resolved, list[str]]:
             continue
         keys = sorted(rec.data if isinstance(rec, ConfigRecord) else rec.sizes)
         if ref.key and ref.key not in keys:
-            problems.append(f"{where}: key {ref.key!r} is not in {what} {ref.name} (its keys: "
-                            f"{', '.join(keys) or 'none'})")
+            problems.append(f"workload {w.name}: {ref.key_path or ref.path}: key {ref.key!r} is not in {what} "
+                            f"{ref.name} (its keys: {', '.join(keys) or 'none'})")
             continue
         if ref.as_variable:
-            check = name_rules.shell_name_problem if ref.kind == volumes.SECRET else name_rules.env_name_problem
+            shell = ref.kind == volumes.SECRET or volumes.secret_variables(w.spec.template)
+            check = name_rules.shell_name_problem if shell else name_rules.env_name_problem
             variables = [(ref.key, ref.key)] if ref.key else [(k, ref.prefix + k) for k in keys]
             for key, var in variables:
                 if not ref.key:

@@ -286,11 +286,12 @@ def _template(f: Fields, value: Any) -> Template | None:
     if None in (image, command, env, ports, resources, restart, read_only, caps, grace, env_refs, declared,
                 mounts, env_from) or any(p is _INVALID for p in probes.values()):
         return None
-    return Template(image=image, command=command, env=env, ports=ports, resources=resources,
-                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
-                    readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
-                    startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace,
-                    volumes=declared, volume_mounts=mounts, env_refs=env_refs, env_from=env_from)
+    template = Template(image=image, command=command, env=env, ports=ports, resources=resources,
+                        restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
+                        readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
+                        startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace,
+                        volumes=declared, volume_mounts=mounts, env_refs=env_refs, env_from=env_from)
+    return template if volumes.check_shell_names(f, template, path) else None
 
 
 _INVALID = object()   # a probe that was given but is wrong (None means: not given)

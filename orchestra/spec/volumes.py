@@ -96,12 +96,13 @@ class EnvFrom:
 @dataclass(frozen=True)
 class Reference:
     """A use of a config or secret by a template, with the field that makes it (for errors)."""
-    path: str                     # e.g. spec.template.volumes[1].config.name
+    path: str                     # the field naming the object, e.g. spec.template.volumes[1].config.name
     kind: str
     name: str
     key: str = ""                 # "" when every key is used
     as_variable: bool = False     # the key (or every key, with prefix) becomes a variable
     prefix: str = ""
+    key_path: str = ""            # the field naming the key, when another than `path`
 
 
 # -- canonical form -------------------------------------------------------------------------
@@ -395,15 +396,16 @@ def references(template: Any) -> list[Reference]:
         if v.persistent:
             continue
         field = "config.name" if v.source == CONFIG else "secret.secretName"
+        path = f"{base}.volumes[{i}].{field}"
         if not v.items:
-            out.append(Reference(f"{base}.volumes[{i}].{field}", v.source, v.source_name))
+            out.append(Reference(path, v.source, v.source_name))
         for j, item in enumerate(v.items):
-            out.append(Reference(f"{base}.volumes[{i}].{field.split('.')[0]}.items[{j}].key", v.source,
-                                 v.source_name, item.key))
+            out.append(Reference(path, v.source, v.source_name, item.key,
+                                 key_path=f"{base}.volumes[{i}].{field.split('.')[0]}.items[{j}].key"))
     for var, ref in sorted(template.env_refs.items()):
         which = "configKeyRef" if ref.kind == CONFIG else "secretKeyRef"
-        out.append(Reference(f"{Fields.key(base + '.env', var)}.valueFrom.{which}", ref.kind, ref.name, ref.key,
-                             as_variable=True))
+        at = f"{Fields.key(base + '.env', var)}.valueFrom.{which}"
+        out.append(Reference(f"{at}.name", ref.kind, ref.name, ref.key, as_variable=True, key_path=f"{at}.key"))
     for i, e in enumerate(template.env_from):
         which = "configRef" if e.kind == CONFIG else "secretRef"
         out.append(Reference(f"{base}.envFrom[{i}].{which}.name", e.kind, e.name, as_variable=True,
@@ -414,6 +416,31 @@ def references(template: Any) -> list[Reference]:
 def used_objects(template: Any) -> set[tuple[str, str]]:
     """{(kind, name)} of the configs and secrets `template` uses."""
     return {(r.kind, r.name) for r in references(template)}
+
+
+def secret_variables(template: Any) -> bool:
+    """The container gets variables from secrets, so it starts through /bin/sh (agent.container_files),
+    which passes on only variables with shell names: then every variable must have one."""
+    return any(r.kind == SECRET for r in template.env_refs.values()) or any(e.kind == SECRET for e in template.env_from)
+
+
+def check_shell_names(f: Fields, template: Any, path: str) -> bool:
+    """With variables from secrets, every variable name of the template must be a shell name."""
+    if not secret_variables(template):
+        return True
+    ok = True
+    for var in sorted({*template.env, *template.env_refs}):
+        problem = names.shell_name_problem(var)
+        if problem:
+            f.error(Fields.key(f"{path}.env", var), f"variable {quote(var)} {problem}, and this container has "
+                                                    f"variables from secrets")
+            ok = False
+    for i, e in enumerate(template.env_from):
+        if e.prefix and names.shell_name_problem(e.prefix):
+            f.error(f"{path}.envFrom[{i}].prefix", f"{quote(e.prefix)} {names.shell_name_problem(e.prefix)}, and this "
+                                                   f"container has variables from secrets")
+            ok = False
+    return ok
 
 
 def persistent_volumes(template: Any) -> list[Volume]:
