@@ -71,7 +71,7 @@ def consumer(name: str = "web", replicas: int = 1, readiness: str = "", with_sec
 
 def main_process_env(container) -> dict[str, str]:
     """The environment of the container's command (not of an exec, which gets only Docker's Env)."""
-    out = run(container, "sh", "-c", "for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = sleep ] && cat $p/environ; done")
+    out = run(container, "sh", "-c", "for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = sleep ] && cat $p/environ; done; true")
     return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
