@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from harness import wait_for
-from test_volumes import container_of, run
+from test_cluster_volumes import container_of, run
 
 
 def config(name: str = "web-config", text: str = "listen 8080\n") -> str:
