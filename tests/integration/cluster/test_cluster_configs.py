@@ -13,7 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-from harness import wait_for
 from test_cluster_volumes import container_of, run
 
 
@@ -231,3 +230,11 @@ def test_bad_references_are_refused_and_nothing_is_stored(cluster):
     res = cluster.cli("delete", "config", "web-config", check=False)
     assert res.returncode != 0 and "config web-config is used by workload web" in res.stderr
     assert [c["name"] for c in cluster.cli_json("get", "configs")["configs"]] == ["web-config"]
+
+    # delete -f takes every kind the file defines.
+    path = cluster.workdir / "all.yaml"
+    path.write_text(config() + "---\n" + secret(b"x") + "---\n" + consumer(replicas=0))
+    out = cluster.cli("delete", "-f", str(path)).stdout
+    assert "web: deleted" in out and "config/web-config: deleted" in out and "secret/db: deleted" in out
+    for kind in ("workloads", "configs", "secrets"):
+        assert cluster.cli_json("get", kind)[kind] == []

@@ -78,6 +78,11 @@ def test_a_changed_secret_rolls_out_its_workloads_as_a_new_revision(plane, clock
     assert (1, b"old-value") in seen and (2, b"new-value") in seen
     agents.settle(clock, rounds=8)
     assert {r.revision for r in plane.store.list_replicas(workload="web")} == {2}
+    # A dry run says what a change would roll, and changes nothing.
+    dry = plane.service.apply([secret(b"third")], dry_run=True).results
+    assert [(r.kind, r.action, r.cause) for r in dry] == [("Secret", "configured", ""),
+                                                          ("Workload", "configured", "secret db changed")]
+    assert plane.store.get(SecretRecord, "db").version == 2 and plane.store.get_workload("web").revision == 2
     # Unchanged content: nothing rolls.
     assert [r.action for r in plane.service.apply([secret(b"new-value")]).results] == ["unchanged"]
     # An undo brings back the content revision 1 was made with.

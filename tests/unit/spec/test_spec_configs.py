@@ -47,7 +47,7 @@ def test_a_secret_never_shows_its_values():
 
 
 @pytest.mark.parametrize("data, expected", [
-    (f"stringData: {{password: 12345}}", "stringData.password: expected a string, got a number (quote the value)"),
+    ("stringData: {password: 12345}", "stringData.password: expected a string, got a number (quote the value)"),
     (f"stringData: {{password: [{SECRET_VALUE}]}}", "stringData.password: expected a string, got a list"),
     (f"data: {{password: '{SECRET_VALUE}!'}}", "data.password: is not valid base64"),
     (f"data: {{password: cGFzcw==}}\nstringData: {{password: {SECRET_VALUE}}}", 'key "password" is also in data'),
