@@ -19,7 +19,11 @@ class Phase(StrEnum):
     FAILED = "Failed"            # the engine refused it (e.g. missing image); retried
     BACKOFF = "BackOff"          # exited, waiting to be restarted
     TERMINATING = "Terminating"  # retired: its container is being stopped
+    SUCCEEDED = "Succeeded"      # a job's replica whose container ended with exit code 0 (for good)
 
+
+# The phases a job's replica ends in: it holds no resources any more and is never restarted.
+JOB_DONE = frozenset({Phase.SUCCEEDED, Phase.FAILED})
 
 AGENT_PHASES = frozenset({Phase.STARTING, Phase.RUNNING, Phase.EXITED, Phase.FAILED, Phase.BACKOFF,
                           Phase.TERMINATING})

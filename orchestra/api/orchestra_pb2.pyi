@@ -28,7 +28,7 @@ class PlannedPlacement(_message.Message):
     def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "cause")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address", "cause")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class ApplyResult(_message.Message):
     REPLACED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
@@ -50,8 +51,9 @@ class ApplyResult(_message.Message):
     replaced_replicas: _containers.RepeatedScalarFieldContainer[str]
     rollout: str
     kind: str
+    virtual_address: str
     cause: str
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")
@@ -92,7 +94,7 @@ class ObjectRef(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class WorkloadInfo(_message.Message):
-    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting")
+    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting", "mode", "succeeded", "failed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +109,9 @@ class WorkloadInfo(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     DELETING_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
     name: str
     workload_json: str
     generation: int
@@ -121,7 +126,10 @@ class WorkloadInfo(_message.Message):
     available: int
     rollout: RolloutStatus
     deleting: bool
-    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ...) -> None: ...
+    mode: str
+    succeeded: int
+    failed: int
+    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ..., mode: _Optional[str] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
 
 class RolloutStatus(_message.Message):
     __slots__ = ("workload", "revision", "state", "message", "desired", "updated", "ready", "available", "old", "started_at_ms", "last_progress_ms", "stable_revision", "paused")
@@ -158,6 +166,14 @@ class RolloutRequest(_message.Message):
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     workload: str
     def __init__(self, workload: _Optional[str] = ...) -> None: ...
+
+class DrainNodeRequest(_message.Message):
+    __slots__ = ("name", "include_daemons")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DAEMONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    include_daemons: bool
+    def __init__(self, name: _Optional[str] = ..., include_daemons: _Optional[bool] = ...) -> None: ...
 
 class UndoRolloutRequest(_message.Message):
     __slots__ = ("workload", "to_revision")
@@ -452,3 +468,81 @@ class MoveReplicaResponse(_message.Message):
     node: str
     explanation: str
     def __init__(self, replica: _Optional[str] = ..., released: _Optional[_Iterable[_Union[VolumeInfo, _Mapping]]] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ...) -> None: ...
+
+class ExecRequest(_message.Message):
+    __slots__ = ("command", "stdin", "stdin_eof", "resize")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    STDIN_EOF_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_FIELD_NUMBER: _ClassVar[int]
+    command: ExecCommand
+    stdin: bytes
+    stdin_eof: bool
+    resize: _types_pb2.TerminalSize
+    def __init__(self, command: _Optional[_Union[ExecCommand, _Mapping]] = ..., stdin: _Optional[bytes] = ..., stdin_eof: _Optional[bool] = ..., resize: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecCommand(_message.Message):
+    __slots__ = ("replica", "command", "tty", "stdin", "size")
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    replica: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    size: _types_pb2.TerminalSize
+    def __init__(self, replica: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., size: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecResponse(_message.Message):
+    __slots__ = ("stdout", "stderr", "exit")
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    stdout: bytes
+    stderr: bytes
+    exit: _types_pb2.ExecExit
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[_types_pb2.ExecExit, _Mapping]] = ...) -> None: ...
+
+class ListServicesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services",)
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ...) -> None: ...
+
+class ServiceInfo(_message.Message):
+    __slots__ = ("name", "service_json", "virtual_address", "ports", "endpoints", "workloads", "generation", "created_at_ms", "updated_at_ms", "endpoints_revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_JSON_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    WORKLOADS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    service_json: str
+    virtual_address: str
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ServicePort]
+    endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
+    workloads: _containers.RepeatedScalarFieldContainer[str]
+    generation: int
+    created_at_ms: int
+    updated_at_ms: int
+    endpoints_revision: int
+    def __init__(self, name: _Optional[str] = ..., service_json: _Optional[str] = ..., virtual_address: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.ServicePort, _Mapping]]] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ..., workloads: _Optional[_Iterable[str]] = ..., generation: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., endpoints_revision: _Optional[int] = ...) -> None: ...
+
+class ServiceDescription(_message.Message):
+    __slots__ = ("service", "events")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    service: ServiceInfo
+    events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
+    def __init__(self, service: _Optional[_Union[ServiceInfo, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...

@@ -1,4 +1,4 @@
-"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload|config|secret|volume NAME`."""
+"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload|service|config|secret|volume NAME`."""
 from __future__ import annotations
 
 import os
@@ -109,6 +109,8 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     kind = result.kind or "Workload"
     name = result.workload if kind == "Workload" else f"{kind.lower()}/{result.workload}"
     head = f"{name}: {action}" + (" (dry run)" if dry_run else "")
+    if kind == "Service":
+        return head + f" (address {result.virtual_address})"
     if kind != "Workload":
         return head + (f" (version {result.revision})" if result.new_revision and result.action != "created" else "")
     if result.new_revision and result.action != "created":
@@ -134,7 +136,7 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
 
 @click.group(invoke_without_command=True)
 @click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
-              help="delete what these manifests define (workloads, configs, secrets)")
+              help="delete what these manifests define (workloads, services, configs, secrets)")
 @click.option("--volumes", "with_volumes", is_flag=True,
               help="also delete the workloads' volumes, with their data (kept otherwise)")
 @click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
@@ -142,7 +144,7 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
               help="seconds to wait for the replicas (and volumes) to be gone")
 @click.pass_context
 def delete(ctx: click.Context, files: tuple[str, ...], with_volumes: bool, no_wait: bool, timeout: float) -> None:
-    """Delete workloads, configs, secrets or volumes: `delete -f FILE` or `delete KIND NAME...`.
+    """Delete workloads, services, configs, secrets or volumes: `delete -f FILE` or `delete KIND NAME...`.
     A workload's volumes and their data stay unless --volumes is given."""
     if ctx.invoked_subcommand is not None:
         if files:
@@ -150,7 +152,8 @@ def delete(ctx: click.Context, files: tuple[str, ...], with_volumes: bool, no_wa
         ctx.obj["delete"] = (no_wait, timeout, with_volumes)
         return
     if not files:
-        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete workload NAME`")
+        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete KIND NAME` (KIND: workload, "
+                       "service, config, secret or volume)")
     docs = load_manifests(files)
     delete_objects(ctx, [d.name for d in docs if d.KIND == "Workload"],
                    [(d.KIND, d.name) for d in docs if d.KIND != "Workload"], with_volumes, no_wait, timeout)
@@ -178,6 +181,8 @@ def _delete_kind(kind: str, help_text: str, volumes_flag: bool = False):
 
 delete_workload = _delete_kind("Workload", "Delete workloads by name (their volumes stay unless --volumes).",
                                volumes_flag=True)
+delete_service = _delete_kind("Service", "Delete services by name (their names stop resolving, and their routes "
+                                          "leave every node).")
 delete_config = _delete_kind("Config", "Delete configs by name (refused while a workload uses one).")
 delete_secret = _delete_kind("Secret", "Delete secrets by name (refused while a workload uses one).")
 delete_volume = _delete_kind("Volume", "Delete volumes, with their data, by name (see `orchestra get volumes`).")

@@ -1,6 +1,7 @@
-"""`orchestra describe workload|node|replica|config|secret NAME`: the spec in short, the rollout,
-replicas, health checks, recent events, and why anything is pending or where it went and why. A
-secret shows its keys and sizes, never its values."""
+"""`orchestra describe workload|node|replica|service|config|secret|volume NAME`: the spec in short,
+the rollout, replicas, health checks (a service: its endpoints), recent events, and why anything
+is pending, not ready, or where it went and why. A secret shows its keys and sizes, never its
+values; a volume, where its data is and whose it is."""
 from __future__ import annotations
 
 import click
@@ -15,20 +16,24 @@ from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 MAX_EVENTS = 20
+KINDS = ["workload", "node", "replica", "service", "config", "secret", "volume"]
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["workload", "node", "replica", "config", "secret"], case_sensitive=False))
+@click.argument("kind", type=click.Choice(KINDS, case_sensitive=False))
 @click.argument("name")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="the API message")
 @click.pass_context
 def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> None:
-    """Show one workload, node, replica, config or secret in detail."""
+    """Show one workload, node, replica, service, config, secret or volume in detail."""
     target = cli_context(ctx).target
     kind = kind.lower()
     if kind == "workload":
         d = target.call("DescribeWorkload", pb.DescribeRequest(name=name))
         text = describe_workload(d)
+    elif kind == "service":
+        d = target.call("DescribeService", pb.DescribeRequest(name=name))
+        text = describe_service(d)
     elif kind == "node":
         d = target.call("DescribeNode", pb.DescribeRequest(name=name))
         text = describe_node(d)
@@ -41,6 +46,13 @@ def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> No
         d = found[0]
         events = target.call("ListEvents", pb.ListEventsRequest(object=name, limit=MAX_EVENTS)).events
         text = describe_data(kind, d, [e for e in events if e.kind.lower() == kind])
+    elif kind == "volume":
+        found = [v for v in target.call("ListVolumes", pb.ListVolumesRequest()).volumes if v.name == name]
+        if not found:
+            raise CliError(f"volume {name!r} not found")
+        d = found[0]
+        events = target.call("ListEvents", pb.ListEventsRequest(object=name, limit=MAX_EVENTS)).events
+        text = describe_volume(d, [e for e in events if e.kind == "Volume"])
     else:
         found = [r for r in target.call("ListReplicas", pb.ListReplicasRequest()).replicas if r.id == name]
         if not found:
@@ -176,6 +188,21 @@ def describe_data(kind: str, d, events, now_ms: int | None = None) -> str:
     return "\n".join(out)
 
 
+def describe_volume(v: pb.VolumeInfo, events, now_ms: int | None = None) -> str:
+    """One replica's named volume: whose data it holds and on which node."""
+    pairs = [
+        ("Name", v.name),
+        ("Workload", v.workload),
+        ("Volume", f"{v.volume} (spec.template.volumes)"),
+        ("Replica", v.replica or f"<none> (released; it held {v.workload}-{v.index}'s data)"),
+        ("Node", v.node or "<none> (its replica was never placed)"),
+        ("State", v.state + (f": {v.message}" if v.message else "")),
+        ("Created", f"{age(v.created_at_ms, now_ms)} ago"),
+        ("Updated", f"{age(v.updated_at_ms, now_ms)} ago"),
+    ]
+    return "\n".join(_fields(pairs) + ["", "Events:"] + _events(events, now_ms))
+
+
 def _probe_text(name: str, p: dict | None) -> str:
     if not p:
         return ""
@@ -268,6 +295,35 @@ def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
         out += ["  " + line for line in table(views.REPLICA_HEADERS, rows).splitlines()]
     else:
         out.append("  <none>")
+    out += ["", "Events:"] + _events(d.events, now_ms)
+    return "\n".join(out)
+
+
+def describe_service(d: pb.ServiceDescription, now_ms: int | None = None) -> str:
+    s = d.service
+    doc = views.json_doc(s.service_json)
+    selector = labels_text(doc.get("spec", {}).get("selector", {}))
+    ready = [e for e in s.endpoints if e.ready]
+    pairs = [
+        ("Name", s.name),
+        ("Labels", labels_text(doc.get("metadata", {}).get("labels", {}))),
+        ("Selector", selector),
+        ("Workloads", ", ".join(s.workloads) or "<none>"),
+        ("Address", f"{s.virtual_address} (names {s.name}, {s.name}.orchestra)"),
+        ("Ports", views.service_ports(s)),
+        ("Endpoints", f"{len(ready)} ready of {len(s.endpoints)} (endpoints revision {s.endpoints_revision})"),
+        ("Created", f"{age(s.created_at_ms, now_ms)} ago"),
+    ]
+    out = _fields(pairs) + ["", "Endpoints:"]
+    if not s.workloads:
+        out.append(f"  <none>: the selector {selector} matches no workload")
+    elif not s.endpoints:
+        out.append(f"  <none>: workloads {', '.join(s.workloads)} have no replicas on a node")
+    else:
+        target_ports = ",".join(str(p.target_port) for p in s.ports)
+        rows = [[e.replica_id, e.node or "<none>", f"{e.address}:{target_ports}" if e.address else "-",
+                 "yes" if e.ready else "no", e.reason or "-"] for e in s.endpoints]
+        out += ["  " + line for line in table(("replica", "node", "address", "ready", "reason"), rows).splitlines()]
     out += ["", "Events:"] + _events(d.events, now_ms)
     return "\n".join(out)
 

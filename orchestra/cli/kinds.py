@@ -1,4 +1,4 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas, configs, secrets, volumes): how to
+"""The kinds of object `get` lists (nodes, workloads, replicas, services, configs, secrets, volumes): how to
 fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
@@ -17,9 +17,11 @@ from orchestra.cli.selectors import Selector
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
            "replicas": "replicas", "replica": "replicas", "rep": "replicas",
+           "services": "services", "service": "services", "svc": "services",
            "configs": "configs", "config": "configs", "secrets": "secrets", "secret": "secrets",
            "volumes": "volumes", "volume": "volumes", "vol": "volumes"}
-IN_ALL = ("nodes", "workloads", "replicas")     # what `get all` lists (as kubectl, not configs or secrets)
+# What `get all` lists (as kubectl's: not configs, secrets or volumes).
+IN_ALL = ("nodes", "workloads", "replicas", "services")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,15 @@ def _replicas(target, f: Filters) -> list:
     return sorted((r for r in replicas if not f.name or r.id == f.name), key=lambda r: (r.workload, r.index))
 
 
+def service_labels(info: pb.ServiceInfo) -> dict[str, str]:
+    labels = views.json_doc(info.service_json).get("metadata", {}).get("labels", {})
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _services(target, f: Filters) -> list:
+    infos = target.call("ListServices", pb.ListServicesRequest()).services
+    return sorted((s for s in infos if (not f.name or s.name == f.name) and f.selector.matches(service_labels(s))),
+                  key=lambda s: s.name)
 def _configs(target, f: Filters) -> list:
     found = target.call("ListConfigs", pb.ListConfigsRequest(name=f.name)).configs
     return sorted((c for c in found if f.selector.matches(c.labels)), key=lambda c: c.name)
@@ -108,6 +119,8 @@ KINDS = {
                       lambda w: w.name, lambda w, wide: views.workload_row(w, wide)),
     "replicas": Kind("replicas", "replica", views.REPLICA_HEADERS, views.REPLICA_WIDE, _replicas,
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
+    "services": Kind("services", "service", views.SERVICE_HEADERS, views.SERVICE_WIDE, _services,
+                     lambda s: s.name, lambda s, wide: views.service_row(s, wide)),
     "configs": Kind("configs", "config", views.CONFIG_HEADERS, views.CONFIG_WIDE, _configs, lambda c: c.name,
                     lambda c, wide: views.config_row(c, wide)),
     "secrets": Kind("secrets", "secret", views.SECRET_HEADERS, views.SECRET_WIDE, _secrets, lambda s: s.name,

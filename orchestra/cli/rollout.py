@@ -63,6 +63,20 @@ def wait_rollout(target, name: str, revision: int, restart_policy: str, timeout:
         except CliError as e:
             raise CliError(f"workload {name} disappeared while waiting (deleted meanwhile?): {e}") from None
         w, replicas = info.workload, list(info.replicas)
+        if w.mode == "job":
+            line = f"{name}: {w.rollout.message or w.rollout.state}"
+            if line != shown:
+                echo(line)
+                shown = line
+            if w.rollout.state == "Complete":
+                return
+            if w.rollout.state == "Failed":
+                raise CliError(f"job {name} failed: {w.rollout.message}")
+            _unschedulable(name, [r for r in replicas if r.phase == "Pending"])
+            if time.monotonic() >= deadline:
+                raise CliError(f"timed out after {duration(timeout)} waiting for job {name}: {w.rollout.message}")
+            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+            continue
         if w.revision != revision:
             why = _rolled_back(target, name, revision)
             if why:
@@ -82,6 +96,7 @@ def wait_rollout(target, name: str, revision: int, restart_policy: str, timeout:
                                      + [replica_line(r) for r in failed]))
         if w.rollout.state == "Failed":
             raise CliError(f"{name}: {w.rollout.message}")
+        _unschedulable(name, [r for r in current if r.phase == "Pending"])
         others = [r for r in replicas if r.revision != revision or r.phase == "Terminating"]
         if w.rollout.state == "Complete" or (
                 len(current) == w.desired and not others and all(o in ("ready", "completed") for o in outcomes.values())):
@@ -92,6 +107,15 @@ def wait_rollout(target, name: str, revision: int, restart_policy: str, timeout:
             lines += [replica_line(r) for r in waiting]
             raise CliError("\n".join(lines))
         time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+
+
+def _unschedulable(name: str, pending) -> None:
+    """Waiting is pointless when no node could ever take a replica as the cluster is: say why, now."""
+    stuck = [r for r in pending if r.placement.unschedulable]
+    if stuck:
+        r = stuck[0]
+        raise CliError(f"{name}: {r.id} cannot be placed on any node: {r.placement.summary} (change the manifest "
+                       f"or add a node that fits; the workload stays stored and is placed when one can take it)")
 
 
 def replica_line(r) -> str:

@@ -20,11 +20,14 @@ class Demand:
     placement: Placement
     strategy: str                         # resolved: binpack | spread
     selector: tuple[tuple[str, str], ...]  # nodeSelector, sorted: hashable for caches
-    pinned_node: str = ""                 # the node its volume data is on (filter volume-node)
-    pinned_why: str = ""
+    daemon: bool = False                  # a daemon's replicas run on cordoned nodes too (as DaemonSets)
+    pinned: str = ""                      # a daemon's replica: the one node it may run on
+    volume_node: str = ""                 # the node its volume data is on (filter volume-node)
+    volume_why: str = ""
 
     @staticmethod
-    def of(workload: Workload, default_strategy: str, pinned_node: str = "", pinned_why: str = "") -> "Demand":
+    def of(workload: Workload, default_strategy: str, pinned: str = "", volume_node: str = "",
+           volume_why: str = "") -> "Demand":
         spec = workload.spec
         p = spec.placement
         return Demand(
@@ -37,6 +40,8 @@ class Demand:
             placement=p,
             strategy=p.strategy or default_strategy,
             selector=tuple(sorted(p.node_selector.items())),
-            pinned_node=pinned_node,
-            pinned_why=pinned_why,
+            daemon=spec.mode == "daemon",
+            pinned=pinned,
+            volume_node=volume_node,
+            volume_why=volume_why,
         )

@@ -14,7 +14,7 @@ import numpy as np
 from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.demand import Demand
 from orchestra.scheduler.explanation import Explanation, NodeNames, Rejection, sort_rejections
-from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS
+from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS, ready
 from orchestra.scheduler.plugin import Filter, WorkloadState
 from orchestra.scheduler.preemption import plans
 from orchestra.scheduler.ranking import Ranking
@@ -26,12 +26,12 @@ from orchestra.spec.model import Resources
 TOP = 3                 # scores shown per placed replica: the chosen node and two runners-up
 
 
-def pinned_note(d: Demand) -> str:
+def volume_note(d: Demand) -> str:
     """What a replica held to its volume's node, and unplaceable, waits for."""
-    if not d.pinned_node:
+    if not d.volume_node:
         return ""
-    return (f"it waits for {d.pinned_node}, where its volume data is (orchestra move REPLICA starts it "
-            f"elsewhere with empty volumes; the data stays on {d.pinned_node})")
+    return (f"it waits for {d.volume_node}, where its volume data is (orchestra move REPLICA starts it "
+            f"elsewhere with empty volumes; the data stays on {d.volume_node})")
 
 
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
@@ -49,15 +49,15 @@ class Pipeline:
 
     def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
         result = ScheduleResult()
-        groups: dict[tuple[str, str, str, str], list[PendingReplica]] = {}
-        for p in pending:   # a replica held to a node by its volume data is a group of its own
-            groups.setdefault((p.workload.name, p.group, p.pinned_node, p.pinned_why), []).append(p)
+        groups: dict[tuple[str, str, str, str, str], list[PendingReplica]] = {}
+        for p in pending:   # a replica pinned to a node (a daemon's, or held by its volume data) is a group of its own
+            groups.setdefault((p.workload.name, p.group, p.pinned, p.volume_node, p.volume_why), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
         order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
         for key in order:
             members = groups[key]
-            demand = Demand.of(members[0].workload, self.c.default_strategy, members[0].pinned_node,
-                               members[0].pinned_why)
+            m = members[0]
+            demand = Demand.of(m.workload, self.c.default_strategy, m.pinned, m.volume_node, m.volume_why)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result
 
@@ -118,13 +118,14 @@ class Pipeline:
             if j is None:
                 if failed is not None:
                     result.explanations[rid] = failed_line
-                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
+                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections,
+                                                      unschedulable=failed.unschedulable)
                     continue
                 why = self.rejections(w, self.feasibility(w)[2])
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
                     failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why,
-                                                               note=pinned_note(d))
+                                                               note=volume_note(d), unschedulable=self._never(w))
                     failed_line = result.explanations[rid] = failed.line()
                     continue
                 j, preempted, freed = chosen
@@ -145,15 +146,24 @@ class Pipeline:
             result.explanations[rid] = e.line()
             result.details[rid] = e
 
+    def _never(self, w: WorkloadState) -> bool:
+        """No node could take it even if it ran nothing: its own filters (selector, affinity, taints)
+        or its size rule every node out. Readiness and cordons are left out: they pass."""
+        c, d = self.c, w.demand
+        if c.size == 0:
+            return False        # no node yet (they may still be joining): nothing to conclude
+        m = (c.cap_cpu >= d.cpu) & (c.cap_mem >= d.memory)
+        for f in STATIC_FILTERS:
+            if f.name != ready.NAME and f.applies(d):
+                m = m & f.mask(c, w)
+        return not m.any()
+
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
-        c = self.c
-        for plan in plans(c, w, static_ok):
-            i = plan.node
-            for v in plan.victims:
-                c.remove(i, v)
-            if all(f.passes(c, w, i) for f in dynamic):
-                return i, plan.victims, plan.why
-            for v in plan.victims:          # the plan fell short of some filter: put the victims back
-                c.add(i, v)
-        return None
+        found = plans(self.c, w, static_ok, dynamic)
+        if not found:
+            return None
+        best = found[0]                    # checked by the real filters already
+        for v in best.victims:
+            self.c.remove(best.node, v)
+        return best.node, best.victims, best.why
 

@@ -134,4 +134,4 @@ def parse_labels(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     try:
         return names.parse_labels(items)
     except ValueError as e:
-        raise TokenError(f"invalid label: {e}") from None
+        raise TokenError(f"invalid {e}") from None

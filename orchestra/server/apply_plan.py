@@ -74,13 +74,15 @@ def read_current(store: Store, catalog: WorkloadCatalog, names: list[str]) -> di
 def plan(current: dict[str, Current], workloads: list[Workload], now_ms: int, refs: dict[str, dict] | None = None,
          causes: dict[str, str] | None = None) -> ApplyPlan:
     """`refs`: per workload, the snapshot of the configs and secrets its template reads
-    (orchestra.server.configs.resolve); `causes`: why a workload that is not in the apply is planned."""
+    (orchestra.server.config_plan); `causes`: why a workload that is not in the apply is planned."""
     refs, causes = refs or {}, causes or {}
     return ApplyPlan([_plan_one(current.get(w.name) or Current(None), w, now_ms, refs.get(w.name, {}),
                                 causes.get(w.name, "")) for w in workloads])
 
 
 def _plan_one(cur: Current, w: Workload, now_ms: int, refs: dict, cause: str) -> WorkloadChange:
+    if w.spec.mode == "job" and cur.record is not None:
+        refs = cur.refs        # a running job keeps the config and secret content it started with
     text = codec.to_json(w)
     new_hash = codec.template_hash(w, configs.digests(refs))
     old = cur.record
@@ -95,6 +97,12 @@ def _plan_one(cur: Current, w: Workload, now_ms: int, refs: dict, cause: str) ->
         change = WorkloadChange(w, "created", rec, revisions.make(w, 1, None, now_ms, refs=refs))
     elif old.spec_json == text and cur.template_hash == new_hash:
         return WorkloadChange(w, "unchanged", old)
+    elif cur.spec is not None and cur.spec.spec.mode != w.spec.mode:
+        raise PlanRefused(f"workload {w.name} is {cur.spec.spec.mode}; spec.mode cannot change to {w.spec.mode} "
+                          f"(delete it and apply it again)")
+    elif w.spec.mode == "job" and cur.spec is not None and codec.template_hash(cur.spec) != codec.template_hash(w):
+        raise PlanRefused(f"job {w.name}: its template, tenant and placement cannot change once it runs "
+                          f"(delete the job and apply it again)")
     else:
         # The generation counts changes of the manifest; a changed config or secret alone makes a
         # revision only.
@@ -105,6 +113,8 @@ def _plan_one(cur: Current, w: Workload, now_ms: int, refs: dict, cause: str) ->
             rec.revision = max([old.revision, *cur.revision_numbers]) + 1
             start_rollout(rec, now_ms)
             change.revision = revisions.make(w, rec.revision, cur.spec, now_ms, refs=refs, refs_before=cur.refs)
+    if w.spec.mode != "replicated":
+        return change          # a daemon's replicas follow the nodes, a job's its progress: the controller makes them
     goal = goal_of(rec, w)
     s = rollout.step(goal, views_of(cur.replicas, goal.min_ready_ms, now_ms))
     retired = {rid for rid, _ in s.retire}

@@ -1,10 +1,11 @@
-"""Configs and secrets on the plane: how an apply changes them, and what a workload's template
-reads of them.
+"""Configs and secrets on the plane: what a workload's template reads of them (how an apply
+changes them: orchestra.server.config_plan).
 
 A revision of a workload covers what its containers get of the configs and secrets it uses: a
 snapshot of each ("config/NAME" -> {digest, data}; "secret/NAME" -> {digest, sealed, key_id},
 still sealed) is kept on the revision, and their digests go into its template hash. So a
-changed Config or Secret makes a new revision of every workload that uses it, which the usual
+changed Config or Secret makes a new revision of every workload that uses it (but a job:
+orchestra.server.config_plan), which the usual
 rolling update (readiness-gated, within maxSurge / maxUnavailable) rolls out; replicas of the
 old revision keep the old content until they are replaced; an undo or rollback brings back
 the content the old revision had.
@@ -21,12 +22,9 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from orchestra.security.secret_box import SecretBox
-from orchestra.server.events import NORMAL, EventLog
 from orchestra.spec import names as name_rules
 from orchestra.spec import volumes
-from orchestra.spec.configs import Config, Secret
 from orchestra.spec.model import Workload
-from orchestra.store.base import Store
 from orchestra.store.records import ConfigRecord, SecretRecord
 
 KINDS = (volumes.CONFIG, volumes.SECRET)
@@ -40,75 +38,19 @@ def config_digest(data: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-@dataclass
-class ObjectChange:
-    kind: str                                  # Config | Secret
-    name: str
-    action: str                                # created | configured | unchanged
-    record: ConfigRecord | SecretRecord
-    new_version: bool = False                  # its data changed (not only its labels)
-
-
-def plan(store: Store, box: SecretBox, docs: Iterable[Config | Secret], now_ms: int) -> list[ObjectChange]:
-    """What applying `docs` does to the stored configs and secrets (nothing is written)."""
-    out = []
-    for doc in docs:
-        if isinstance(doc, Config):
-            old = store.get(ConfigRecord, doc.name)
-            digest = config_digest(dict(doc.data))
-            rec = ConfigRecord(name=doc.name, data=dict(doc.data), labels=dict(doc.labels), digest=digest,
-                               created_at_ms=now_ms, updated_at_ms=now_ms)
-        else:
-            old = store.get(SecretRecord, doc.name)
-            digest = box.digest(doc.data)
-            rec = SecretRecord(name=doc.name, key_id=box.key_id, digest=digest, sizes=doc.sizes(),
-                               labels=dict(doc.labels), created_at_ms=now_ms, updated_at_ms=now_ms)
-            # Sealed again only when it changed: a re-apply of the same secret writes nothing.
-            rec.sealed = old.sealed if old is not None and old.digest == digest and old.key_id == box.key_id \
-                else box.seal(doc.name, doc.data)
-        if old is None:
-            out.append(ObjectChange(doc.KIND, doc.name, "created", rec))
-            continue
-        rec.created_at_ms, rec.version = old.created_at_ms, old.version
-        if old.digest == digest:
-            if dict(old.labels) == rec.labels:
-                out.append(ObjectChange(doc.KIND, doc.name, "unchanged", old))
-                continue
-            rec.updated_at_ms = now_ms
-            out.append(ObjectChange(doc.KIND, doc.name, "configured", rec))   # labels only: no new version
-            continue
-        rec.version = old.version + 1
-        out.append(ObjectChange(doc.KIND, doc.name, "configured", rec, new_version=True))
-    return out
-
-
-def commit(store: Store, events: EventLog, changes: Iterable[ObjectChange]) -> None:
-    for c in changes:
-        if c.action == "unchanged":
-            continue
-        store.put(c.record)
-        keys = ", ".join(sorted(c.record.data if c.kind == volumes.CONFIG else c.record.sizes)) or "none"
-        events.emit(c.kind, c.name, NORMAL, "Created" if c.action == "created" else "Configured",
-                    f"{c.kind.lower()} {c.name} {c.action} (version {c.record.version}; keys: {keys})")
-
-
-def content_changed(changes: Iterable[ObjectChange]) -> set[tuple[str, str]]:
-    """{(kind, name)} whose data changed (a new version): the workloads using them roll out."""
-    return {(c.kind, c.name) for c in changes if c.new_version}
-
-
 class Objects:
     """The configs and secrets as they are once an apply's changes are committed."""
 
-    def __init__(self, store: Store, box: SecretBox, changes: Iterable[ObjectChange] = ()):
-        self.store = store
+    def __init__(self, stored_configs: dict[str, ConfigRecord], stored_secrets: dict[str, SecretRecord],
+                 box: SecretBox, planned: Iterable[tuple[str, str, ConfigRecord | SecretRecord]] = ()):
+        self._stored = {volumes.CONFIG: stored_configs, volumes.SECRET: stored_secrets}
         self.box = box
-        self._planned = {(c.kind, c.name): c.record for c in changes}
+        self._planned = {(kind, name): rec for kind, name, rec in planned}
 
     def get(self, kind: str, name: str) -> ConfigRecord | SecretRecord | None:
         if (kind, name) in self._planned:
             return self._planned[kind, name]
-        return self.store.get(ConfigRecord if kind == volumes.CONFIG else SecretRecord, name)
+        return self._stored[kind].get(name)
 
 
 @dataclass

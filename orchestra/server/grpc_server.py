@@ -15,10 +15,12 @@ from google.protobuf.message_factory import GetMessageClass
 
 from orchestra import transport
 from orchestra.api import agent_pb2, orchestra_pb2
+from orchestra.server.errors import InvalidArgument
 from orchestra.server.plane import Plane
 from orchestra.server.servicers import AgentLinkServicer, OrchestraServicer
 
-# Each agent session and each Logs/WatchEvents stream holds one worker thread while open.
+# Each agent session and each Logs/WatchEvents stream holds one worker thread while open (an Exec: one
+# worker and one thread of its own).
 DEFAULT_MAX_WORKERS = 2048   # threads are created on demand, so a high cap costs nothing idle
 
 
@@ -48,12 +50,32 @@ def _parsed(method: Callable, request_type) -> Callable:
     return handler
 
 
+def _parsed_stream(method: Callable, request_type) -> Callable:
+    """`_parsed` for a request stream: each message is parsed as it is read, and garbage raises
+    InvalidArgument to the servicer's reader (which ends the call with it)."""
+    def parse_each(raws):
+        for raw in raws:
+            try:
+                yield request_type.FromString(raw)
+            except DecodeError as exc:
+                raise InvalidArgument(f"malformed {request_type.DESCRIPTOR.full_name} ({len(raw)} bytes): {exc}") from exc
+
+    def handler(raws, context: grpc.ServicerContext):
+        return method(parse_each(raws), context)
+    return handler
+
+
 def orchestra_handler(servicer: OrchestraServicer) -> grpc.GenericRpcHandler:
-    """The user-facing service, built from its descriptor (every method is unary or server-streaming)."""
+    """The user-facing service, built from its descriptor (unary, server-streaming and bidirectional methods)."""
     handlers = {}
     for m in orchestra_pb2.DESCRIPTOR.services_by_name["Orchestra"].methods:
-        make = grpc.unary_stream_rpc_method_handler if m.server_streaming else grpc.unary_unary_rpc_method_handler
-        handlers[m.name] = make(_parsed(getattr(servicer, m.name), GetMessageClass(m.input_type)),
+        if m.client_streaming:
+            make = grpc.stream_stream_rpc_method_handler if m.server_streaming else grpc.stream_unary_rpc_method_handler
+            parsed = _parsed_stream
+        else:
+            make = grpc.unary_stream_rpc_method_handler if m.server_streaming else grpc.unary_unary_rpc_method_handler
+            parsed = _parsed
+        handlers[m.name] = make(parsed(getattr(servicer, m.name), GetMessageClass(m.input_type)),
                                 request_deserializer=None,
                                 response_serializer=GetMessageClass(m.output_type).SerializeToString)
     return grpc.method_handlers_generic_handler("orchestra.v1.Orchestra", handlers)

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from orchestra.api import agent_pb2
 from orchestra.phase import AGENT_PHASES, Phase
+from orchestra.server import metrics
 from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.messages import message_to_dict
@@ -61,12 +62,13 @@ def _clear_binding(r: ReplicaRecord) -> None:
 
 # -- the plane's transitions ------------------------------------------------------------------
 
-def create(store: Store, workload: WorkloadRecord, index: int, requests: Resources, now_ms: int) -> ReplicaRecord:
-    """A new replica of the workload's current revision, Pending."""
+def create(store: Store, workload: WorkloadRecord, index: int, requests: Resources, now_ms: int,
+           pinned: str = "", job: bool = False) -> ReplicaRecord:
+    """A new replica of the workload's current revision, Pending (a daemon's pinned to its node)."""
     r = ReplicaRecord(id=replica_id(workload.name, index), workload=workload.name, index=index,
                       phase=Phase.PENDING, reason="waiting to be scheduled", revision=workload.revision,
                       requests=requests, created_at_ms=now_ms, updated_at_ms=now_ms,
-                      incarnation=int(workload.last_incarnations.get(str(index), 0)))
+                      incarnation=int(workload.last_incarnations.get(str(index), 0)), pinned_node=pinned, job=job)
     store.put_replica(r)
     return r
 
@@ -114,6 +116,7 @@ def lose(store: Store, events: EventLog, r: ReplicaRecord, node: str, now_ms: in
     if is_terminating(r):
         remove(store, events, r, f"its node {node} became NotReady before it confirmed the stop")
         return
+    metrics.lost(r.id, now_ms)
     _clear_binding(r)
     r.phase = Phase.PENDING
     r.reason = f"lost: node {node} became NotReady; waiting to be rescheduled"
@@ -142,6 +145,7 @@ def retire(store: Store, events: EventLog, r: ReplicaRecord, why: str, now_ms: i
 
 def remove(store: Store, events: EventLog, r: ReplicaRecord, why: str) -> None:
     store.delete_replica(r.id)
+    metrics.forget(r.id)
     w = store.get_workload(r.workload)
     if w is not None and r.incarnation:
         w.last_incarnations[str(r.index)] = max(r.incarnation, int(w.last_incarnations.get(str(r.index), 0)))
@@ -174,6 +178,10 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
     """Take one accepted status into the record; True if anything a user sees changed."""
     probes = [message_to_dict(p) for p in st.probes]
     ready = st.ready and st.phase == Phase.RUNNING and not is_terminating(r)
+    if not ready and _readiness_unknown(st) and r.ready and st.container_id == r.container_id:
+        # A restarted agent has not probed the container it adopted yet: it was ready a moment ago,
+        # and nothing says it stopped being (an agent restart must not take replicas out of service).
+        ready = True
     if is_terminating(r):
         # On its way out: only what identifies the container still matters.
         before = (r.container_id, r.probes)
@@ -183,14 +191,19 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
             return False
         store.put_replica(r)
         return True
+    phase = Phase(st.phase)
+    if r.job and phase == Phase.EXITED:
+        # A job's replica that ended is done: Succeeded, or Failed for good (its agent does not restart it).
+        phase = Phase.SUCCEEDED if st.exit_code == 0 else Phase.FAILED
     # Restarts only grow within one incarnation; a restarted agent counts from 0 again.
-    after = (Phase(st.phase), st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
+    after = (phase, st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
              st.next_restart_ms, ready)
     before = (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready)
     if before == after and probes == r.probes:
         return False
     failed_now = (st.phase in (Phase.FAILED, Phase.BACKOFF) and r.phase != st.phase) or \
         (st.phase == Phase.EXITED and st.exit_code != 0 and r.phase != Phase.EXITED) or st.restarts > r.restarts
+    metrics.reported(r, st, now_ms)
     old_phase, old_probes = r.phase, r.probes
     r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready = after
     if ready and not r.ready_since_ms:
@@ -204,9 +217,14 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
     if failed_now:
         failures.record(now_ms, node, r.workload)
     if old_phase != r.phase:
-        _phase_event(events, r.id, node, st)
+        _phase_event(events, r.id, node, st, r.phase)
     _probe_events(events, r.id, node, old_probes, probes)
     return before != after
+
+
+def _readiness_unknown(st: agent_pb2.ReplicaStatus) -> bool:
+    return st.phase == Phase.RUNNING and any(p.probe in ("readiness", "healthcheck", "startup") and p.result == "Unknown"
+                                             for p in st.probes)
 
 
 def confirm_gone(store: Store, events: EventLog, node: str, report_revision: int, reported: set[str],
@@ -221,9 +239,14 @@ def confirm_gone(store: Store, events: EventLog, node: str, report_revision: int
     return gone
 
 
-def _phase_event(events: EventLog, replica: str, node: str, st: agent_pb2.ReplicaStatus) -> None:
+def _phase_event(events: EventLog, replica: str, node: str, st: agent_pb2.ReplicaStatus, phase: Phase) -> None:
     detail = f": {st.reason}" if st.reason else ""
-    if st.phase == Phase.RUNNING:
+    if phase == Phase.SUCCEEDED:
+        events.emit("Replica", replica, NORMAL, "Completed", f"{replica} completed on {node} (exit code 0)")
+    elif phase == Phase.FAILED and st.phase == Phase.EXITED:
+        events.emit("Replica", replica, WARNING, "Failed", f"{replica} failed on {node}: exited with code "
+                                                            f"{st.exit_code}")
+    elif st.phase == Phase.RUNNING:
         events.emit("Replica", replica, NORMAL, "Started", f"{replica} running on {node}")
     elif st.phase == Phase.FAILED:
         events.emit("Replica", replica, WARNING, "Failed", f"{replica} failed on {node}{detail}")

@@ -40,7 +40,8 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
         last_heartbeat_ms=n.last_heartbeat_ms, runtime_status=n.runtime_status, replica_count=len(bound),
-        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms)
+        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
+        advertise_address=n.advertise_address)
     json_format.ParseDict(n.facts, msg.facts, ignore_unknown_fields=True)
     json_format.ParseDict(n.usage, msg.usage, ignore_unknown_fields=True)
     return msg
@@ -51,7 +52,8 @@ def replica_pb(r: ReplicaRecord) -> types_pb2.Replica:
         id=r.id, workload=r.workload, index=r.index, node=r.node, phase=r.phase, reason=r.reason,
         exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, revision=r.revision,
         created_at_ms=r.created_at_ms, updated_at_ms=r.updated_at_ms, next_restart_ms=r.next_restart_ms,
-        requests=resources_pb(r.requests), incarnation=r.incarnation, ready=r.ready, ready_since_ms=r.ready_since_ms)
+        requests=resources_pb(r.requests), incarnation=r.incarnation, ready=r.ready, ready_since_ms=r.ready_since_ms,
+        pinned_node=r.pinned_node)
     json_format.ParseDict(r.usage, msg.usage, ignore_unknown_fields=True)
     for p in r.probes:
         json_format.ParseDict(p, msg.probes.add(), ignore_unknown_fields=True)
@@ -67,7 +69,7 @@ def placement_dict(e: Explanation, line: str, now_ms: int) -> dict:
     """A scheduler Explanation as PlacementExplanation fields (what a replica record keeps)."""
     msg = types_pb2.PlacementExplanation(
         node=e.node or "", summary=line, nodes_total=e.nodes_total, nodes_feasible=e.nodes_feasible,
-        preempted=list(e.preempted), decided_at_ms=now_ms,
+        preempted=list(e.preempted), decided_at_ms=now_ms, unschedulable=e.unschedulable,
         rejections=[types_pb2.PlacementRejection(filter=x.filter, reason=x.reason, count=x.count,
                                                  nodes=list(x.nodes[:NAMES_PER_REJECTION]), detail=x.detail)
                     for x in e.rejections],
@@ -100,7 +102,8 @@ def workload_info_pb(w: WorkloadRecord, counts) -> orchestra_pb2.WorkloadInfo:
         name=w.name, workload_json=w.spec_json, generation=w.generation, desired=counts.desired,
         running=counts.running, pending=counts.pending, created_at_ms=w.created_at_ms,
         updated_at_ms=w.updated_at_ms, revision=w.revision, ready=counts.ready, up_to_date=counts.up_to_date,
-        available=counts.available, rollout=rollout_pb(w, counts), deleting=w.deleting)
+        available=counts.available, rollout=rollout_pb(w, counts), deleting=w.deleting,
+        succeeded=counts.succeeded, failed=counts.failed)
 
 
 def revision_pb(r: RevisionRecord) -> orchestra_pb2.Revision:

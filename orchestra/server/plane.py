@@ -6,6 +6,7 @@ tick (and at once when something asks for it), so work left by a crash resumes o
     liveness    silent nodes -> NotReady -> their replicas lost
     workloads   each workload's replicas follow its spec, one rollout step at a time
     scheduler   pending replicas -> bound to nodes (explained)
+    endpoints   services' ready replicas -> every agent (and which retired replicas may stop)
     publisher   each node's desired set -> its agent
 
 Controller passes are serialised by one lock; each writes in its own transactions.
@@ -20,6 +21,7 @@ from typing import Callable, Iterable
 from orchestra.security.secret_box import SecretBox
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
+from orchestra.server.controllers.endpoints import EndpointsController
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.controllers.publisher import RESEND_MS, Publisher
 from orchestra.server.controllers.scheduler import SchedulerController
@@ -56,7 +58,10 @@ class Plane:
         self.workloads = WorkloadController(store, self.events, self.catalog, clock_ms)
         self.scheduler = SchedulerController(store, self.events, self.catalog, self.failures, default_strategy,
                                              self.hub.connected)
-        self.publisher = Publisher(store, self.catalog, self.hub.sessions, clock_ms, resend_ms, self.secret_box)
+        # A retired replica leaves every node's routes before it is stopped, waiting at most the node grace.
+        self.endpoints = EndpointsController(store, self.catalog, self.hub.sessions, clock_ms, node_grace_ms)
+        self.publisher = Publisher(store, self.catalog, self.hub.sessions, clock_ms, resend_ms,
+                                   may_stop=self.endpoints.may_stop, secret_box=self.secret_box)
         self.service = UserService(store, self.events, self.catalog, self.failures, self.hub, clock_ms,
                                    default_strategy, settle=self.settle, stopping=lambda: self.stopping,
                                    secret_box=self.secret_box)
@@ -105,11 +110,16 @@ class Plane:
             if self.liveness.run_once(now):
                 self.scheduler.wake()
                 self.publisher.mark()
+                self.endpoints.mark()
             if self.workloads.run_once(now):
                 self.scheduler.wake()
                 self.publisher.mark()
+                self.endpoints.mark()
             result = self.scheduler.run_once(now)
             if result.placements or result.preemptions:
+                self.publisher.mark()
+            self.endpoints.run_once(now)
+            if self.endpoints.waiting():   # acknowledgements (or the time limit) may release a stop
                 self.publisher.mark()
             self.publisher.run_once(now)
 
@@ -119,6 +129,7 @@ class Plane:
             self.workloads.mark(name)
         self.scheduler.wake()
         self.publisher.mark()
+        self.endpoints.mark()
         self.run_controllers_once()
 
     # -- what the hub tells --------------------------------------------------------------------
@@ -126,11 +137,18 @@ class Plane:
         for name in workloads:
             self.workloads.mark(name)
         self.publisher.mark()
+        self.endpoints.mark()
         self._wake.set()
 
     def _node_arrived(self, node: str, last_revision: int) -> None:
         """A node (re)connected or became Ready: its desired set now, and maybe pending replicas for it."""
         with self._passes:
-            self.publisher.run_once(self.clock_ms(), floors={node: last_revision} if last_revision else None,
+            now = self.clock_ms()
+            session = self.hub.sessions.get(node)
+            if session is not None:
+                self.endpoints.floor(session.endpoints_ack)
+            self.endpoints.mark()       # its address may be new, or it is Ready again
+            self.endpoints.run_once(now, node=node)
+            self.publisher.run_once(now, floors={node: last_revision} if last_revision else None,
                                     node=node)
         self.wake()

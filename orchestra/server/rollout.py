@@ -8,6 +8,7 @@ replica sets. With `desired` replicas, surge S and unavailable U (UpdateStrategy
 - never fewer than desired - U replicas available (Ready for minReadySeconds);
 - new-revision replicas are created first, as far as the surge allows; old ones are retired
   only as far as availability allows, the unavailable ones first.
+Replicas on a node being drained count as old too: `orchestra drain` is a rollout off that node.
 Without old replicas this is plain scaling. No I/O, no clock: `now` is given.
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ class ReplicaView:
     node: str = ""
     ready_for_ms: int = 0               # how long it has been ready
     failing_probe: str = ""             # e.g. "readinessProbe GET :8080/ answered 503 (3 times)"
+    draining: bool = False              # on a node being drained: replaced like an old revision
 
 
 @dataclass(frozen=True)
@@ -87,18 +89,27 @@ def _retire_order(r: ReplicaView) -> tuple:
     return (r.bound, r.ready, r.available, -r.index)
 
 
+def _old(r: ReplicaView, goal: Goal) -> bool:
+    return r.revision != goal.revision or (r.draining and not r.terminating)
+
+
+def _why_old(r: ReplicaView, goal: Goal) -> str:
+    return f"moved off draining node {r.node}" if r.draining and r.revision == goal.revision \
+        else f"replaced by revision {goal.revision}"
+
+
 def step(goal: Goal, replicas: Sequence[ReplicaView]) -> Step:
     out = Step()
     live = [r for r in replicas if not r.terminating]
     if goal.deleting:
         out.retire = [(r.id, "its workload was deleted") for r in sorted(live, key=_retire_order)]
         return out
-    new = [r for r in live if r.revision == goal.revision]
-    old = [r for r in live if r.revision != goal.revision]
+    new = [r for r in live if not _old(r, goal)]
+    old = [r for r in live if _old(r, goal)]
     n = goal.desired
-    # Rolling while any replica of another revision is left, also one still stopping: the budget
-    # holds until its container is gone.
-    if not any(r.revision != goal.revision for r in replicas):
+    # Rolling while any replica of another revision (or on a draining node) is left, also one still
+    # stopping: the budget holds until its container is gone.
+    if not any(_old(r, goal) for r in replicas):
         if len(new) < n:
             out.create = n - len(new)
         elif len(new) > n:
@@ -121,22 +132,21 @@ def step(goal: Goal, replicas: Sequence[ReplicaView]) -> Step:
     budget = len(live) - min_available - new_unavailable
     if budget <= 0:
         return out
-    why = f"replaced by revision {goal.revision}"
     unhealthy = sorted((r for r in old if not r.available), key=_retire_order)[:budget]
-    out.retire += [(r.id, why) for r in unhealthy]
+    out.retire += [(r.id, _why_old(r, goal)) for r in unhealthy]
     budget -= len(unhealthy)
     available = sum(1 for r in live if r.available)
     healthy_budget = min(budget, available - min_available)
     if healthy_budget > 0:
         healthy = sorted((r for r in old if r.available), key=_retire_order)[:healthy_budget]
-        out.retire += [(r.id, why) for r in healthy]
+        out.retire += [(r.id, _why_old(r, goal)) for r in healthy]
     return out
 
 
 def progress(goal: Goal, replicas: Sequence[ReplicaView]) -> Progress:
     live = [r for r in replicas if not r.terminating]
-    new = sorted((r for r in live if r.revision == goal.revision), key=lambda r: r.index)
-    old = [r for r in live if r.revision != goal.revision]
+    new = sorted((r for r in live if not _old(r, goal)), key=lambda r: r.index)
+    old = [r for r in live if _old(r, goal)]
     terminating = [r for r in replicas if r.terminating]
     p = Progress(state=PROGRESSING, desired=goal.desired, updated=len(new),
                  ready=sum(1 for r in live if r.ready), available=sum(1 for r in live if r.available),
@@ -174,6 +184,9 @@ def _waiting_for(goal: Goal, new: list[ReplicaView], old: list[ReplicaView], ter
         return (f"{goal.desired - len(new)} more to be created once stopping replicas are gone "
                 f"(maxSurge {goal.max_surge})") if terminating else f"{goal.desired - len(new)} more to be created"
     if old:
+        moving = [r for r in old if r.draining and r.revision == goal.revision]
+        if moving:
+            return f"{', '.join(r.id for r in moving)} to move off draining node {moving[0].node}"
         return f"{len(old)} old replicas to be retired"
     if terminating:
         r = terminating[0]

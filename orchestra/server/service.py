@@ -14,7 +14,7 @@ from orchestra.phase import Phase
 from orchestra.scheduler import schedule
 from orchestra.security.policy import SecurityPolicy, check_workload
 from orchestra.security.secret_box import SecretBox, SecretUnreadable
-from orchestra.server import apply_plan, configs, lifecycle, messages, volumes
+from orchestra.server import apply_plan, config_plan, configs, exec_relay, lifecycle, messages, service_plan, volumes
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
@@ -23,16 +23,16 @@ from orchestra.server.events import NORMAL, EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.sessions import LogEnd
 from orchestra.spec import codec
-from orchestra.spec import volumes as spec_volumes
 from orchestra.spec.configs import Config, Secret
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.model import Workload
+from orchestra.spec.service import Service
 from orchestra.store.base import Store
-from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, ReplicaRecord, SecretRecord, VolumeRecord,
-                                     WorkloadRecord)
+from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, ReplicaRecord, SecretRecord, ServiceRecord,
+                                     VolumeRecord, WorkloadRecord)
 
 EVENTS_IN_DESCRIBE = 50
-DELETABLE = ("Config", "Secret", "Volume")   # kinds `delete` takes besides workloads
+DELETABLE = ("Service", "Config", "Secret", "Volume")   # kinds `delete` takes besides workloads
 
 
 class Counts:
@@ -42,6 +42,9 @@ class Counts:
                  min_ready_ms: int):
         live = [r for r in replicas if not lifecycle.is_terminating(r)]
         self.desired = desired
+        self.succeeded = sum(1 for r in live if r.phase == Phase.SUCCEEDED)
+        self.failed = sum(1 for r in live if r.job and r.phase == Phase.FAILED and r.exit_code) + \
+            sum(r.restarts for r in live if r.job)
         self.running = sum(1 for r in live if r.phase == Phase.RUNNING)
         self.pending = sum(1 for r in live if r.phase == Phase.PENDING)
         self.ready = sum(1 for r in live if r.ready)
@@ -99,48 +102,53 @@ class UserService:
             refused = check_workload(w, self.security_policy)
             if refused:
                 raise InvalidArgument(refused)
+        services = [d for d in docs if isinstance(d, Service)]
         now = self.clock_ms()
         if dry_run:
-            changes, p = self._plan_apply(workloads, objects, now)
-            return self._dry_run_response(p, now, changes)
+            cfg, p = self._plan_apply(workloads, objects, now)
+            svc = self._plan_services(services, workloads, now)
+            return self._with_services(self._dry_run_response(p, now, cfg.changes), svc)
         with self.store.transaction():   # planned and committed on one state
-            changes, p = self._plan_apply(workloads, objects, now)
-            configs.commit(self.store, self.events, changes)
+            cfg, p = self._plan_apply(workloads, objects, now)
+            svc = self._plan_services(services, workloads, now)
+            config_plan.commit(self.store, self.events, cfg)
             apply_plan.commit(self.store, self.events, p, now)
-        if any(c.action != "unchanged" for c in p.changes):
+            service_plan.commit(self.store, self.events, svc)
+        if any(c.action != "unchanged" for c in [*cfg.changes, *p.changes, *svc]):
             self.settle([c.workload.name for c in p.changes])
-        return self._response(p, changes)
+        return self._with_services(self._response(p, cfg.changes), svc)
+
+    def _plan_services(self, services: list[Service], workloads: list[Workload],
+                       now: int) -> list[service_plan.ServiceChange]:
+        if not services:
+            return []
+        try:
+            return service_plan.plan(service_plan.State.read(self.store, self.catalog), services, workloads, now)
+        except service_plan.ServicesRefused as exc:
+            raise InvalidArgument(str(exc)) from exc
+
+    @staticmethod
+    def _with_services(response: orchestra_pb2.ApplyResponse,
+                       changes: list[service_plan.ServiceChange]) -> orchestra_pb2.ApplyResponse:
+        for r in response.results:
+            r.kind = r.kind or "Workload"
+        for c in changes:
+            response.results.add(workload=c.service.name, kind="Service", action=c.action,
+                                 generation=c.record.generation, virtual_address=c.record.virtual_address)
+        return response
 
     def _plan_apply(self, workloads: list[Workload], objects: list, now: int
-                    ) -> tuple[list[configs.ObjectChange], apply_plan.ApplyPlan]:
+                    ) -> tuple[config_plan.ConfigPlan, apply_plan.ApplyPlan]:
         """The configs and secrets of the apply, then its workloads and every stored workload whose
         config or secret changed (a new revision each), all checked against what will be stored."""
-        changes = configs.plan(self.store, self.secret_box, objects, now)
-        changed = configs.content_changed(changes)
-        planned = {w.name for w in workloads}
-        causes: dict[str, str] = {}
-        rolled = []
-        if changed:
-            for rec in self.store.list_workloads():
-                if rec.name in planned or rec.deleting:
-                    continue
-                w = self.catalog.workload(rec)
-                used = sorted(spec_volumes.used_objects(w.spec.template) & changed)
-                if used:
-                    rolled.append(w)
-                    causes[w.name] = ", ".join(f"{kind.lower()} {name} changed" for kind, name in used)
-        objs = configs.Objects(self.store, self.secret_box, changes)
-        refs, problems = {}, []
-        for w in workloads + rolled:
-            try:
-                resolved, found = configs.resolve(w, objs)
-            except SecretUnreadable as exc:
-                raise FailedPrecondition(str(exc)) from exc
-            refs[w.name] = resolved.refs
-            problems += found
-        if problems:
-            raise InvalidArgument("\n".join(problems))
-        return changes, self._plan(workloads + rolled, now, refs, causes)
+        try:
+            cfg = config_plan.plan(config_plan.State.read(self.store, self.catalog), self.secret_box, objects,
+                                   workloads, now)
+        except config_plan.ConfigsRefused as exc:
+            raise InvalidArgument(str(exc)) from exc
+        except SecretUnreadable as exc:
+            raise FailedPrecondition(str(exc)) from exc
+        return cfg, self._plan(workloads + cfg.rolled, now, cfg.refs, cfg.causes)
 
     def _plan(self, workloads: list[Workload], now: int, refs: dict | None = None,
               causes: dict | None = None) -> apply_plan.ApplyPlan:
@@ -158,12 +166,12 @@ class UserService:
             replaced_replicas=c.replaced, rollout=c.rollout, kind="Workload", cause=c.cause)
 
     @staticmethod
-    def _object_results(response: orchestra_pb2.ApplyResponse, changes: list[configs.ObjectChange]) -> None:
+    def _object_results(response: orchestra_pb2.ApplyResponse, changes: list[config_plan.ObjectChange]) -> None:
         for c in changes:
             response.results.add(workload=c.name, action=c.action, kind=c.kind, revision=c.record.version,
                                  new_revision=c.new_version)
 
-    def _response(self, p: apply_plan.ApplyPlan, changes: list[configs.ObjectChange] = ()
+    def _response(self, p: apply_plan.ApplyPlan, changes: list[config_plan.ObjectChange] = ()
                   ) -> orchestra_pb2.ApplyResponse:
         response = orchestra_pb2.ApplyResponse(dry_run=False)
         self._object_results(response, changes)
@@ -178,7 +186,7 @@ class UserService:
                 messages.json_format.ParseDict(r.placement, pp.detail, ignore_unknown_fields=True)
         return response
 
-    def _dry_run_response(self, p: apply_plan.ApplyPlan, now: int, changes: list[configs.ObjectChange] = ()
+    def _dry_run_response(self, p: apply_plan.ApplyPlan, now: int, changes: list[config_plan.ObjectChange] = ()
                           ) -> orchestra_pb2.ApplyResponse:
         extra = [(r, c.workload) for c in p.changes for r in c.create]
         view = build_view(self.store, self.catalog, self.failures, now, self.default_strategy, self.hub.connected,
@@ -204,11 +212,12 @@ class UserService:
                with_volumes: bool = False) -> orchestra_pb2.DeleteResponse:
         """Marks the workloads deleted and retires their replicas; a workload record goes once its
         agents confirm every container is gone (`get workloads` shows it as deleting until then).
-        Their volumes stay unless `with_volumes`. `objects`: (kind, name) of configs, secrets and
-        volumes. Everything is checked first: when anything is refused, nothing is deleted."""
+        Their volumes stay unless `with_volumes`. `objects`: (kind, name) of services, configs, secrets
+        and volumes; a Service goes at once (its routes leave every node with the next Endpoints
+        revision). Everything is checked first: when anything is refused, nothing is deleted."""
         objects = list(objects)
         if not names and not objects:
-            raise InvalidArgument("nothing to delete: name a workload, config, secret or volume")
+            raise InvalidArgument("nothing to delete: name a workload, service, config, secret or volume")
         for kind, _ in objects:
             if kind not in DELETABLE:
                 raise InvalidArgument(f"cannot delete objects of kind {kind!r} (known: Workload, {', '.join(DELETABLE)})")
@@ -277,22 +286,55 @@ class UserService:
                 return False
             volumes.mark_deleting(self.store, self.events, [v], "deleted", now)
             return True
-        cls = ConfigRecord if kind == "Config" else SecretRecord
+        cls = {"Service": ServiceRecord, "Config": ConfigRecord, "Secret": SecretRecord}[kind]
         if not self.store.delete(cls, name):
             return False
         self.events.emit(kind, name, NORMAL, "Deleted", f"{kind.lower()} {name} deleted")
         return True
 
+    # -- services -----------------------------------------------------------------------------
+    def _service_infos(self, only: str = "") -> list[orchestra_pb2.ServiceInfo]:
+        from orchestra.server.controllers.endpoints import Snapshot, endpoints_of, ports_pb
+        snap = Snapshot.read(self.store, self.catalog)
+        out = []
+        for rec, s in snap.services:
+            if only and rec.name != only:
+                continue
+            out.append(orchestra_pb2.ServiceInfo(
+                name=rec.name, service_json=rec.spec_json, virtual_address=rec.virtual_address, ports=ports_pb(s),
+                endpoints=endpoints_of(s, snap.workloads, snap.replicas, snap.nodes),
+                workloads=service_plan.selected(s, snap.workloads), generation=rec.generation,
+                created_at_ms=rec.created_at_ms, updated_at_ms=rec.updated_at_ms,
+                endpoints_revision=self.endpoints_revision()))
+        return out
+
+    def endpoints_revision(self) -> int:
+        from orchestra.store.records import EndpointsRecord
+        rec = self.store.get(EndpointsRecord, "cluster")
+        return rec.revision if rec else 0
+
+    def list_services(self) -> orchestra_pb2.ListServicesResponse:
+        return orchestra_pb2.ListServicesResponse(services=self._service_infos())
+
+    def describe_service(self, name: str) -> orchestra_pb2.ServiceDescription:
+        found = self._service_infos(only=name)
+        if not found:
+            raise NotFound(f"service {name!r} not found")
+        return orchestra_pb2.ServiceDescription(service=found[0], events=self._events_for([name]))
+
     # -- reading ------------------------------------------------------------------------------
     def _counts(self, rec: WorkloadRecord, replicas: list[ReplicaRecord], now: int) -> Counts:
         w = self.catalog.workload(rec)
-        return Counts(rec, w.spec.replicas, replicas, now, w.spec.update.min_ready_seconds * 1000)
+        desired = {"daemon": rec.daemon_nodes, "job": w.spec.job.completions}.get(w.spec.mode, w.spec.replicas)
+        return Counts(rec, desired, replicas, now, w.spec.update.min_ready_seconds * 1000)
 
     def _workload_info(self, rec: WorkloadRecord, replicas: list[ReplicaRecord] | None = None,
                        now: int | None = None) -> orchestra_pb2.WorkloadInfo:
         if replicas is None:
             replicas = self.store.list_replicas(workload=rec.name)
-        return messages.workload_info_pb(rec, self._counts(rec, replicas, now or self.clock_ms()))
+        info = messages.workload_info_pb(rec, self._counts(rec, replicas, now or self.clock_ms()))
+        info.mode = self.catalog.workload(rec).spec.mode
+        return info
 
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
@@ -391,12 +433,31 @@ class UserService:
             n = self.store.get_node(name)
             if n is None:
                 raise NotFound(f"node {name!r} not found")
-            if n.schedulable != schedulable:
+            if n.schedulable != schedulable or (schedulable and n.draining):
                 n.schedulable = schedulable
+                if schedulable:             # uncordon ends a drain too
+                    n.draining = n.drain_daemons = False
                 self.store.put_node(n)
                 self.events.emit("Node", name, NORMAL, "Uncordoned" if schedulable else "Cordoned",
                                  f"node {name} {'accepts' if schedulable else 'no longer accepts'} new replicas")
         self.settle([])
+        return messages.node_pb(n, self.store.list_replicas(node=name))
+
+    def drain_node(self, name: str, include_daemons: bool) -> types_pb2.Node:
+        """Cordon the node and move its replicas elsewhere, each workload within its update budget
+        (a replacement is Ready before the replica it replaces stops). Daemon replicas stay unless
+        `include_daemons` (they are stopped then: a daemon runs one per node). Uncordon ends it."""
+        with self.store.transaction():
+            n = self.store.get_node(name)
+            if n is None:
+                raise NotFound(f"node {name!r} not found")
+            if not n.draining or n.drain_daemons != include_daemons or n.schedulable:
+                n.schedulable, n.draining, n.drain_daemons = False, True, include_daemons
+                self.store.put_node(n)
+                self.events.emit("Node", name, NORMAL, "Draining",
+                                 f"node {name} cordoned; its replicas move to other nodes within their update budgets"
+                                 + ("; its daemon replicas stop" if include_daemons else ""))
+        self.settle([r.workload for r in self.store.list_replicas(node=name)])
         return messages.node_pb(n, self.store.list_replicas(node=name))
 
     # -- rollouts -----------------------------------------------------------------------------
@@ -517,4 +578,28 @@ class UserService:
         finally:
             for request_id in remaining:
                 self.hub.logs.cancel(request_id)
+
+    # -- exec -----------------------------------------------------------------------------------
+    def exec(self, requests: Iterator[orchestra_pb2.ExecRequest],
+             is_active: Callable[[], bool]) -> Iterator[orchestra_pb2.ExecResponse]:
+        """Orchestra.Exec: a command in a Running replica's container, relayed over its node's
+        session (orchestra/server/exec_relay.py)."""
+        first = next(requests, None)
+        if first is None or first.WhichOneof("msg") != "command":
+            raise InvalidArgument("the first ExecRequest must be `command`: the replica and the command to run")
+        cmd = first.command
+        if not cmd.replica:
+            raise InvalidArgument("name the replica to run the command in, e.g. web-0")
+        if not cmd.command or not cmd.command[0]:
+            raise InvalidArgument(f"name the command to run in replica {cmd.replica}, e.g. sh")
+        r = self.store.get_replica(cmd.replica)
+        if r is None:
+            raise NotFound(f"replica {cmd.replica!r} not found")
+        if r.phase != Phase.RUNNING or not r.node:
+            raise FailedPrecondition(f"replica {r.id} is not running ({r.phase}{': ' + r.reason if r.reason else ''})")
+        session = self.hub.sessions.get(r.node)
+        if session is None:
+            raise FailedPrecondition(f"node {r.node} of replica {r.id} has no open session with the plane")
+        channel = self.hub.execs.open(session, r.id, r.incarnation, cmd)
+        yield from exec_relay.relay(channel, requests, is_active, self.stopping)
 

@@ -57,6 +57,14 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
                                    with_volumes=request.volumes)
 
     @_unary
+    def ListServices(self, request, context):
+        return self.service.list_services()
+
+    @_unary
+    def DescribeService(self, request, context):
+        return self.service.describe_service(request.name)
+
+    @_unary
     def ListWorkloads(self, request, context):
         return self.service.list_workloads()
 
@@ -124,6 +132,14 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     @_unary
     def MoveReplica(self, request, context):
         return self.service.move_replica(request.replica)
+
+    @_unary
+    def DrainNode(self, request, context):
+        return self.service.drain_node(request.name, request.include_daemons)
+
+    @_streaming
+    def Exec(self, request_iterator, context):
+        yield from self.service.exec(request_iterator, context.is_active)
 
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:

@@ -17,6 +17,7 @@ ever escapes: input is untrusted (files, and JSON arriving at the server).
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import os
@@ -25,9 +26,9 @@ from typing import Any, Iterable, Mapping
 from orchestra.spec import names, volumes
 from orchestra.spec.errors import ManifestError, raise_collected
 from orchestra.spec.fields import Fields, describe, quote
-from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, PROBE_ACTIONS, RESTART_POLICIES,
+from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, MODES, PROBE_ACTIONS, RESTART_POLICIES,
                                   SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
-                                  Budget, Placement, Port, PreferredTerm, Probe, Resources,
+                                  Budget, JobSpec, Placement, Port, PreferredTerm, Probe, Resources,
                                   SelectorRequirement, Template, Toleration, UpdateStrategy, Workload,
                                   WorkloadSpec)
 from orchestra.spec.quantities import (CPU_EXAMPLES, MEMORY_EXAMPLES, QuantityError, format_cpu,
@@ -45,7 +46,8 @@ PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_FIELDS = ("name", "labels")
-SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement", "update")
+JOB_FIELDS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds")
+SPEC_FIELDS = ("mode", "replicas", "tenant", "priority", "template", "placement", "update", *JOB_FIELDS)
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
                    "readOnlyRootFilesystem", "addCapabilities", "readinessProbe", "livenessProbe",
                    "startupProbe", "terminationGracePeriodSeconds", "volumes", "volumeMounts", "envFrom")
@@ -71,6 +73,7 @@ _HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_
          **{f: "spec.template" for f in TEMPLATE_FIELDS}, **{f: "spec.placement" for f in PLACEMENT_FIELDS},
          **{f: "spec.template.resources" for f in RESOURCE_FIELDS},
          **{f: "spec.update" for f in UPDATE_FIELDS},
+         **{f: "spec" for f in JOB_FIELDS},
          **{f: "spec.template.readinessProbe" for f in PROBE_FIELDS},
          "containerPort": "spec.template.ports[]", "hostPort": "spec.template.ports[]",
          "hostIP": "spec.template.ports[]"}
@@ -240,16 +243,67 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
     spec = f.mapping(value, "spec", SPEC_FIELDS, _HOME)
     if spec is None:
         return None
+    mode = f.choice(spec.get("mode"), "spec.mode", MODES, "replicated")
     replicas = f.integer(spec.get("replicas"), "spec.replicas", 0, MAX_REPLICAS, 1)
     tenant = f.string(spec.get("tenant"), "spec.tenant", names.dns_label_problem)
     priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
     template = _template(f, spec.get("template"))
     placement = _placement(f, spec.get("placement"))
     update = _update(f, spec.get("update"), bool(template and volumes.persistent_volumes(template)))
-    if None in (replicas, tenant, priority, template, placement, update):
+    job = _job(f, spec, mode)
+    if mode in ("daemon", "job") and spec.get("replicas") is not None:
+        f.error("spec.replicas", "a daemon runs one replica on every eligible node: remove replicas"
+                if mode == "daemon" else "a job runs parallelism replicas at a time until completions "
+                                         "succeed: remove replicas (use parallelism and completions)")
         return None
+    if mode in ("daemon", "job") and template is not None and not _volumes_fit_mode(f, template, mode):
+        return None
+    if None in (mode, replicas, tenant, priority, template, placement, update, job):
+        return None
+    if mode != "replicated":
+        replicas = 0
+    if mode == "job":
+        given = (spec.get("template") or {}).get("restartPolicy")
+        if given is None:
+            template = dataclasses.replace(template, restart_policy="Never")
+        elif template.restart_policy == "Always":
+            f.error("spec.template.restartPolicy", "a job's replicas end: use Never (a failed one is replaced, "
+                                                   "up to backoffLimit) or OnFailure (restarted in place)")
+            return None
     return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
-                        placement=placement, update=update)
+                        placement=placement, update=update, mode=mode, job=job)
+
+
+def _volumes_fit_mode(f: Fields, template: Template, mode: str) -> bool:
+    """A replica's own volume belongs to its index (orchestra.server.volumes): a rollout of a replicated
+    workload replaces web-0 by web-0 again, which finds the data. A job's failed replica and a daemon's
+    rolled one are replaced by a replica of a new index, which would start empty, so neither mode takes
+    such a volume. Config and secret volumes are fine in every mode."""
+    why = ("a job's failed replica is replaced by a new one, which would start with an empty volume"
+           if mode == "job" else "a daemon's replica is replaced by a new one on its node at every rollout, "
+                                 "which would start with an empty volume")
+    for i, v in enumerate(template.volumes):
+        if v.persistent:
+            f.error(f"spec.template.volumes[{i}]", f"volume {quote(v.name)} has no config or secret: a volume "
+                                                   f"kept per replica is for replicated workloads only ({why}); "
+                                                   f"mount a config or secret, or use spec.mode: replicated")
+    return not volumes.persistent_volumes(template)
+
+
+def _job(f: Fields, spec: Mapping[str, Any], mode: str | None) -> JobSpec | None:
+    given = [k for k in JOB_FIELDS if spec.get(k) is not None]
+    if mode != "job":
+        for k in given:
+            f.error(f"spec.{k}", f"is for jobs only (spec.mode: job); this workload is {mode or 'replicated'}")
+        return None if given else JobSpec()
+    completions = f.integer(spec.get("completions"), "spec.completions", 1, MAX_REPLICAS, 1)
+    parallelism = f.integer(spec.get("parallelism"), "spec.parallelism", 1, MAX_REPLICAS, 1)
+    backoff = f.integer(spec.get("backoffLimit"), "spec.backoffLimit", 0, 10_000, 6)
+    deadline = f.integer(spec.get("activeDeadlineSeconds"), "spec.activeDeadlineSeconds", 0, MAX_DEADLINE_SECONDS, 0)
+    if None in (completions, parallelism, backoff, deadline):
+        return None
+    return JobSpec(completions=completions, parallelism=parallelism, backoff_limit=backoff,
+                   active_deadline_seconds=deadline)
 
 
 def _template(f: Fields, value: Any) -> Template | None:
@@ -266,8 +320,9 @@ def _template(f: Fields, value: Any) -> Template | None:
     raw_env = t.get("env")
     refs: dict[str, Any] = {}
     if isinstance(raw_env, Mapping):   # a value may be {valueFrom: ...} (orchestra.spec.volumes)
-        refs = {k: v for k, v in raw_env.items() if isinstance(v, Mapping)}
-        raw_env = {k: v for k, v in raw_env.items() if not isinstance(v, Mapping)}
+        # (a key that is no string stays with the plain variables, whose check names it)
+        refs = {k: v for k, v in raw_env.items() if isinstance(k, str) and isinstance(v, Mapping)}
+        raw_env = {k: v for k, v in raw_env.items() if k not in refs}
     env = f.string_map(raw_env, f"{path}.env", names.env_name_problem, key_what="variable name")
     env_refs = volumes.parse_env_refs(f, refs, f"{path}.env")
     declared = volumes.parse_volumes(f, t.get("volumes"), f"{path}.volumes")
@@ -648,7 +703,9 @@ KINDS: dict[str, Any] = {KIND_WORKLOAD: _workload}
 TOP_LEVEL: dict[str, tuple[str, ...]] = {}
 
 from orchestra.spec import configs  # noqa: E402 (their own module, registered here)
+from orchestra.spec.service import KIND_SERVICE, parse_service  # noqa: E402 (its own module, registered here)
 
+KINDS[KIND_SERVICE] = parse_service
 KINDS[configs.KIND_CONFIG] = configs.parse_config
 KINDS[configs.KIND_SECRET] = configs.parse_secret
 TOP_LEVEL[configs.KIND_CONFIG] = configs.CONFIG_FIELDS

@@ -13,6 +13,7 @@ API_VERSION = "orchestra/v1"
 KIND_WORKLOAD = "Workload"
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
+MODES = ("replicated", "daemon", "job")
 STRATEGIES = ("binpack", "spread")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 TAINT_EFFECTS = ("NoSchedule",)
@@ -164,13 +165,25 @@ class UpdateStrategy:
 
 
 @dataclass(frozen=True)
+class JobSpec:
+    """A job runs its replicas to completion: `completions` successful ones, at most `parallelism`
+    at a time; it fails after more than `backoff_limit` failures or `active_deadline_seconds`."""
+    completions: int = 1
+    parallelism: int = 1
+    backoff_limit: int = 6
+    active_deadline_seconds: int = 0      # 0: no deadline
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     template: Template
-    replicas: int = 1
+    replicas: int = 1                     # replicated only; a daemon runs one per eligible node
     tenant: str = ""
     priority: int = 0
     placement: Placement = Placement()
     update: UpdateStrategy = UpdateStrategy()
+    mode: str = "replicated"              # replicated | daemon | job
+    job: JobSpec = JobSpec()              # job only
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,6 @@ def workload_to_dict(w: Workload) -> dict[str, Any]:
         "kind": KIND_WORKLOAD,
         "metadata": {"name": w.name, "labels": dict(w.labels)},
         "spec": {
-            "replicas": w.spec.replicas,
             "tenant": w.spec.tenant,
             "priority": w.spec.priority,
             "template": {
@@ -257,6 +269,8 @@ def workload_to_dict(w: Workload) -> dict[str, Any]:
                        "minReadySeconds": u.min_ready_seconds,
                        "progressDeadlineSeconds": u.progress_deadline_seconds,
                        "autoRollback": u.auto_rollback},
+            "mode": w.spec.mode,
+            **_mode_fields(w.spec),
         },
     }
     _add_volumes(doc["spec"]["template"], t)
@@ -272,6 +286,17 @@ def _add_volumes(out: dict[str, Any], t: Template) -> None:
         out["volumeMounts"] = [volumes.mount_to_dict(m) for m in t.volume_mounts]
     if t.env_from:
         out["envFrom"] = [volumes.env_from_to_dict(e) for e in t.env_from]
+
+
+def _mode_fields(spec: WorkloadSpec) -> dict[str, Any]:
+    """`replicas` for a replicated workload, the job's counts for a job, nothing for a daemon."""
+    if spec.mode == "replicated":
+        return {"replicas": spec.replicas}
+    if spec.mode == "job":
+        j = spec.job
+        return {"completions": j.completions, "parallelism": j.parallelism, "backoffLimit": j.backoff_limit,
+                "activeDeadlineSeconds": j.active_deadline_seconds}
+    return {}
 
 
 def workload_from_dict(data: Mapping[str, Any]) -> Workload:

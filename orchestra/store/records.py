@@ -34,6 +34,10 @@ class NodeRecord:
     desired_hash: str = ""                              # digest of the set published as desired_revision
     agent_instance: str = ""
     registered_at_ms: int = 0
+    draining: bool = False                              # orchestra drain: its replicas move elsewhere
+    drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
+    advertise_address: str = ""                         # where other nodes reach it (service traffic)
+    relay_port: int = 0                                 # its relay for service connections (0: none)
 
     @property
     def key(self) -> str:
@@ -58,6 +62,7 @@ class WorkloadRecord:
     rollout_progress_ms: int = 0                        # when the rollout last made progress
     rollout_progress_key: str = ""                      # the counts that progress is measured on
     rollout_failure: str = ""                           # why the rollout failed (state Failed)
+    daemon_nodes: int = 0                               # a daemon: the nodes it should run on, last counted
     # index -> the last incarnation of a removed replica with that index: a new replica that reuses
     # the index starts above it, so that a late report about the old container is only stale.
     last_incarnations: dict = field(default_factory=dict)
@@ -94,6 +99,8 @@ class ReplicaRecord:
     # (0 until the publisher drops it). A report at or after it that does not list the replica
     # means its container is gone.
     stop_revision: int = 0
+    pinned_node: str = ""                               # a daemon's replica runs on this node only
+    job: bool = False                                   # a job's replica: it ends Succeeded or Failed
 
     @property
     def key(self) -> str:
@@ -119,6 +126,36 @@ class RevisionRecord:
     @property
     def key(self) -> str:
         return f"{self.workload}/{self.number:012d}"
+
+
+@dataclass
+class ServiceRecord:
+    """A Service (orchestra.spec.service) and the virtual address it keeps for its whole life."""
+    KIND: ClassVar[str] = "services"
+    name: str
+    spec_json: str                                      # canonical JSON (orchestra.spec.codec)
+    virtual_address: str = ""
+    generation: int = 1
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass
+class EndpointsRecord:
+    """The cluster's Endpoints revision (it grows when the set changes, across plane restarts) and a
+    digest of the set published as it."""
+    KIND: ClassVar[str] = "endpoints"
+    name: str = "cluster"
+    revision: int = 0
+    digest: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass

@@ -12,17 +12,17 @@ class VolumeNode(Filter):
     static = True
 
     def applies(self, d):
-        return bool(d.pinned_node)
+        return bool(d.volume_node)
 
     def key(self, d):
-        return d.pinned_node
+        return d.volume_node
 
     def mask(self, c, w):
         m = c.no_nodes.copy()
-        i = c.index.get(w.demand.pinned_node)
+        i = c.index.get(w.demand.volume_node)
         if i is not None:
             m[i] = True
         return m
 
     def explain(self, c, w, idx):
-        return [(w.demand.pinned_why or f"volume data is on {w.demand.pinned_node}", idx, "")]
+        return [(w.demand.volume_why or f"volume data is on {w.demand.volume_node}", idx, "")]

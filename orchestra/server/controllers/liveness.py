@@ -5,8 +5,9 @@ agent makes it Ready again.
 
 When each node was last heard of is kept in memory (heartbeats are frequent): a heartbeat of
 a node known to be Ready touches the store only every PERSIST_EVERY_MS. After a plane restart
-every node gets a full grace period from the moment the plane started, to let its agent
-reconnect.
+every node gets a full grace period from the moment the plane started, plus the longest time an
+agent waits between two attempts to reconnect (its back-off grows to 10 s while the plane was
+away), so that a plane restart never makes healthy nodes NotReady and moves their replicas.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from orchestra.store.records import NOT_READY, READY
 
 # The store's last_heartbeat_ms is rewritten at most this often per node.
 PERSIST_EVERY_MS = 5_000
+# agent/session.py BACKOFF_MAX_S, plus time to dial and say hello.
+RECONNECT_ALLOWANCE_MS = 12_000
 
 
 class Liveness:
@@ -33,7 +36,7 @@ class Liveness:
 
     def last_seen(self, node: str) -> int:
         with self._lock:
-            return self._seen.get(node, self.started_ms)
+            return self._seen.get(node, self.started_ms + RECONNECT_ALLOWANCE_MS)
 
     def heard_from(self, node: str, now_ms: int) -> bool:
         """Any message from the node's agent counts. Marks it Ready if it was not (returns True then)."""

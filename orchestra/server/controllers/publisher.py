@@ -6,7 +6,9 @@ published set, kept on the node record, tells whether it did. Each replica's Con
 built from the replica's own revision (during a rollout a node may run two). A Terminating
 replica leaves its node's set, and the revision from which it is gone is written on it
 (lifecycle.stopping_from): a report at or after that revision that no longer lists it shows
-its container is gone.
+its container is gone. A Terminating replica that services may still route to stays in its
+node's set (still running) until the endpoints controller says every node stopped routing to it
+(`may_stop`): only then does it leave the set, and its container get SIGTERM.
 
 A node's set also names the Docker volumes it should remove (orchestra.server.volumes), and each
 ContainerSpec carries its volumes, config and secret files and variables (orchestra.server.mounts):
@@ -54,7 +56,9 @@ def digest(replicas: list[ReplicaRecord], remove_volumes: list[str] = ()) -> str
 
 class Publisher:
     def __init__(self, store: Store, catalog: WorkloadCatalog, sessions: SessionRegistry,
-                 clock_ms: Callable[[], int], resend_ms: int = RESEND_MS, secret_box: SecretBox | None = None):
+                 clock_ms: Callable[[], int], resend_ms: int = RESEND_MS,
+                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True,
+                 secret_box: SecretBox | None = None):
         self.store = store
         self.secret_box = secret_box or SecretBox.ephemeral()
         self._content_errors: dict[str, str] = {}   # node -> the last error building its set (logged once)
@@ -62,6 +66,7 @@ class Publisher:
         self.sessions = sessions
         self.clock_ms = clock_ms
         self.resend_ms = resend_ms
+        self.may_stop = may_stop
         self._sets: dict[str, NodeSet] = {}     # node -> as last computed
         self._last_compute_ms = 0
         self._dirty = True
@@ -80,7 +85,7 @@ class Publisher:
                 if not node:
                     self._dirty = False
                     self._last_compute_ms = now_ms
-                sets = self.sync(floors, node)
+                sets = self.sync(floors, node, now_ms)
                 if node:
                     self._sets.update(sets)
                 else:
@@ -109,7 +114,7 @@ class Publisher:
                     s.last_sent_ms = now_ms
                     s.send(agent_pb2.PlaneMessage(desired=msg))
 
-    def sync(self, floors: dict[str, int] | None = None, node: str = "") -> dict[str, NodeSet]:
+    def sync(self, floors: dict[str, int] | None = None, node: str = "", now_ms: int = 0) -> dict[str, NodeSet]:
         """Bump and persist the revision of every node (or only `node`) whose set changed, in one
         transaction; returns those nodes' current sets."""
         floors = floors or {}
@@ -123,7 +128,7 @@ class Publisher:
             for r in bound:
                 if r.workload not in workloads:
                     continue
-                if lifecycle.is_terminating(r):
+                if lifecycle.is_terminating(r) and (r.stop_revision or self.may_stop(r, now_ms)):
                     stopping[r.node].append(r)
                 else:
                     wanted[r.node].append(r)

@@ -8,11 +8,13 @@ likely go NotReady, and a replica placed there would be lost twice.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from orchestra.phase import JOB_DONE
 from orchestra.scheduler import BoundReplica, NodeInfo, PendingReplica, ScheduleResult, Snapshot, schedule
-from orchestra.server import lifecycle, volumes
+from orchestra.server import lifecycle, metrics, volumes
 from orchestra.server.catalog import Revisions, WorkloadCatalog
 from orchestra.server.events import EventLog
 from orchestra.server.failures import FailureCounter
@@ -51,20 +53,24 @@ def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter,
             continue
         w = spec.workload
         if r.node:
+            if r.job and r.phase in JOB_DONE:
+                continue            # a finished job's replica holds nothing any more
             bound.append(BoundReplica(replica_id=r.id, workload=r.workload, node=r.node, requests=r.requests,
                                       priority=w.spec.priority, tenant=w.spec.tenant, ports=w.spec.template.ports))
         elif not lifecycle.is_terminating(r):
-            node, why = claims.pin(r.workload, r.index, w.spec.template)
-            pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned_node=node,
-                                           pinned_why=why), r.index))
+            pending.append((_pending(r, w, claims), r.index))
     for r, w in extra_pending:
-        node, why = claims.pin(r.workload, r.index, w.spec.template)
-        pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned_node=node,
-                                       pinned_why=why), r.index))
+        pending.append((_pending(r, w, claims), r.index))
     # Higher priority first, then stable by workload and index.
     pending.sort(key=lambda pi: (-pi[0].workload.spec.priority, pi[0].workload.name, pi[1]))
     return ClusterView(Snapshot(nodes=nodes, bound=tuple(bound), default_strategy=default_strategy),
                        [p for p, _ in pending])
+
+
+def _pending(r: ReplicaRecord, w: Workload, claims: Claims) -> PendingReplica:
+    node, why = claims.pin(r.workload, r.index, w.spec.template)
+    return PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node,
+                          volume_node=node, volume_why=why)
 
 
 class SchedulerController:
@@ -91,11 +97,13 @@ class SchedulerController:
         self._last_ms = now_ms
         if not self.store.list_replicas(bound=False):
             return ScheduleResult()      # the common case: nothing waits, no snapshot to build
+        started = time.perf_counter()
         view = build_view(self.store, self.catalog, self.failures, now_ms, self.default_strategy, self.connected)
         if not view.pending:
             return ScheduleResult()
         result = schedule(view.snapshot, view.pending)
         self.commit(result, view.pending, now_ms)
+        metrics.scheduled(result, len(view.pending), time.perf_counter() - started)
         if result.preemptions:
             self._due = True             # the evicted replicas are pending now: place them at once
         return result

@@ -12,20 +12,26 @@ from __future__ import annotations
 import threading
 from typing import Callable, Sequence
 
-from orchestra.server import lifecycle, revisions, rollout
+from orchestra.phase import JOB_DONE
+from orchestra.scheduler import NodeInfo, Snapshot
+from orchestra.scheduler.eligibility import eligible_nodes
+from orchestra.server import daemons, jobs, lifecycle, revisions, rollout
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.spec import codec
 from orchestra.spec.model import Workload
 from orchestra.store.base import Store
-from orchestra.store.records import ReplicaRecord, WorkloadRecord
+from orchestra.store.records import READY, NodeRecord, ReplicaRecord, WorkloadRecord
 
 FULL_EVERY_MS = 10_000
 
 
-def goal_of(rec: WorkloadRecord, w: Workload) -> rollout.Goal:
-    surge, unavailable = w.spec.update.limits(w.spec.replicas)
-    return rollout.Goal(desired=w.spec.replicas, revision=rec.revision, max_surge=surge,
+def goal_of(rec: WorkloadRecord, w: Workload, desired: int | None = None) -> rollout.Goal:
+    """The rollout goal: `desired` replicas (a replicated workload's spec.replicas unless given:
+    a daemon's eligible nodes)."""
+    desired = w.spec.replicas if desired is None else desired
+    surge, unavailable = w.spec.update.limits(desired)
+    return rollout.Goal(desired=desired, revision=rec.revision, max_surge=surge,
                         max_unavailable=unavailable, min_ready_ms=w.spec.update.min_ready_seconds * 1000,
                         paused=rec.paused, deleting=rec.deleting)
 
@@ -40,12 +46,14 @@ def _failing_probe(r: ReplicaRecord) -> str:
     return ""
 
 
-def views_of(replicas: Sequence[ReplicaRecord], min_ready_ms: int, now_ms: int) -> list[rollout.ReplicaView]:
+def views_of(replicas: Sequence[ReplicaRecord], min_ready_ms: int, now_ms: int,
+             draining: frozenset[str] | set[str] = frozenset()) -> list[rollout.ReplicaView]:
     return [rollout.ReplicaView(
         id=r.id, index=r.index, revision=r.revision, terminating=lifecycle.is_terminating(r), bound=bool(r.node),
         ready=r.ready, available=lifecycle.is_available(r, now_ms, min_ready_ms), phase=r.phase, reason=r.reason,
         restarts=r.restarts, exit_code=r.exit_code, node=r.node,
-        ready_for_ms=now_ms - r.ready_since_ms if r.ready_since_ms else 0, failing_probe=_failing_probe(r))
+        ready_for_ms=now_ms - r.ready_since_ms if r.ready_since_ms else 0, failing_probe=_failing_probe(r),
+        draining=bool(r.node) and r.node in draining)
         for r in replicas]
 
 
@@ -75,6 +83,7 @@ class WorkloadController:
         self._marked: set[str] = set()
         self._active: set[str] = set()
         self._last_full_ms = 0
+        self._nodes_key: tuple = ()
         self._lock = threading.Lock()
 
     def mark(self, name: str) -> None:
@@ -87,15 +96,23 @@ class WorkloadController:
         with self._lock:
             names = self._marked | self._active
             self._marked = set()
-        if now_ms - self._last_full_ms >= FULL_EVERY_MS:
+        nodes = self.store.list_nodes()
+        if now_ms - self._last_full_ms >= FULL_EVERY_MS or self._nodes_changed(nodes):
             names = {w.name for w in self.store.list_workloads()}
             self._last_full_ms = now_ms
         changed = False
         for name in sorted(names):
-            changed |= self.sync(name, now_ms)
+            changed |= self.sync(name, now_ms, nodes)
         return changed
 
-    def sync(self, name: str, now_ms: int) -> bool:
+    def _nodes_changed(self, nodes: list[NodeRecord]) -> bool:
+        """Nodes came, went (Ready or not) or began draining: daemons and drains follow at once."""
+        key = tuple((n.name, n.status, n.draining, n.drain_daemons, tuple(sorted(n.labels.items()))) for n in nodes)
+        changed, self._nodes_key = key != self._nodes_key, key
+        return changed
+
+    def sync(self, name: str, now_ms: int, nodes: list[NodeRecord] | None = None) -> bool:
+        nodes = self.store.list_nodes() if nodes is None else nodes
         with self.store.transaction():
             rec = self.store.get_workload(name)
             if rec is None:
@@ -105,16 +122,77 @@ class WorkloadController:
             if rec.deleting:
                 return self._finish_delete(rec, replicas, now_ms)
             w = self.catalog.workload(rec)
+            if w.spec.mode == "job":
+                return self._sync_job(rec, w, replicas, now_ms)
+            if w.spec.mode == "daemon":
+                return self._sync_daemon(rec, w, replicas, nodes, now_ms)
+            draining = {n.name for n in nodes if n.draining}
             goal = goal_of(rec, w)
-            s = rollout.step(goal, views_of(replicas, goal.min_ready_ms, now_ms))
+            s = rollout.step(goal, views_of(replicas, goal.min_ready_ms, now_ms, draining))
             if s.create or s.retire:
                 apply_step(self.store, self.events, rec, w, s, replicas, now_ms)
                 rec = self.store.get_workload(name)    # removals write to it (lifecycle.remove)
                 replicas = self.store.list_replicas(workload=name)
-            p = rollout.progress(goal, views_of(replicas, goal.min_ready_ms, now_ms))
+            p = rollout.progress(goal, views_of(replicas, goal.min_ready_ms, now_ms, draining))
             self._follow(rec, w, goal, p, now_ms)
             self._set_active(name, p.state != rollout.COMPLETE)
             return bool(s.create or s.retire)
+
+    def _sync_daemon(self, rec: WorkloadRecord, w: Workload, replicas: list[ReplicaRecord],
+                     nodes: list[NodeRecord], now_ms: int) -> bool:
+        candidates = [NodeInfo(name=n.name, capacity=n.capacity, labels=dict(n.labels), ready=n.status == READY,
+                               schedulable=n.schedulable, taints=tuple(n.taints))
+                      for n in nodes if not n.drain_daemons]
+        eligible = eligible_nodes(Snapshot(nodes=tuple(candidates)), w)
+        if rec.daemon_nodes != len(eligible):
+            rec.daemon_nodes = len(eligible)
+            self.store.put_workload(rec)
+        goal = goal_of(rec, w, desired=len(eligible))
+        views = views_of(replicas, goal.min_ready_ms, now_ms)
+        s = daemons.step(goal, eligible, [daemons.DaemonReplica(v, r.pinned_node) for v, r in zip(views, replicas)])
+        by_id = {r.id: r for r in replicas}
+        for rid, why in s.retire:
+            lifecycle.retire(self.store, self.events, by_id[rid], why, now_ms)
+        if s.create:
+            rec = self.store.get_workload(rec.name) or rec
+            taken = {r.index for r in self.store.list_replicas(workload=rec.name)}
+            for node, index in zip(s.create, lifecycle.free_indices(taken, len(s.create))):
+                lifecycle.create(self.store, rec, index, w.spec.template.resources, now_ms, pinned=node)
+        if s.create or s.retire:
+            rec = self.store.get_workload(rec.name) or rec
+            replicas = self.store.list_replicas(workload=rec.name)
+        p = rollout.progress(goal, views_of(replicas, goal.min_ready_ms, now_ms))
+        self._follow(rec, w, goal, p, now_ms)
+        self._set_active(rec.name, p.state != rollout.COMPLETE)
+        return bool(s.create or s.retire)
+
+    def _sync_job(self, rec: WorkloadRecord, w: Workload, replicas: list[ReplicaRecord], now_ms: int) -> bool:
+        views = views_of(replicas, 0, now_ms)
+        js = jobs.step(w.spec.job, views, now_ms, rec.rollout_started_ms, rec.rollout_state)
+        by_id = {r.id: r for r in replicas}
+        for rid, why in js.retire:
+            lifecycle.retire(self.store, self.events, by_id[rid], why, now_ms)
+        if js.create:
+            rec = self.store.get_workload(rec.name) or rec
+            taken = {r.index for r in self.store.list_replicas(workload=rec.name)}
+            for index in lifecycle.free_indices(taken, js.create):
+                lifecycle.create(self.store, rec, index, w.spec.template.resources, now_ms, job=True)
+        rec = self.store.get_workload(rec.name) or rec
+        before = (rec.rollout_state, rec.rollout_message)
+        if js.state != rec.rollout_state and js.state in (rollout.COMPLETE, rollout.FAILED):
+            ok = js.state == rollout.COMPLETE
+            self.events.emit("Workload", rec.name, NORMAL if ok else WARNING, "JobComplete" if ok else "JobFailed",
+                             f"job {rec.name} {'complete' if ok else 'failed'}: {js.message}")
+            rec.rollout_failure = "" if ok else js.message
+        rec.rollout_state = js.state
+        if js.message:
+            rec.rollout_message = js.message
+        if (rec.rollout_state, rec.rollout_message) != before:
+            self.store.put_workload(rec)
+        left = bool(js.create or js.retire) or any(not lifecycle.is_terminating(r) and r.phase not in JOB_DONE
+                                                    for r in replicas) or js.state == rollout.PROGRESSING
+        self._set_active(rec.name, left)
+        return bool(js.create or js.retire)
 
     def _set_active(self, name: str, active: bool) -> None:
         with self._lock:
@@ -140,10 +218,10 @@ class WorkloadController:
         since = now_ms - (rec.rollout_progress_ms or now_ms)
         stuck = since >= rollout.STUCK_AFTER_MS
         if p.state == rollout.COMPLETE:
-            if rec.rollout_state != rollout.COMPLETE:
-                rec.stable_revision = rec.revision
+            if rec.rollout_state != rollout.COMPLETE and rec.stable_revision != rec.revision:
                 self.events.emit("Workload", rec.name, NORMAL, "RolloutComplete",
                                  f"{rec.name}: " + rollout.message(goal, p, False))
+            rec.stable_revision = rec.revision
             rec.rollout_state = rollout.COMPLETE
         elif p.state == rollout.PAUSED:
             rec.rollout_state = rollout.PAUSED

@@ -68,6 +68,34 @@ def consumer(name: str = "web", replicas: int = 1, readiness: str = "", with_sec
         """) + readiness
 
 
+JOB_WITH_VOLUME = """\
+apiVersion: orchestra/v1
+kind: Workload
+metadata: {name: batch}
+spec:
+  mode: job
+  template:
+    image: local/busybox:1
+    command: [sh, -c, "true"]
+    volumes: [{name: conf, config: {name: web-config}}, {name: scratch}]
+    volumeMounts: [{name: conf, mountPath: /etc/batch}, {name: scratch, mountPath: /scratch}]
+"""
+
+FRONT = """\
+apiVersion: orchestra/v1
+kind: Workload
+metadata: {name: front, labels: {app: front}}
+spec:
+  replicas: 0
+  template: {image: local/busybox:1, command: [sleep, "3600"]}
+---
+apiVersion: orchestra/v1
+kind: Service
+metadata: {name: front}
+spec: {selector: {app: front}, ports: [{port: 80, targetPort: 8080}]}
+"""
+
+
 def main_process_env(container) -> dict[str, str]:
     """The environment of the container's command (not of an exec, which gets only Docker's Env)."""
     out = run(container, "sh", "-c", "for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = sleep ] && cat $p/environ; done; true")
@@ -217,6 +245,10 @@ def test_bad_references_are_refused_and_nothing_is_stored(cluster):
         # With variables from secrets the container starts through /bin/sh: every variable needs a shell name.
         (config() + "---\n" + secret(b"x") + "---\n" + consumer() + "    envFrom: [{configRef: {name: web-config}}]\n",
          "key 'app.conf' of config web-config makes the variable 'app.conf', which is not a shell variable name"),
+        # A job's failed replica is replaced by one of a new index: a volume of its own would start empty.
+        (config() + "---\n" + JOB_WITH_VOLUME,
+         'spec.template.volumes[1]: volume "scratch" has no config or secret: a volume kept per replica is for '
+         'replicated workloads only'),
     ]
     for manifest, expected in cases:
         res = cluster.apply(manifest, check=False)
@@ -231,10 +263,12 @@ def test_bad_references_are_refused_and_nothing_is_stored(cluster):
     assert res.returncode != 0 and "config web-config is used by workload web" in res.stderr
     assert [c["name"] for c in cluster.cli_json("get", "configs")["configs"]] == ["web-config"]
 
-    # delete -f takes every kind the file defines.
+    # delete -f takes every kind the file defines, services too.
     path = cluster.workdir / "all.yaml"
-    path.write_text(config() + "---\n" + secret(b"x") + "---\n" + consumer(replicas=0))
+    path.write_text(config() + "---\n" + secret(b"x") + "---\n" + consumer(replicas=0) + "---\n" + FRONT)
+    cluster.cli("apply", "-f", str(path))
     out = cluster.cli("delete", "-f", str(path)).stdout
     assert "web: deleted" in out and "config/web-config: deleted" in out and "secret/db: deleted" in out
-    for kind in ("workloads", "configs", "secrets"):
+    assert "front: deleted" in out and "service/front: deleted" in out
+    for kind in ("workloads", "configs", "secrets", "services"):
         assert cluster.cli_json("get", kind)[kind] == []

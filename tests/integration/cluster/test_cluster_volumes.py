@@ -132,6 +132,9 @@ def test_replica_stays_on_its_node_and_waits_for_it_when_lost(cluster):
     assert listed["orchestra.db-0.data"]["node"] == lost
     assert listed["orchestra.db-0.data.2"]["state"] == "Bound"
     assert listed["orchestra.db-0.data.2"]["node"] == moved["node"]
+    described = cluster.cli("describe", "volume", "orchestra.db-0.data").stdout
+    assert f"Node:     {lost}" in described and "State:    Released" in described, described
+    assert "Released" in described.split("Events:")[1], described
 
     # The lost node returns: the left-behind volume is still there with its data, until deleted.
     cluster.start_agent(lost, cluster.engines[lost])

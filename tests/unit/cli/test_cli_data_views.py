@@ -1,7 +1,7 @@
 """Rows of configs, secrets and volumes; a secret's row and description hold keys and sizes only."""
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.cli import views
-from orchestra.cli.describe import describe_data, describe_workload
+from orchestra.cli.describe import describe_data, describe_volume, describe_workload
 
 NOW = 1_000_000
 
@@ -40,3 +40,12 @@ def test_a_workload_description_names_where_variables_come_from_and_what_is_moun
     assert "A=b, PW=<secret db, key password>" in text
     assert "every key of config web (prefix C_)" in text
     assert "/d: data (its own volume, kept on its node); /s: creds (secret db, read-only)" in text
+
+
+def test_a_volume_description_says_where_its_data_is_and_whose_it_was():
+    v = pb.VolumeInfo(name="orchestra.db-0.data", workload="db", index=0, replica="", node="vm-2", state="Released",
+                      volume="data", message="released by a move of db-0; its data stays on vm-2", created_at_ms=NOW)
+    text = describe_volume(v, [], NOW)
+    assert "Replica:  <none> (released; it held db-0's data)" in text
+    assert "Node:     vm-2" in text
+    assert "State:    Released: released by a move of db-0; its data stays on vm-2" in text

@@ -17,13 +17,13 @@ class Clock:
         self.ms += int(seconds * 1000)
 
 
-def workload_json(name: str, replicas: int = 1, cpu: str = "100m", memory: str = "64Mi",
+def workload_json(name: str, replicas: int | None = 1, cpu: str = "100m", memory: str = "64Mi",
                   probes: dict | None = None, command: tuple[str, ...] = ("sleep", "3600"), **spec) -> str:
     """A workload document; `probes` are added to the template (e.g. {"readinessProbe": {...}})."""
     template = {"image": "local/busybox:1", "command": list(command), "resources": {"cpu": cpu, "memory": memory},
                 **(probes or {})}
     doc = {"apiVersion": "orchestra/v1", "kind": "Workload", "metadata": {"name": name},
-           "spec": {"replicas": replicas, "template": template, **spec}}
+           "spec": {**({"replicas": replicas} if replicas is not None else {}), "template": template, **spec}}
     return json.dumps(doc)
 
 

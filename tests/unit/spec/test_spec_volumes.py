@@ -111,3 +111,25 @@ def test_references_say_which_field_uses_which_key():
     r = by_path["spec.template.env.DB_PASSWORD.valueFrom.secretKeyRef.name", "password"]
     assert r.as_variable and r.key_path.endswith("secretKeyRef.key")
     assert any(r.prefix == "CFG_" and r.as_variable for r in refs)
+
+
+@pytest.mark.parametrize("mode,why", [("daemon", "a daemon's replica is replaced by a new one on its node"),
+                                      ("job", "a job's failed replica is replaced by a new one")])
+def test_a_daemon_or_job_takes_config_and_secret_volumes_but_no_volume_of_its_own(mode, why):
+    d = doc(FULL)
+    del d["spec"]["replicas"]
+    d["spec"]["mode"] = mode
+    with pytest.raises(ManifestError) as e:
+        parse_document(d, "w.yaml", 1)
+    text = str(e.value)
+    assert ("spec.template.volumes[0]: volume \"data\" has no config or secret: a volume kept per replica is for "
+            "replicated workloads only") in text and why in text
+    assert "volumes[1]" not in text and "volumes[2]" not in text
+    d["spec"]["template"]["volumes"] = FULL["volumes"][1:]
+    d["spec"]["template"]["volumeMounts"] = FULL["volumeMounts"][1:]
+    w = parse_document(d, "w.yaml", 1)
+    assert w.spec.mode == mode and [v.name for v in w.spec.template.volumes] == ["conf", "creds"]
+
+
+def test_an_env_key_that_is_no_string_is_an_error_not_a_crash():
+    assert "spec.template.env: variable names must be strings, got" in problems({"env": {0: {}}})

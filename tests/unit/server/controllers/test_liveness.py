@@ -54,3 +54,19 @@ def test_a_stopping_replica_on_a_lost_node_is_removed(plane, clock):
     assert plane.store.get_replica("web-0") is None
     plane.run_controllers_once()
     assert plane.store.get_workload("web") is None
+
+
+def test_after_a_plane_restart_agents_get_time_to_reconnect(tmp_path, clock):
+    from orchestra.server.plane import Plane
+    from orchestra.store import SqliteStore
+    store = SqliteStore(str(tmp_path / "state.db"))
+    first = Plane(store, node_grace_ms=10_000, clock_ms=clock)
+    first.hub.open_session(hello("vm-1"))
+    second = Plane(store, node_grace_ms=10_000, clock_ms=clock)      # the plane restarted
+    clock.advance(15)              # past the grace, but an agent backing off may not have dialled yet
+    second.run_controllers_once()
+    assert store.get_node("vm-1").status == "Ready"
+    clock.advance(10)
+    second.run_controllers_once()
+    assert store.get_node("vm-1").status == "NotReady"
+    store.close()

@@ -141,3 +141,70 @@ def test_a_reused_index_starts_above_the_removed_replica_s_incarnation(plane, cl
     assert [r.id for r in plane.store.list_replicas()] == ["web-0"]
     plane.service.apply([workload_json("web", replicas=2)])
     assert plane.store.get_replica("web-1").incarnation == 2
+
+
+def test_a_daemon_follows_nodes_and_their_labels(plane, clock):
+    agents = Agents(plane)
+    agents.join("vm-1", zone="a")
+    agents.join("vm-2", zone="b")
+    plane.service.apply([workload_json("agent", mode="daemon", replicas=None,
+                                       placement={"nodeSelector": {"zone": "a"}})])
+    agents.settle(clock, rounds=2)
+    assert [(r.pinned_node, r.node) for r in plane.store.list_replicas()] == [("vm-1", "vm-1")]
+    agents.join("vm-3", zone="a")
+    agents.settle(clock, rounds=3)
+    assert sorted(r.node for r in plane.store.list_replicas()) == ["vm-1", "vm-3"]
+    plane.service.set_schedulable("vm-3", False)           # a cordon does not move a daemon
+    agents.settle(clock, rounds=2)
+    assert sorted(r.node for r in plane.store.list_replicas()) == ["vm-1", "vm-3"]
+    del agents.sessions["vm-3"]                             # vm-3 goes silent: NotReady
+    agents.settle(clock, rounds=14)
+    assert [r.node for r in plane.store.list_replicas() if r.phase != "Terminating"] == ["vm-1"]
+    assert plane.service.list_workloads().workloads[0].desired == 1
+
+
+def test_a_job_runs_to_its_completions(plane, clock):
+    agents = Agents(plane)
+    agents.join("vm-1")
+    plane.service.apply([workload_json("batch", mode="job", replicas=None, completions=3, parallelism=2)])
+    assert len(plane.store.list_replicas()) == 2
+    agents.override["batch-0"] = {"phase": "Exited", "exit_code": 0, "ready": False}
+    agents.settle(clock, rounds=2)
+    assert plane.store.get_replica("batch-0").phase == "Succeeded"
+    assert len([r for r in plane.store.list_replicas() if r.phase != "Succeeded"]) == 2
+    for rid in ("batch-1", "batch-2"):
+        agents.override[rid] = {"phase": "Exited", "exit_code": 0, "ready": False}
+    agents.settle(clock, rounds=3)
+    info = plane.service.list_workloads().workloads[0]
+    assert (info.succeeded, info.desired, info.rollout.state) == (3, 3, "Complete")
+    assert "JobComplete" in [e.reason for e in plane.store.list_events(obj="batch")]
+
+
+def test_a_job_fails_past_its_backoff_limit(plane, clock):
+    agents = Agents(plane)
+    agents.join("vm-1")
+    plane.service.apply([workload_json("batch", mode="job", replicas=None, backoffLimit=1)])
+    agents.override["revision", 1] = {"phase": "Exited", "exit_code": 2, "ready": False}
+    agents.settle(clock, rounds=6)
+    info = plane.service.list_workloads().workloads[0]
+    assert info.rollout.state == "Failed" and "backoffLimit 1 exceeded" in info.rollout.message
+    assert [r.phase for r in plane.store.list_replicas()] == ["Failed", "Failed"]
+
+
+def test_drain_moves_replicas_within_the_budget(plane, clock):
+    agents = Agents(plane)
+    agents.join("vm-1")
+    plane.service.apply([workload_json("web", replicas=2, update=UPDATE)])
+    agents.settle(clock, rounds=2)
+    agents.join("vm-2")
+    plane.service.drain_node("vm-1", False)
+    seen = []
+    for _ in range(15):
+        total, ready = counts(plane)
+        seen.append((total, ready))
+        assert total <= 3 and ready >= 2, seen
+        agents.settle(clock, rounds=1)
+    assert {r.node for r in plane.store.list_replicas()} == {"vm-2"}
+    assert plane.store.get_node("vm-1").schedulable is False
+    plane.service.set_schedulable("vm-1", True)
+    assert not plane.store.get_node("vm-1").draining

@@ -1,4 +1,5 @@
-"""One contract for every store backend."""
+"""One contract for every store backend: SQLite (file and memory) and etcd (a real member,
+tests/support/etcd.py; this is why the suite lives in the integration tier)."""
 from __future__ import annotations
 
 import threading
@@ -7,14 +8,19 @@ import pytest
 
 from orchestra.spec.model import Resources, Taint
 from orchestra.store import JoinTokenRecord, NodeRecord, ReplicaRecord, SqliteStore, WorkloadRecord
+from orchestra.store.etcd import EtcdStore
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "etcd"])
 def store(request, tmp_path):
     if request.param == "sqlite-file":
         s = SqliteStore(str(tmp_path / "state.db"), event_retention=50)
-    else:
+    elif request.param == "sqlite-memory":
         s = SqliteStore(":memory:", event_retention=50)
+    else:
+        cluster = request.getfixturevalue("etcd_cluster")
+        s = EtcdStore(cluster.endpoints, cluster.tls, prefix=request.getfixturevalue("etcd_prefix"),
+                      event_retention=50)
     yield s
     s.close()
 
