@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
                    help="grace period between SIGTERM and SIGKILL for containers that carry none "
                         "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
+    p.add_argument("--secrets-dir", default=None, metavar="DIR",
+                   help="where containers' config and secret files are kept; must be on a tmpfs, never the "
+                        "disk (default: /run/orchestra-agent/NAME-<hash of --state-dir> if /run is a tmpfs, "
+                        "else the same under /dev/shm)")
     p.add_argument("--advertise-address", default=os.environ.get("ORCHESTRA_ADVERTISE_ADDRESS", ""),
                    type=_typed(_ip_address),
                    help="the address other nodes reach this one at for service traffic (default "
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if argv is None:   # the real process (tests call main(argv) in their own process)
         _without_ssh_support(args.docker_host)
+    from agent.container_files import default_dir
     from agent.session import Agent, AgentConfig
     try:
         taints = parse_taints(args.taint)
@@ -146,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
                          stop_timeout_s=args.stop_timeout, tls=creds.tls,
-                         advertise_address=advertise, relay_port=args.relay_port)
+                         advertise_address=advertise, relay_port=args.relay_port,
+                         files_dir=args.secrets_dir or default_dir(args.name, os.path.expanduser(args.state_dir)))
     agent = Agent(config)
     if args.metrics_listen:
         from agent import metrics

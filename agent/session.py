@@ -67,6 +67,7 @@ class AgentConfig:
     tls: transport.ClientTLS | None = None       # the node's certificate (orchestra.security.join)
     advertise_address: str = ""                  # other nodes reach this one's relay here ("": no services)
     relay_port: int = DEFAULT_RELAY_PORT         # 0: any free port
+    files_dir: str | None = None                 # config and secret files, on a tmpfs (agent.container_files)
 
 
 def open_channel(server: str, tls: transport.ClientTLS | None = None) -> grpc.Channel:
@@ -100,7 +101,7 @@ class Agent:
         self.config = config
         self.instance = uuid.uuid4().hex
         self.runtime = runtime or DockerRuntime(config.docker_host, config.name, config.network,
-                                                stop_timeout_s=config.stop_timeout_s)
+                                                stop_timeout_s=config.stop_timeout_s, files_dir=config.files_dir)
         self.converger = Converger(self.runtime, config.name)
         self.usage = UsageSampler(self.runtime, wall_ms)
         self.logs = LogStreams(self.runtime, self.converger.container_of, config.name)
@@ -360,12 +361,14 @@ class Session:
                 self._heartbeat(seq)
                 next_beat = now + self.heartbeat_s
             version, statuses, runtime_status, applied = conv.snapshot()
+            listed, volumes = conv.volume_snapshot()    # read after: at least as new as `applied`
             if version != sent_version or now - last_status >= STATUS_EVERY_S:
                 # Before the first desired set there is nothing to report on.
                 if conv.revision > 0 or statuses:
                     self.send(agent_pb2.AgentMessage(status=agent_pb2.StatusReport(
                         revision=applied, runtime_status=runtime_status,
-                        replicas=[status_proto(s) for s in statuses])))
+                        replicas=[status_proto(s) for s in statuses], volumes=volumes,
+                        volumes_listed=listed)))
                 sent_version, last_status = version, now
             with conv.changed:
                 if conv.version == sent_version:

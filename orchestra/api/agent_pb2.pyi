@@ -124,14 +124,18 @@ class ReplicaStatus(_message.Message):
     def __init__(self, replica_id: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., next_restart_ms: _Optional[int] = ..., incarnation: _Optional[int] = ..., ready: _Optional[bool] = ..., probes: _Optional[_Iterable[_Union[_types_pb2.ProbeResult, _Mapping]]] = ...) -> None: ...
 
 class StatusReport(_message.Message):
-    __slots__ = ("revision", "replicas", "runtime_status")
+    __slots__ = ("revision", "replicas", "runtime_status", "volumes", "volumes_listed")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     REPLICAS_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_STATUS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_LISTED_FIELD_NUMBER: _ClassVar[int]
     revision: int
     replicas: _containers.RepeatedCompositeFieldContainer[ReplicaStatus]
     runtime_status: str
-    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ReplicaStatus, _Mapping]]] = ..., runtime_status: _Optional[str] = ...) -> None: ...
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    volumes_listed: bool
+    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ReplicaStatus, _Mapping]]] = ..., runtime_status: _Optional[str] = ..., volumes: _Optional[_Iterable[str]] = ..., volumes_listed: _Optional[bool] = ...) -> None: ...
 
 class ReplicaUsage(_message.Message):
     __slots__ = ("replica_id", "usage")
@@ -204,7 +208,7 @@ class Welcome(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., usage_interval_ms: _Optional[int] = ...) -> None: ...
 
 class ContainerSpec(_message.Message):
-    __slots__ = ("replica_id", "workload", "index", "image", "command", "env", "ports", "resources", "restart_policy", "tenant", "read_only_root_fs", "add_capabilities", "incarnation", "revision", "template_hash", "startup_probe", "readiness_probe", "liveness_probe", "termination_grace_seconds")
+    __slots__ = ("replica_id", "workload", "index", "image", "command", "env", "ports", "resources", "restart_policy", "tenant", "read_only_root_fs", "add_capabilities", "incarnation", "revision", "template_hash", "startup_probe", "readiness_probe", "liveness_probe", "termination_grace_seconds", "volume_mounts", "file_mounts", "secret_env")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +216,13 @@ class ContainerSpec(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SecretEnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +242,9 @@ class ContainerSpec(_message.Message):
     READINESS_PROBE_FIELD_NUMBER: _ClassVar[int]
     LIVENESS_PROBE_FIELD_NUMBER: _ClassVar[int]
     TERMINATION_GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    FILE_MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    SECRET_ENV_FIELD_NUMBER: _ClassVar[int]
     replica_id: str
     workload: str
     index: int
@@ -250,7 +264,42 @@ class ContainerSpec(_message.Message):
     readiness_probe: Probe
     liveness_probe: Probe
     termination_grace_seconds: int
-    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., resources: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., restart_policy: _Optional[str] = ..., tenant: _Optional[str] = ..., read_only_root_fs: _Optional[bool] = ..., add_capabilities: _Optional[_Iterable[str]] = ..., incarnation: _Optional[int] = ..., revision: _Optional[int] = ..., template_hash: _Optional[str] = ..., startup_probe: _Optional[_Union[Probe, _Mapping]] = ..., readiness_probe: _Optional[_Union[Probe, _Mapping]] = ..., liveness_probe: _Optional[_Union[Probe, _Mapping]] = ..., termination_grace_seconds: _Optional[int] = ...) -> None: ...
+    volume_mounts: _containers.RepeatedCompositeFieldContainer[VolumeMount]
+    file_mounts: _containers.RepeatedCompositeFieldContainer[FileMount]
+    secret_env: _containers.ScalarMap[str, bytes]
+    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., image: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., resources: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., restart_policy: _Optional[str] = ..., tenant: _Optional[str] = ..., read_only_root_fs: _Optional[bool] = ..., add_capabilities: _Optional[_Iterable[str]] = ..., incarnation: _Optional[int] = ..., revision: _Optional[int] = ..., template_hash: _Optional[str] = ..., startup_probe: _Optional[_Union[Probe, _Mapping]] = ..., readiness_probe: _Optional[_Union[Probe, _Mapping]] = ..., liveness_probe: _Optional[_Union[Probe, _Mapping]] = ..., termination_grace_seconds: _Optional[int] = ..., volume_mounts: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., file_mounts: _Optional[_Iterable[_Union[FileMount, _Mapping]]] = ..., secret_env: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
+class VolumeMount(_message.Message):
+    __slots__ = ("name", "volume", "mount_path", "read_only")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    MOUNT_PATH_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    volume: str
+    mount_path: str
+    read_only: bool
+    def __init__(self, name: _Optional[str] = ..., volume: _Optional[str] = ..., mount_path: _Optional[str] = ..., read_only: _Optional[bool] = ...) -> None: ...
+
+class FileMount(_message.Message):
+    __slots__ = ("name", "mount_path", "secret", "files")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MOUNT_PATH_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mount_path: str
+    secret: bool
+    files: _containers.RepeatedCompositeFieldContainer[FileEntry]
+    def __init__(self, name: _Optional[str] = ..., mount_path: _Optional[str] = ..., secret: _Optional[bool] = ..., files: _Optional[_Iterable[_Union[FileEntry, _Mapping]]] = ...) -> None: ...
+
+class FileEntry(_message.Message):
+    __slots__ = ("path", "content")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    content: bytes
+    def __init__(self, path: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
 
 class Probe(_message.Message):
     __slots__ = ("exec", "http_get", "tcp_socket", "initial_delay_seconds", "period_seconds", "timeout_seconds", "success_threshold", "failure_threshold")
@@ -293,12 +342,14 @@ class TcpSocketAction(_message.Message):
     def __init__(self, port: _Optional[int] = ...) -> None: ...
 
 class DesiredSet(_message.Message):
-    __slots__ = ("revision", "replicas")
+    __slots__ = ("revision", "replicas", "remove_volumes")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     revision: int
     replicas: _containers.RepeatedCompositeFieldContainer[ContainerSpec]
-    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ContainerSpec, _Mapping]]] = ...) -> None: ...
+    remove_volumes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revision: _Optional[int] = ..., replicas: _Optional[_Iterable[_Union[ContainerSpec, _Mapping]]] = ..., remove_volumes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LogRequest(_message.Message):
     __slots__ = ("request_id", "replica_id", "follow", "tail")

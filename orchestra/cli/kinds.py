@@ -1,5 +1,5 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas): how to fetch and filter each
-from the plane, its name, its table row and its API message.
+"""The kinds of object `get` lists (nodes, workloads, replicas, services, configs, secrets, volumes): how to
+fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
 a node's labels, a workload's labels from its stored manifest, and for a replica the labels
@@ -17,7 +17,11 @@ from orchestra.cli.selectors import Selector
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
            "replicas": "replicas", "replica": "replicas", "rep": "replicas",
-           "services": "services", "service": "services", "svc": "services"}
+           "services": "services", "service": "services", "svc": "services",
+           "configs": "configs", "config": "configs", "secrets": "secrets", "secret": "secrets",
+           "volumes": "volumes", "volume": "volumes", "vol": "volumes"}
+# What `get all` lists (as kubectl's: not configs, secrets or volumes).
+IN_ALL = ("nodes", "workloads", "replicas", "services")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,19 @@ def _services(target, f: Filters) -> list:
     infos = target.call("ListServices", pb.ListServicesRequest()).services
     return sorted((s for s in infos if (not f.name or s.name == f.name) and f.selector.matches(service_labels(s))),
                   key=lambda s: s.name)
+def _configs(target, f: Filters) -> list:
+    found = target.call("ListConfigs", pb.ListConfigsRequest(name=f.name)).configs
+    return sorted((c for c in found if f.selector.matches(c.labels)), key=lambda c: c.name)
+
+
+def _secrets(target, f: Filters) -> list:
+    found = target.call("ListSecrets", pb.ListSecretsRequest(name=f.name)).secrets
+    return sorted((s for s in found if f.selector.matches(s.labels)), key=lambda s: s.name)
+
+
+def _volumes(target, f: Filters) -> list:
+    found = target.call("ListVolumes", pb.ListVolumesRequest(workload=f.workload, node=f.node)).volumes
+    return [v for v in found if not f.name or v.name == f.name]
 
 
 def replica_workload(replica_id: str) -> str:
@@ -104,4 +121,10 @@ KINDS = {
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
     "services": Kind("services", "service", views.SERVICE_HEADERS, views.SERVICE_WIDE, _services,
                      lambda s: s.name, lambda s, wide: views.service_row(s, wide)),
+    "configs": Kind("configs", "config", views.CONFIG_HEADERS, views.CONFIG_WIDE, _configs, lambda c: c.name,
+                    lambda c, wide: views.config_row(c, wide)),
+    "secrets": Kind("secrets", "secret", views.SECRET_HEADERS, views.SECRET_WIDE, _secrets, lambda s: s.name,
+                    lambda s, wide: views.secret_row(s, wide)),
+    "volumes": Kind("volumes", "volume", views.VOLUME_HEADERS, views.VOLUME_WIDE, _volumes, lambda v: v.name,
+                    lambda v, wide: views.volume_row(v, wide)),
 }

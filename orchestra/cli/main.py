@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("orchestra.cli.top", "top"),
     "logs": ("orchestra.cli.logs", "logs"),
     "exec": ("orchestra.cli.exec", "exec_"),
+    "move": ("orchestra.cli.move", "move"),
     "cordon": ("orchestra.cli.nodes", "cordon"),
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
     "drain": ("orchestra.cli.nodes", "drain"),

@@ -24,9 +24,12 @@ class Demand:
     daemon: bool = False                  # a daemon's replicas run on cordoned nodes too (as DaemonSets)
     pinned: str = ""                      # a daemon's replica: the one node it may run on
     image: str = ""                       # the template's image, canonical (orchestra.spec.names.canonical_image)
+    volume_node: str = ""                 # the node its volume data is on (filter volume-node)
+    volume_why: str = ""
 
     @staticmethod
-    def of(workload: Workload, default_strategy: str, pinned: str = "") -> "Demand":
+    def of(workload: Workload, default_strategy: str, pinned: str = "", volume_node: str = "",
+           volume_why: str = "") -> "Demand":
         spec = workload.spec
         p = spec.placement
         return Demand(
@@ -42,4 +45,6 @@ class Demand:
             daemon=spec.mode == "daemon",
             pinned=pinned,
             image=canonical_image(spec.template.image),
+            volume_node=volume_node,
+            volume_why=volume_why,
         )

@@ -41,6 +41,8 @@ class PendingReplica:
     group: str = ""                       # replicas of one workload with another spec (an older revision
                                           # during a rollout) are placed as a group of their own
     pinned: str = ""                      # a daemon's replica: the one node it may run on
+    volume_node: str = ""                 # its volume data is on this node: it may go nowhere else
+    volume_why: str = ""                  # e.g. "volume data of web-0 is on vm-2"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from orchestra.api import agent_pb2
-from orchestra.server import lifecycle
+from orchestra.server import lifecycle, volumes
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.errors import ProtocolError
 from orchestra.server.events import NORMAL, WARNING, EventLog
@@ -165,6 +165,7 @@ class AgentHub:
     def accept_status(self, node: str, report: agent_pb2.StatusReport, now_ms: int) -> tuple[list[str], list[str]]:
         """Returns (accepted, dropped) replica ids."""
         accepted, dropped, changed = [], [], set()
+        removed: list[str] = []
         with self.store.transaction():
             for st in report.replicas:
                 r = self.store.get_replica(st.replica_id)
@@ -183,9 +184,11 @@ class AgentHub:
             gone = lifecycle.confirm_gone(self.store, self.events, node, report.revision,
                                           {st.replica_id for st in report.replicas}, terminating)
             changed |= {r.workload for r in terminating if r.id in gone}
+            if report.volumes_listed:
+                removed = volumes.confirm_removed(self.store, self.events, node, report.revision, set(report.volumes))
         if report.runtime_status:
             self.record_runtime_status(node, report.runtime_status)
-        if changed:
+        if changed or (report.volumes_listed and removed):
             self.on_change(changed)
         return accepted, dropped
 

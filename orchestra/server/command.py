@@ -109,8 +109,13 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
     except StoreOpenError as exc:
         fail(str(exc))
     try:
+        from orchestra.security.secret_box import SecretBox, SecretKeyError
+        try:   # the key secrets are sealed with, beside the PKI (orchestra.security.secret_box)
+            box = SecretBox.load_or_create(os.path.join(data.path, "pki"))
+        except (SecretKeyError, OSError) as exc:
+            fail(f"secrets key in {data.path}/pki: {exc}")
         plane = Plane(store, node_grace_ms=node_grace, heartbeat_interval_ms=heartbeat_interval,
-                      default_strategy=default_strategy)
+                      default_strategy=default_strategy, secret_box=box)
         # Security: CA, serving cert, admin config, node token in the data dir; TLS-only port.
         from orchestra.security.ca import CertificateError
         from orchestra.security.plane_pki import client_address

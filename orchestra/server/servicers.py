@@ -53,7 +53,8 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
 
     @_unary
     def Delete(self, request, context):
-        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects])
+        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects],
+                                   with_volumes=request.volumes)
 
     @_unary
     def ListServices(self, request, context):
@@ -115,6 +116,22 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     @_unary
     def PauseRollout(self, request, context):
         return self.service.pause_rollout(request.workload, request.paused)
+
+    @_unary
+    def ListConfigs(self, request, context):
+        return self.service.list_configs(request.name)
+
+    @_unary
+    def ListSecrets(self, request, context):
+        return self.service.list_secrets(request.name)
+
+    @_unary
+    def ListVolumes(self, request, context):
+        return self.service.list_volumes(request.workload, request.node)
+
+    @_unary
+    def MoveReplica(self, request, context):
+        return self.service.move_replica(request.replica)
 
     @_unary
     def DrainNode(self, request, context):

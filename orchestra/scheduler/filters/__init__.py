@@ -13,8 +13,10 @@ from orchestra.scheduler.filters.pinned_node import PinnedNode
 from orchestra.scheduler.filters.ready import NodeReady
 from orchestra.scheduler.filters.taints import TaintToleration
 from orchestra.scheduler.filters.tenant import TenantIsolation
+from orchestra.scheduler.filters.volume_node import VolumeNode
 
 FILTERS = (
+    VolumeNode(),       # first: a replica held by its volume data is explained by that before all else
     PinnedNode(),
     NodeReady(),
     NodeSelector(),

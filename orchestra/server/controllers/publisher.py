@@ -9,22 +9,30 @@ replica leaves its node's set, and the revision from which it is gone is written
 its container is gone. A Terminating replica that services may still route to stays in its
 node's set (still running) until the endpoints controller says every node stopped routing to it
 (`may_stop`): only then does it leave the set, and its container get SIGTERM.
+
+A node's set also names the Docker volumes it should remove (orchestra.server.volumes), and each
+ContainerSpec carries its volumes, config and secret files and variables (orchestra.server.mounts):
+secrets go only to the node that runs a replica using them, over that node's own stream.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
 from orchestra.api import agent_pb2
-from orchestra.server import lifecycle
+from orchestra.security.secret_box import SecretBox
+from orchestra.server import lifecycle, mounts, volumes
 from orchestra.server.catalog import Revisions, WorkloadCatalog
 from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
 from orchestra.store.records import ReplicaRecord
+
+log = logging.getLogger("orchestra.server")
 
 RESEND_MS = 5_000          # a node's desired set is re-sent at least this often
 RECOMPUTE_EVERY_MS = 10_000
@@ -34,20 +42,26 @@ RECOMPUTE_EVERY_MS = 10_000
 class NodeSet:
     revision: int
     replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
+    remove_volumes: list[str] = field(default_factory=list)       # sorted
 
 
-def digest(replicas: list[ReplicaRecord]) -> str:
+def digest(replicas: list[ReplicaRecord], remove_volumes: list[str] = ()) -> str:
     h = hashlib.sha256()
     for r in replicas:
         h.update(f"{r.id}\0{r.workload}\0{r.index}\0{r.revision}\0{r.incarnation}\n".encode())
+    for name in remove_volumes:   # none: the digest of a set without volumes is what it always was
+        h.update(f"-volume\0{name}\n".encode())
     return h.hexdigest()
 
 
 class Publisher:
     def __init__(self, store: Store, catalog: WorkloadCatalog, sessions: SessionRegistry,
                  clock_ms: Callable[[], int], resend_ms: int = RESEND_MS,
-                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True):
+                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True,
+                 secret_box: SecretBox | None = None):
         self.store = store
+        self.secret_box = secret_box or SecretBox.ephemeral()
+        self._content_errors: dict[str, str] = {}   # node -> the last error building its set (logged once)
         self.catalog = catalog
         self.sessions = sessions
         self.clock_ms = clock_ms
@@ -79,15 +93,26 @@ class Publisher:
             else:
                 sets = self._sets
             revisions: Revisions | None = None
+            claims: volumes.Claims | None = None
             for s in self.sessions.all():
                 ns = sets.get(s.node)
                 if ns is None or (node and s.node != node):
                     continue
                 if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
                     revisions = revisions or Revisions(self.store, self.catalog)
+                    claims = claims or volumes.Claims(self.store)
+                    try:
+                        msg = self.message(ns, revisions, self.secret_box, claims)
+                    except mounts.ContentError as exc:
+                        # The node keeps the set it has (level-triggered: nothing is lost by waiting).
+                        if self._content_errors.get(s.node) != str(exc):
+                            log.error("desired set of node %s not sent: %s", s.node, exc)
+                        self._content_errors[s.node] = str(exc)
+                        continue
+                    self._content_errors.pop(s.node, None)
                     s.last_sent_revision = ns.revision
                     s.last_sent_ms = now_ms
-                    s.send(agent_pb2.PlaneMessage(desired=self.message(ns, revisions)))
+                    s.send(agent_pb2.PlaneMessage(desired=msg))
 
     def sync(self, floors: dict[str, int] | None = None, node: str = "", now_ms: int = 0) -> dict[str, NodeSet]:
         """Bump and persist the revision of every node (or only `node`) whose set changed, in one
@@ -98,7 +123,9 @@ class Publisher:
             workloads = {w.name for w in self.store.list_workloads()}
             wanted: dict[str, list[ReplicaRecord]] = defaultdict(list)
             stopping: dict[str, list[ReplicaRecord]] = defaultdict(list)
-            for r in self.store.list_replicas(node=node, bound=True):
+            bound = self.store.list_replicas(node=node, bound=True)
+            removals = volumes.removals(self.store, bound)
+            for r in bound:
                 if r.workload not in workloads:
                     continue
                 if lifecycle.is_terminating(r) and (r.stop_revision or self.may_stop(r, now_ms)):
@@ -109,7 +136,8 @@ class Publisher:
             nodes = ([one] if one is not None else []) if node else self.store.list_nodes()
             for n in nodes:
                 replicas = sorted(wanted.get(n.name, []), key=lambda r: r.id)
-                d = digest(replicas)
+                removing = sorted(removals.get(n.name, []), key=lambda v: v.name)
+                d = digest(replicas, [v.name for v in removing])
                 floor = floors.get(n.name, 0)
                 if d != n.desired_hash or n.desired_revision <= floor or n.desired_revision == 0:
                     n.desired_revision = max(n.desired_revision, floor) + 1
@@ -118,14 +146,21 @@ class Publisher:
                 for r in stopping.get(n.name, []):
                     if not r.stop_revision:
                         lifecycle.stopping_from(self.store, r, n.desired_revision)
-                out[n.name] = NodeSet(n.desired_revision, replicas)
+                volumes.removing_from(self.store, removing, n.desired_revision)
+                out[n.name] = NodeSet(n.desired_revision, replicas, [v.name for v in removing])
         return out
 
     @staticmethod
-    def message(ns: NodeSet, revisions: Revisions) -> agent_pb2.DesiredSet:
+    def message(ns: NodeSet, revisions: Revisions, box: SecretBox, claims: volumes.Claims) -> agent_pb2.DesiredSet:
+        """Raises mounts.ContentError when a replica's content cannot be built."""
         specs = []
         for r in ns.replicas:
             spec = revisions.of(r.workload, r.revision)
             if spec is not None:
-                specs.append(container_spec(spec.workload, spec.template_hash, r))
-        return agent_pb2.DesiredSet(revision=ns.revision, replicas=specs)
+                c = container_spec(spec.workload, spec.template_hash, r)
+                template = spec.workload.spec.template
+                if template.volumes or template.env_refs or template.env_from:
+                    claimed = {v.volume: v.name for v in claims.bound(r.workload, r.index, template)}
+                    mounts.fill(c, template, spec.refs, box, claimed)
+                specs.append(c)
+        return agent_pb2.DesiredSet(revision=ns.revision, replicas=specs, remove_volumes=ns.remove_volumes)
