@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "integration" / "cluster")]
 
-from engines import BUSYBOX_IMAGE, import_busybox, start_engine  # noqa: E402
+from engines import EnginePool  # noqa: E402
 from harness import Cluster  # noqa: E402
 
 SECRET = """\
@@ -65,16 +65,8 @@ def inside(cluster: Cluster, value: bytes) -> int:
 
 
 def one_run(workdir: Path, replicas: int, nodes: int) -> tuple[float, int]:
-    started = []
-
-    def factory(n: int):
-        for _ in range(n):
-            e = start_engine()
-            import_busybox(e, BUSYBOX_IMAGE)
-            started.append(e)
-        return started[-n:]
-
-    cluster = Cluster(workdir=workdir, engine_factory=factory)
+    pool = EnginePool()
+    cluster = Cluster(workdir=workdir, engine_factory=pool)
     try:
         cluster.start_server()
         cluster.add_nodes(nodes)
@@ -100,8 +92,7 @@ def one_run(workdir: Path, replicas: int, nodes: int) -> tuple[float, int]:
         return took, low[0]
     finally:
         cluster.stop()
-        for e in started:
-            e.stop()
+        pool.stop()
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "cluster"))
 
-from engines import BUSYBOX_IMAGE, Engine, import_busybox, start_engine  # noqa: E402
+from engines import Engine, EnginePool  # noqa: E402
 from harness import Cluster  # noqa: E402
 
 
@@ -27,29 +27,11 @@ from harness import Cluster  # noqa: E402
 def engines():
     """Factory: `engines(n, image=True, bridge=False)` starts n engines (busybox imported unless
     image=False; Docker's bridge network inside the engine's namespace with bridge=True)."""
-    started: list[Engine] = []
-
-    def make(n: int = 1, image: bool = True, bridge: bool = False) -> list[Engine]:
-        new = []
-        for _ in range(n):
-            e = start_engine(bridge=bridge)
-            started.append(e)
-            if image:
-                import_busybox(e, BUSYBOX_IMAGE)
-            new.append(e)
-        return new
-
+    pool = EnginePool()
     try:
-        yield make
+        yield pool
     finally:
-        errors = []
-        for e in started:
-            try:
-                e.stop()
-            except Exception as exc:  # stop the others anyway
-                errors.append(f"{e.name}: {exc}")
-        if errors:
-            raise RuntimeError("engines did not stop cleanly: " + "; ".join(errors))
+        pool.stop()
 
 
 @pytest.fixture
