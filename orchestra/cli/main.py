@@ -2,7 +2,7 @@
 
 Commands written here: apply, delete, get, describe, top, logs, cordon, uncordon, local.
 Other owners' commands are registered when their module exists (server, cluster, node,
-image, token, certificate); see register_optional_commands.
+image, token, certificate, bench); see register_optional_commands.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ OPTIONAL_COMMANDS = (
     ("orchestra.server.command", ("server",)),
     ("orchestra.lab.command", ("cluster", "node", "image")),
     ("orchestra.security.command", ("token", "certificate")),
+    ("orchestra.bench.command", ("bench",)),
 )
 
 

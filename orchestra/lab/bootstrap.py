@@ -1,6 +1,9 @@
 """Installs and (re)starts the orchestra agent on a node over SSH, then waits until the
 plane lists the node as Ready. Running it again upgrades in place: the venv is reused,
-orchestra's wheel is reinstalled, the unit is rewritten and the agent restarted."""
+orchestra's wheel is reinstalled, the unit is rewritten and the agent restarted.
+
+The wheels are installed without pip, by orchestra/lab/venvinstall.py and PyPA's installer
+(whose own wheel travels along and is imported from the wheel file)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +11,7 @@ import os
 import shlex
 import time
 
-from orchestra.lab import wheelhouse, wheelinstall
+from orchestra.lab import venvinstall, wheelhouse
 from orchestra.transport import ClientTLS
 from orchestra.lab.planequery import wait_ready
 from orchestra.lab.ssh import LabError, Node, SSHTarget
@@ -67,21 +70,36 @@ WantedBy=multi-user.target
 """
 
 
-def check_guest(node: Node) -> None:
+# One round trip for every fact check_guest needs (each SSH command costs a second or more
+# in a guest under software emulation).
+GUEST_FACTS = """sudo -n true 2>/dev/null && echo sudo=ok
+command -v docker >/dev/null && echo docker=ok
+command -v python3 >/dev/null && python3 -c 'import sys; print("python=%d.%d" % sys.version_info[:2]); import ensurepip, venv; print("venv=ok")' 2>/dev/null
+true"""
+
+
+def guest_facts(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def check_facts(target: SSHTarget, facts: dict[str, str]) -> None:
     """Refuses guests the wheelhouse cannot serve, with what to install."""
-    if node.run("sudo -n true", check=False).status != 0:
-        raise LabError(f"{node.target}: user {node.target.user} cannot sudo without a password")
-    py = node.run("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'", check=False)
-    if py.status != 0:
-        raise LabError(f"{node.target}: python3 is not installed in the guest (need CPython 3.11)")
+    if facts.get("sudo") != "ok":
+        raise LabError(f"{target}: user {target.user} cannot sudo without a password")
+    if "python" not in facts:
+        raise LabError(f"{target}: python3 is not installed in the guest (need CPython 3.11)")
     want = "%d.%d" % wheelhouse.GUEST_PYTHON
-    if py.stdout.strip() != want:
-        raise LabError(f"{node.target}: the guest has Python {py.stdout.strip()}, but the wheelhouse "
+    if facts["python"] != want:
+        raise LabError(f"{target}: the guest has Python {facts['python']}, but the wheelhouse "
                        f"is built for CPython {want} (use a Debian 12 guest)")
-    if node.run("python3 -c 'import ensurepip, venv'", check=False).status != 0:
-        raise LabError(f"{node.target}: python3-venv is missing in the guest (apt-get install python3-venv)")
-    if node.run("command -v docker", check=False).status != 0:
-        raise LabError(f"{node.target}: Docker is not installed in the guest (apt-get install docker.io)")
+    if facts.get("venv") != "ok":
+        raise LabError(f"{target}: python3-venv is missing in the guest (apt-get install python3-venv)")
+    if facts.get("docker") != "ok":
+        raise LabError(f"{target}: Docker is not installed in the guest (apt-get install docker.io)")
+
+
+def check_guest(node: Node) -> None:
+    check_facts(node.target, guest_facts(node.run(GUEST_FACTS, check=False).stdout))
     # Docker may still be starting right after boot: give it a little while.
     deadline = time.monotonic() + 60
     while True:
@@ -94,17 +112,25 @@ def check_guest(node: Node) -> None:
         time.sleep(2)
 
 
+def installer_wheel(wheels: list[str]) -> str:
+    for w in wheels:
+        if os.path.basename(w).startswith("installer-"):
+            return w
+    raise LabError("the wheelhouse has no wheel of `installer` (it is one of orchestra's dependencies)")
+
+
 def install(node: Node, spec: BootstrapSpec, wheels: list[str]) -> None:
     own, deps = wheels[0], wheels[1:]
-    installer = wheelinstall.__file__
+    script = venvinstall.__file__
     node.run(f"mkdir -p {WHEELS} && chown {shlex.quote(spec.target.user)} {WHEELS}", sudo=True)
-    node.put_files(wheels + [installer], WHEELS, always=(own, installer))
+    node.put_files(wheels + [script], WHEELS, always=(own, script))
     remote = [f"{WHEELS}/{os.path.basename(w)}" for w in deps]
-    # A venv without pip; wheelinstall.py unpacks the wheels into it (pip needs minutes under
-    # software emulation, see wheelinstall.py). Dependencies already present stay; orchestra's
-    # own wheel is always reinstalled, so a rebuilt wheel of the same version replaces it.
+    # A venv without pip (pip needs minutes under software emulation, see venvinstall.py).
+    # Dependencies already present stay; orchestra's own wheel is always reinstalled, so a
+    # rebuilt wheel of the same version replaces it.
     node.run(f"test -x {VENV}/bin/python || python3 -m venv --without-pip {VENV}", sudo=True)
-    node.run(f"{VENV}/bin/python {WHEELS}/wheelinstall.py {VENV} {' '.join(remote)} "
+    node.run(f"PYTHONPATH={WHEELS}/{os.path.basename(installer_wheel(deps))} {VENV}/bin/python "
+             f"{WHEELS}/venvinstall.py {VENV} {' '.join(remote)} "
              f"--force {WHEELS}/{os.path.basename(own)}", sudo=True, timeout=900)
     if spec.token:
         node.write_file(ENV_FILE, f"ORCHESTRA_TOKEN={spec.token}\n", mode=0o600)

@@ -117,15 +117,19 @@ lab_options = [
 @_with(lab_options + token_options)
 @click.pass_context
 def cluster_up(ctx, nodes, memory, cpus, net, box, zones, labels, ssh_port_base, lab_name, token, token_file) -> None:
-    """Bring up NODES VMs, bootstrap their agents, print `get nodes`."""
+    """Bring up NODES VMs with their agents, wait until every node is Ready, print `get nodes`.
+    With the local box the agents start at boot from the box's agent layer; with a public box
+    they are bootstrapped over SSH."""
     from orchestra.lab.cluster import UpOptions, up
     from orchestra.lab.vagrant import Lab
     try:
         target = _plane(ctx)
         lab = Lab(lab_name)
+        if token_file and not os.path.isfile(os.path.expanduser(token_file)):
+            raise LabError(f"--token-file {token_file} does not exist")
         times = up(lab, UpOptions(nodes=nodes, memory=memory, cpus=cpus, net=net or "", box=box,
                                   zones=zones, labels=labels, ssh_port_base=ssh_port_base,
-                                  token=_token(token, token_file), plane=target.address,
+                                  token=_token(token, ""), token_file=token_file, plane=target.address,
                                   plane_tls=target.tls), log=_log)
     except LabError as e:
         _fail(e)

@@ -24,3 +24,34 @@ def test_unit_runs_the_agent_from_the_venv_with_its_identity():
     assert "Restart=always" in text
     # The token lives in a root-only environment file, never on the command line.
     assert "secret" not in text and "EnvironmentFile=-/etc/orchestra/agent.env" in text
+
+
+def facts(**kw):
+    base = {"sudo": "ok", "docker": "ok", "python": "3.11", "venv": "ok"}
+    base.update(kw)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_guest_facts_are_read_from_one_command():
+    from orchestra.lab.bootstrap import guest_facts
+    assert guest_facts("sudo=ok\ndocker=ok\npython=3.11\nvenv=ok\n") == facts()
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"sudo": None}, "cannot sudo without a password"),
+    ({"python": None, "venv": None}, "python3 is not installed"),
+    ({"python": "3.12"}, "the guest has Python 3.12"),
+    ({"venv": None}, "python3-venv is missing"),
+    ({"docker": None}, "Docker is not installed"),
+])
+def test_guests_the_wheelhouse_cannot_serve_are_refused(kw, message):
+    from orchestra.lab.bootstrap import check_facts
+    with pytest.raises(LabError, match=message):
+        check_facts(SSHTarget("vagrant", "127.0.0.1", 2222), facts(**kw))
+
+
+def test_the_installer_wheel_is_found_among_the_dependencies():
+    from orchestra.lab.bootstrap import installer_wheel
+    assert installer_wheel(["/w/grpcio-1.whl", "/w/installer-1.1.0-py3-none-any.whl"]).endswith("installer-1.1.0-py3-none-any.whl")
+    with pytest.raises(LabError, match="no wheel of `installer`"):
+        installer_wheel(["/w/grpcio-1.whl"])

@@ -33,5 +33,12 @@ def test_unreachable_plane_is_reported_before_any_vm_work(lab, monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(LabError, match="does not answer"):
-        up(lab, UpOptions(plane=f"127.0.0.1:{port}"))
+        up(lab, UpOptions(plane=f"127.0.0.1:{port}", token="K10x::a.b"))
+    assert not lab.exists()
+
+
+def test_the_local_box_needs_a_join_token_before_any_vm_work(lab, monkeypatch):
+    monkeypatch.setenv("ORCHESTRA_ACCEL", "tcg")
+    with pytest.raises(LabError, match="needs the join token"):
+        up(lab, UpOptions(plane="127.0.0.1:1"))
     assert not lab.exists()
