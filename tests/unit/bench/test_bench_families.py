@@ -71,3 +71,13 @@ def test_full_sizes_follow_the_study():
     full = fam.Sizes.full()
     assert full.disk_mib == 4096 and full.prime_limit == 20000
     assert fam.Sizes.short().disk_mib < full.disk_mib
+
+
+def test_one_run_holds_every_family_and_its_output_splits_back():
+    from orchestra.bench import isolation
+    tests = [("a", "echo one\n", None), ("b", "echo two\necho three\n", None)]
+    script = isolation.one_run(tests)
+    assert script.startswith("set -e\n") and script.count(isolation.MARK) == 2
+    assert f"echo '{isolation.MARK}b'\n(\necho two\necho three\n)\n" in script
+    out = f"{isolation.MARK}a\none\n{isolation.MARK}b\ntwo\nthree\n"
+    assert isolation.split_run(out) == {"a": "one\n", "b": "two\nthree\n"}
