@@ -148,11 +148,16 @@ def measure(arm: Arm, sizes: fam.Sizes, runs: int, into: dict[str, list[float]],
             + ", ".join(f"{k} {v:.4g}" for k, v in got.items()))
 
 
-def check_host_tools() -> None:
+def check_host(docker_host: str) -> None:
     missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
     if missing:
         raise BenchError(f"the host lacks tools the bench runs: apt-get install {' '.join(missing)} "
                          "(scripts/install-vm-deps.sh installs them)")
+    res = subprocess.run(["docker", "-H", docker_host, "version", "--format", "{{.Server.Version}}"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BenchError(f"no Docker engine answers at {docker_host} (the container-on-host arm needs one: "
+                         f"start dockerd or pass --docker-host): {res.stderr.strip()[-300:]}")
 
 
 def run(opt: Options, log=print) -> tuple[str, dict[str, dict[str, float]]]:
@@ -160,7 +165,7 @@ def run(opt: Options, log=print) -> tuple[str, dict[str, dict[str, float]]]:
     if opt.runs < 3:
         raise BenchError(f"--runs must be at least 3 (a median of fewer says little), got {opt.runs}")
     sizes = opt.sizes()
-    check_host_tools()
+    check_host(opt.docker_host)
     accel = "kvm" if kvm_usable() else "tcg"
     box_dir, _ = build_box(log)
     binary = str(stream.binary())

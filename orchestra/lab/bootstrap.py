@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shlex
 import time
 
-from orchestra.lab import venvinstall, wheelhouse
+from orchestra.lab import agentlayer, venvinstall, wheelhouse
 from orchestra.transport import ClientTLS
 from orchestra.lab.planequery import wait_ready
 from orchestra.lab.ssh import LabError, Node, SSHTarget
@@ -21,6 +22,8 @@ WHEELS = "/var/tmp/orchestra-wheelhouse"
 UNIT = "/etc/systemd/system/orchestra-agent.service"
 ENV_FILE = "/etc/orchestra/agent.env"      # the join token, readable by root only
 STATE_DIR = "/var/lib/orchestra/agent"     # the node's key and certificate (kept across upgrades)
+# The box's agent layer, where a lab VM has one (orchestra.lab.agentlayer).
+LAYER_SITE = venvinstall.site_packages(agentlayer.MOUNT, wheelhouse.GUEST_PYTHON)
 DOCKER_HOST = "unix:///var/run/docker.sock"
 
 
@@ -75,11 +78,33 @@ WantedBy=multi-user.target
 GUEST_FACTS = """sudo -n true 2>/dev/null && echo sudo=ok
 command -v docker >/dev/null && echo docker=ok
 command -v python3 >/dev/null && python3 -c 'import sys; print("python=%d.%d" % sys.version_info[:2]); import ensurepip, venv; print("venv=ok")' 2>/dev/null
-true"""
+for d in {site}/*.dist-info; do [ -f "$d/RECORD" ] && echo "layer=${{d##*/}}"; done
+true""".format(site=LAYER_SITE)
 
 
 def guest_facts(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("layer="))
+
+
+def layer_dists(text: str) -> set[str]:
+    """The distributions the guest's agent layer holds (dist-info names), from GUEST_FACTS' output."""
+    return {line[len("layer="):] for line in text.splitlines() if line.startswith("layer=")}
+
+
+def _normal(name: str, version: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower() + "-" + version
+
+
+def wheel_dist(wheel: str) -> str:
+    """'PyYAML-6.0.2-cp311-cp311-manylinux.whl' -> 'pyyaml-6.0.2', comparable to a dist-info name."""
+    name, version = os.path.basename(wheel).split("-")[:2]
+    return _normal(name, version)
+
+
+def seedable(deps: list[str], layer: set[str]) -> dict[str, str]:
+    """wheel -> the layer's dist-info of the very same distribution, for the wheels the layer has."""
+    by_dist = {_normal(*info[: -len(".dist-info")].rsplit("-", 1)): info for info in layer}
+    return {w: by_dist[wheel_dist(w)] for w in deps if wheel_dist(w) in by_dist}
 
 
 def check_facts(target: SSHTarget, facts: dict[str, str]) -> None:
@@ -98,8 +123,11 @@ def check_facts(target: SSHTarget, facts: dict[str, str]) -> None:
         raise LabError(f"{target}: Docker is not installed in the guest (apt-get install docker.io)")
 
 
-def check_guest(node: Node) -> None:
-    check_facts(node.target, guest_facts(node.run(GUEST_FACTS, check=False).stdout))
+def check_guest(node: Node) -> set[str]:
+    """Checks the guest; returns the distributions its agent layer holds (none off the lab)."""
+    out = node.run(GUEST_FACTS, check=False).stdout
+    check_facts(node.target, guest_facts(out))
+    return layer_dists(out)
     # Docker may still be starting right after boot: give it a little while.
     deadline = time.monotonic() + 60
     while True:
@@ -119,18 +147,24 @@ def installer_wheel(wheels: list[str]) -> str:
     raise LabError("the wheelhouse has no wheel of `installer` (it is one of orchestra's dependencies)")
 
 
-def install(node: Node, spec: BootstrapSpec, wheels: list[str]) -> None:
+def install(node: Node, spec: BootstrapSpec, wheels: list[str], layer: set[str] = frozenset()) -> None:
     own, deps = wheels[0], wheels[1:]
     script = venvinstall.__file__
+    installer = installer_wheel(deps)
+    # On a lab VM the agent layer already holds most dependencies, installed for this very
+    # Python: those are copied from it instead of travelling over SSH and being unpacked again.
+    seeds = seedable([w for w in deps if w != installer], layer)
+    send = [own, installer, *(w for w in deps if w not in seeds and w != installer)]
     node.run(f"mkdir -p {WHEELS} && chown {shlex.quote(spec.target.user)} {WHEELS}", sudo=True)
-    node.put_files(wheels + [script], WHEELS, always=(own, script))
-    remote = [f"{WHEELS}/{os.path.basename(w)}" for w in deps]
+    node.put_files(send + [script], WHEELS, always=(own, script))
+    args = [f"--seed {LAYER_SITE}/{info}" for info in seeds.values()]
+    args += [f"{WHEELS}/{os.path.basename(w)}" for w in send[1:]]
     # A venv without pip (pip needs minutes under software emulation, see venvinstall.py).
     # Dependencies already present stay; orchestra's own wheel is always reinstalled, so a
     # rebuilt wheel of the same version replaces it.
     node.run(f"test -x {VENV}/bin/python || python3 -m venv --without-pip {VENV}", sudo=True)
-    node.run(f"PYTHONPATH={WHEELS}/{os.path.basename(installer_wheel(deps))} {VENV}/bin/python "
-             f"{WHEELS}/venvinstall.py {VENV} {' '.join(remote)} "
+    node.run(f"PYTHONPATH={WHEELS}/{os.path.basename(installer)} {VENV}/bin/python "
+             f"{WHEELS}/venvinstall.py {VENV} {' '.join(args)} "
              f"--force {WHEELS}/{os.path.basename(own)}", sudo=True, timeout=900)
     if spec.token:
         node.write_file(ENV_FILE, f"ORCHESTRA_TOKEN={spec.token}\n", mode=0o600)
@@ -153,11 +187,11 @@ def bootstrap(spec: BootstrapSpec, wheels: list[str] | None = None, log=print) -
     times["wheelhouse"] = time.monotonic() - t0
     with Node(spec.target, spec.key) as node:
         t = time.monotonic()
-        check_guest(node)
+        layer = check_guest(node)
         times["checks"] = time.monotonic() - t
         t = time.monotonic()
         log(f"{spec.name}: installing orchestra into {VENV} on {spec.target}")
-        install(node, spec, wheels)
+        install(node, spec, wheels, layer)
         times["install"] = time.monotonic() - t
         t = time.monotonic()
         log(f"{spec.name}: agent started, waiting for Ready at {spec.plane or spec.server}")

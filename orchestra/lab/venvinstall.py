@@ -7,7 +7,10 @@ over six on a busy 2-core host) but seconds to unpack wheels. installer writes a
 its scripts and RECORD; it never removes anything, so an upgrade first removes the previous
 version of the distribution by its RECORD.
 
-    python3 venvinstall.py VENV WHEEL... [--force WHEEL...]
+    python3 venvinstall.py VENV [--seed DIST_INFO_DIR]... WHEEL... [--force WHEEL...]
+
+`--seed` copies a distribution that is already installed for this Python elsewhere on the
+machine (the box's agent layer), instead of unpacking its wheel again.
 """
 from __future__ import annotations
 
@@ -80,18 +83,47 @@ def install(venv: str, wheel: str, *, force: bool = False, root: str = "/",
     return True
 
 
+def seed(venv: str, installed: str) -> bool:
+    """Copies a distribution already installed elsewhere for the same Python (`installed` is its
+    dist-info directory, e.g. in the box's agent layer) into `venv`: its files inside
+    site-packages as its RECORD lists them, with their bytecode. Scripts are not copied (they
+    name the other venv's interpreter). Returns False when the venv has it already."""
+    info = os.path.basename(installed.rstrip("/"))
+    src, dst = os.path.dirname(installed.rstrip("/")), site_packages(venv)
+    if os.path.isdir(os.path.join(dst, info)):
+        return False
+    remove_installed(dst, project(info))
+    with open(os.path.join(installed, "RECORD")) as f:
+        paths = [line.rsplit(",", 2)[0] for line in f if line.strip()]
+    for rel in paths:
+        if rel.startswith("..") or os.path.isabs(rel):
+            continue
+        files = [rel]
+        if rel.endswith(".py"):
+            d, name = os.path.split(rel)
+            files.append(os.path.join(d, "__pycache__", name[:-3] + ".cpython-%d%d.pyc" % sys.version_info[:2]))
+        for one in files:
+            if os.path.isfile(os.path.join(src, one)):
+                os.makedirs(os.path.dirname(os.path.join(dst, one)), exist_ok=True)
+                shutil.copy2(os.path.join(src, one), os.path.join(dst, one))
+    return True
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or not os.path.exists(os.path.join(argv[0], "bin", "python")):
-        print("usage: venvinstall.py VENV WHEEL... [--force WHEEL...]  (VENV made by python3 -m venv)",
-              file=sys.stderr)
+        print("usage: venvinstall.py VENV [--seed DIST_INFO_DIR]... WHEEL... [--force WHEEL...]  "
+              "(VENV made by python3 -m venv)", file=sys.stderr)
         return 2
-    venv, force = argv[0], False
-    for arg in argv[1:]:
+    venv, force, args = argv[0], False, iter(argv[1:])
+    for arg in args:
         if arg == "--force":        # reinstall the wheels that follow even if present
             force = True
-            continue
-        done = install(venv, arg, force=force)
-        print(("installed " if done else "unchanged ") + os.path.basename(arg))
+        elif arg == "--seed":       # copy the installed distribution that follows
+            installed = next(args)
+            print(("seeded " if seed(venv, installed) else "unchanged ") + os.path.basename(installed))
+        else:
+            done = install(venv, arg, force=force)
+            print(("installed " if done else "unchanged ") + os.path.basename(arg))
     return 0
 
 

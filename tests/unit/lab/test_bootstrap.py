@@ -55,3 +55,22 @@ def test_the_installer_wheel_is_found_among_the_dependencies():
     assert installer_wheel(["/w/grpcio-1.whl", "/w/installer-1.1.0-py3-none-any.whl"]).endswith("installer-1.1.0-py3-none-any.whl")
     with pytest.raises(LabError, match="no wheel of `installer`"):
         installer_wheel(["/w/grpcio-1.whl"])
+
+
+def test_the_layers_distributions_are_listed_by_the_facts_command():
+    from orchestra.lab.bootstrap import GUEST_FACTS, guest_facts, layer_dists
+    assert "/opt/orchestra/layer/lib/python3.11/site-packages/*.dist-info" in GUEST_FACTS
+    out = "sudo=ok\nlayer=grpcio-1.85.3.dist-info\nlayer=PyYAML-6.0.2.dist-info\npython=3.11\n"
+    assert layer_dists(out) == {"grpcio-1.85.3.dist-info", "PyYAML-6.0.2.dist-info"}
+    assert guest_facts(out) == {"sudo": "ok", "python": "3.11"}
+
+
+def test_only_the_very_same_distributions_are_seeded_from_the_layer():
+    from orchestra.lab.bootstrap import seedable
+    deps = ["/w/grpcio-1.85.3-cp311-cp311-manylinux_2_17_x86_64.whl", "/w/PyYAML-6.0.2-cp311-cp311-linux_x86_64.whl",
+            "/w/charset_normalizer-3.4.0-py3-none-any.whl", "/w/docker-7.1.0-py3-none-any.whl"]
+    layer = {"grpcio-1.85.3.dist-info", "pyyaml-6.0.2.dist-info", "charset-normalizer-3.4.0.dist-info",
+             "docker-7.0.0.dist-info"}
+    assert seedable(deps, layer) == {deps[0]: "grpcio-1.85.3.dist-info", deps[1]: "pyyaml-6.0.2.dist-info",
+                                     deps[2]: "charset-normalizer-3.4.0.dist-info"}
+    assert seedable(deps, set()) == {}

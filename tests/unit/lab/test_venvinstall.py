@@ -85,3 +85,26 @@ def test_runs_in_a_guest_with_installer_from_its_wheel_only(env, tmp_path):
                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(iw)})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "installed demo-1.0-py3-none-any.whl"
+
+
+def test_seed_copies_an_installed_distribution_with_its_bytecode_but_not_its_scripts(env, tmp_path):
+    import compileall
+    w = make_wheel(tmp_path / "demo-1.0-py3-none-any.whl", "1.0", {
+        "demo/__init__.py": "X = 1\n", "demo/cli.py": "def main():\n    return 0\n"})
+    other = tmp_path / "layer"
+    venv.create(other, with_pip=False)
+    venvinstall.install(str(other), w)
+    other_site = venvinstall.site_packages(str(other))
+    compileall.compile_dir(other_site, quiet=2)
+    info = os.path.join(other_site, "demo-1.0.dist-info")
+    assert venvinstall.main([env, "--seed", info]) == 0
+    site = venvinstall.site_packages(env)
+    assert open(os.path.join(site, "demo", "cli.py")).read() == "def main():\n    return 0\n"
+    assert any(n.startswith("__init__.cpython-") for n in os.listdir(os.path.join(site, "demo", "__pycache__")))
+    assert os.path.isfile(os.path.join(site, "demo-1.0.dist-info", "RECORD"))
+    assert not os.path.exists(os.path.join(env, "bin", "demo-hello"))
+    assert venvinstall.seed(env, info) is False                  # already there
+    # and an upgrade by wheel later removes the seeded files like installed ones
+    new = make_wheel(tmp_path / "demo-2.0-py3-none-any.whl", "2.0", {"demo/__init__.py": ""})
+    venvinstall.install(env, new)
+    assert not os.path.exists(os.path.join(site, "demo", "cli.py"))
