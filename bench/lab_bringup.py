@@ -18,7 +18,9 @@ Vagrant: scripts/install-vm-deps.sh).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import secrets
 import subprocess
 import sys
@@ -64,6 +66,19 @@ def watch_ready(plane: Plane, names_out: dict, t0: float, stop: threading.Event)
         except Exception:  # the plane or its config may not be there yet; keep polling
             pass
         stop.wait(0.5)
+
+
+def qemu_cpu(names: list[str]) -> dict[str, float]:
+    """CPU seconds each node's QEMU process has used so far (the guest's whole boot under TCG)."""
+    import psutil
+    out = {}
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        for n in names:
+            if f"guest={n}," in cmd:
+                t = p.cpu_times()
+                out[n] = t.user + t.system
+    return out
 
 
 def guest_milestones(machine) -> dict[str, float]:
@@ -116,6 +131,7 @@ def main() -> int:
             print(f"{stamp:7.1f}  {line.rstrip()}", flush=True)
         code = proc.wait()
         total = time.monotonic() - t0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)     # the CLI and the Vagrant it ran
         time.sleep(1.0)
         stop.set()
         (work / "cluster-up.log").write_text("".join(f"{s:7.1f}  {ln}\n" for s, ln in lines))
@@ -144,6 +160,16 @@ def main() -> int:
             row["Ready"] = ready.get(m.name)
             print(f"{m.name:<14}" + "".join(f"{row[lb]:>16.1f}" if row.get(lb) is not None else f"{'-':>16}"
                                              for lb in labels))
+        print("\n== CPU seconds spent (the machine has %d cores; load average %s at the end)"
+              % (os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
+        qemu = qemu_cpu([m.name for m in machines])
+        for m in machines:
+            print(f"{m.name:<14} QEMU {qemu.get(m.name, float('nan')):7.1f}")
+        print(f"{'cluster up':<14} CLI + Vagrant {children.ru_utime + children.ru_stime:7.1f}")
+        print(f"{'all':<14} {sum(qemu.values()) + children.ru_utime + children.ru_stime:7.1f} "
+              f"(over {os.cpu_count()} cores: at least "
+              f"{(sum(qemu.values()) + children.ru_utime + children.ru_stime) / os.cpu_count():.0f} s of wall time "
+              "on an otherwise idle machine)")
         print("\n== guest side, seconds since the guest's kernel started")
         glabels = [g for g, _, _ in GUEST_MILESTONES]
         print(f"{'node':<14}" + "".join(f"{lb:>16}" for lb in glabels))
