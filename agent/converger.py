@@ -1,9 +1,11 @@
 """Keeps the engine converged to the newest desired set, in its own thread, whether or not
 the plane is connected (restart policies keep working during a partition).
 
-Each round: list the managed containers, check which desired images are missing, `plan()`,
-execute, and repeat at once if something was done (so that statuses show the result). A
-round runs when a new desired set arrives and at least every `tick_s`.
+Each round: note which replicas have an operation in flight, list the managed containers,
+check which desired images are missing, `plan()` with the probes' cached results, hand the
+actions to the executor (which does not make the round wait), tell the prober what to probe,
+and publish the statuses. A round runs when a new desired set arrives, when an operation
+ends, when a probe's result changes, and at least every `tick_s`.
 
 Before the first desired set it only looks (adoption): the containers it finds are kept
 untouched, whatever they are, until the plane has said what it wants.
@@ -15,15 +17,14 @@ import threading
 import time
 from typing import Callable
 
-from agent import labels
 from agent.executor import Executor
+from agent.probes import Prober
 from agent.reconciler import Desired, Status, plan, record_failure
 from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2
+from orchestra.phase import Phase
 
 log = logging.getLogger("orchestra.agent")
-
-_MAX_ROUNDS = 3        # plan/execute rounds in one go; the next tick continues if needed
 
 
 def wall_ms() -> int:
@@ -37,21 +38,22 @@ class Converger:
         self.node = node
         self.tick_s = tick_s
         self.clock = clock
-        self.executor = Executor(runtime)
-        self._lock = threading.Lock()
         self._wake = threading.Event()
+        self.executor = Executor(runtime, on_done=self._wake.set)
+        self.prober = Prober(runtime, clock=clock, on_change=self._wake.set)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Written by the plane's side (offer), read by the loop.
         self._desired: list[Desired] | None = None
         self._revision = 0
-        self._hashes: dict[str, str] = {}       # serialized spec -> hash, for the current set
         # Written by the loop, read by the session.
         self._book: dict = {}
         self._statuses: dict[str, Status] = {}
         self._runtime_status = "unknown"
         self._applied_revision = 0
         self._adopted: list[str] = []
+        self._running: dict[str, object] = {}   # replica id -> its running Container (the services' relay)
         self.version = 0                      # grows whenever statuses or runtime status change
         self.changed = threading.Condition(self._lock)
 
@@ -64,16 +66,10 @@ class Converger:
                 log.info("ignored desired revision %d (have %d)", ds.revision, self._revision)
                 return False
             same = (self._desired is not None and ds.revision == self._revision)
-            hashes = {}
-            desired = []
-            for spec in ds.replicas:
-                raw = spec.SerializeToString(deterministic=True)
-                h = self._hashes.get(raw) or labels.spec_hash(spec)
-                hashes[raw] = h
-                desired.append(Desired(spec, h))
+            desired = [Desired(spec) for spec in ds.replicas]
             if not same:
                 log.info("desired revision %d: %d replicas", ds.revision, len(desired))
-            self._desired, self._revision, self._hashes = desired, ds.revision, hashes
+            self._desired, self._revision = desired, ds.revision
         if not same:
             self._wake.set()
         return True
@@ -103,7 +99,12 @@ class Converger:
         """replica id -> container id of the replicas that are Running."""
         with self._lock:
             return {s.replica_id: s.container_id for s in self._statuses.values()
-                    if s.phase == "Running" and s.container_id}
+                    if s.phase == Phase.RUNNING and s.container_id}
+
+    def running_container(self, replica_id: str):
+        """The replica's running Container as last listed, or None."""
+        with self._lock:
+            return self._running.get(replica_id)
 
     def container_of(self, replica_id: str) -> str | None:
         with self._lock:
@@ -121,6 +122,7 @@ class Converger:
     # -- the loop --
 
     def start(self) -> None:
+        self.prober.start()
         self._thread = threading.Thread(target=self._loop, name="converger", daemon=True)
         self._thread.start()
 
@@ -129,6 +131,7 @@ class Converger:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        self.prober.close()
         self.executor.close()
 
     def _loop(self) -> None:
@@ -141,39 +144,39 @@ class Converger:
             self._wake.clear()
 
     def converge_once(self) -> None:
-        for _ in range(_MAX_ROUNDS):
+        with self._lock:
+            desired, revision = self._desired, self._revision
+        # In this order: a replica not in flight now has finished, so the listing below shows
+        # what its operation did, and its failure (if any) is already queued.
+        in_flight = self.executor.in_flight()
+        book = self._book
+        for f in self.executor.take_failures():
+            if f.key is not None:
+                book = record_failure(book, f.replica_id, f.key, f.error, self.clock())
+        self._book = book
+        try:
+            seen = self.runtime.list_managed()
             with self._lock:
-                desired, revision = self._desired, self._revision
-            try:
-                seen = self.runtime.list_managed()
-                if desired is None:
-                    self._adopt(seen)
-                    self._set_runtime("available")
-                    return
-                images = {d.spec.image for d in desired}
-                missing = {i for i in images if not self.runtime.image_present(i)}
-            except RuntimeUnavailable as e:
-                self._set_runtime(f"unavailable: {e}")
+                self._running = {c.replica_id: c for c in seen if c.state == "running"}
+            if desired is None:
+                self._adopt(seen)
+                self._set_runtime("available")
                 return
-            self._set_runtime("available")
-            now = self.clock()
-            p = plan(desired, seen, now, self._book, missing, self.node)
-            book = p.book
-            if p.actions:
-                keys = {d.replica_id: d.key for d in desired}
-                try:
-                    failures = self.executor.run(p.actions, keys)
-                except RuntimeUnavailable as e:
-                    self._book = book
-                    self._set_runtime(f"unavailable: {e}")
-                    return
-                for f in failures:
-                    if f.key is not None:
-                        book = record_failure(book, f.replica_id, f.key, f.error, self.clock())
-            self._book = book
-            self._publish(p.statuses, revision)
-            if not p.actions:
-                return
+            images = {d.spec.image for d in desired}
+            missing = {i for i in images if not self.runtime.image_present(i)}
+        except RuntimeUnavailable as e:
+            self._set_runtime(f"unavailable: {e}")
+            return
+        self._set_runtime("available")
+        with self._lock:
+            previous = dict(self._statuses)
+        p = plan(desired, seen, self.clock(), book, missing, self.node, in_flight=in_flight,
+                 previous=previous, health=self.prober.states())
+        self._book = p.book
+        if p.actions:
+            self.executor.submit(p.actions, {d.replica_id: d.key for d in desired})
+        self.prober.update(p.targets)
+        self._publish(p.statuses, revision)
 
     def _adopt(self, seen) -> None:
         ids = sorted(f"{c.replica_id}={c.id[:12]}" for c in seen)
@@ -196,7 +199,9 @@ class Converger:
     def _publish(self, statuses: dict[str, Status], revision: int) -> None:
         with self._lock:
             old = self._statuses
-            changed = statuses != old or revision != self._applied_revision
+            # Probe counts and times alone do not make a report; they ride along.
+            changed = (revision != self._applied_revision or statuses.keys() != old.keys()
+                       or any(s.essential != old[rid].essential for rid, s in statuses.items()))
             self._statuses = statuses
             self._applied_revision = revision
             if changed:
@@ -205,8 +210,12 @@ class Converger:
         for rid, s in statuses.items():
             o = old.get(rid)
             if o is None or (o.phase, o.reason) != (s.phase, s.reason):
-                if s.phase in ("Failed", "BackOff", "Exited"):
+                if s.phase in (Phase.FAILED, Phase.BACKOFF, Phase.EXITED):
                     log.warning("%s: %s: %s", rid, s.phase, s.reason)
-                elif s.phase == "Running" and (o is None or o.phase != "Running"):
+                elif s.phase == Phase.TERMINATING and (o is None or o.phase != s.phase):
+                    log.info("%s: terminating (container %s)", rid, s.container_id[:12])
+                elif s.phase == Phase.RUNNING and (o is None or o.phase != Phase.RUNNING):
                     log.info("%s: running (container %s, restarts %d)", rid, s.container_id[:12],
                              s.restarts)
+            if s.phase == Phase.RUNNING and o is not None and o.phase == s.phase and o.ready != s.ready:
+                log.info("%s: %s", rid, "ready" if s.ready else "not ready")

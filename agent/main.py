@@ -1,7 +1,7 @@
 """`orchestra-agent`: the node agent.
 
     orchestra-agent --server HOST:PORT --name NAME [--labels k=v,...] [--docker-host URL]
-                    [--cpu N] [--memory SIZE] [--network host|bridge|none]
+                    [--cpu N] [--memory SIZE] [--network host|bridge|none] [--metrics-listen HOST:PORT]
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad arguments, 3 when the plane refuses
 the node, 4 when the plane does not authorise the agent (or it cannot join: no/bad --token).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -19,57 +18,42 @@ import warnings
 
 from agent.runtime import NETWORK_MODES
 from orchestra.api import types_pb2
+from orchestra.spec import names
+from orchestra.service_network import DEFAULT_RELAY_PORT
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
-_LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9./_-]{0,251}[A-Za-z0-9])?$")
 _RESTARTED = "ORCHESTRA_AGENT_JOINED"   # set across the restart after a join
 
 
-def parse_labels(text: str) -> dict[str, str]:
-    """`k=v,k2=v2` -> dict; refuses anything else with the offending part named."""
-    out: dict[str, str] = {}
-    if not text.strip():
-        return out
-    for part in text.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            raise ValueError(f"label {part.strip()!r} has no '=': write key=value")
-        if not _LABEL_KEY_RE.match(key):
-            raise ValueError(f"label key {key!r} is not valid: use letters, digits, '.', '/', "
-                             f"'_' or '-', starting and ending with a letter or digit")
-        if key in out:
-            raise ValueError(f"label {key!r} is given twice")
-        out[key] = value
-    return out
-
+def _ip_address(text: str) -> str:
+    import ipaddress
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address (e.g. 192.168.121.12)") from None
 
 def parse_taints(items: list[str]) -> list[types_pb2.Taint]:
-    """`key=value:NoSchedule` or `key:NoSchedule`."""
+    """`key=value:NoSchedule` or `key:NoSchedule`, each."""
     out = []
     for item in items:
-        kv, sep, effect = item.rpartition(":")
-        if not sep or effect != "NoSchedule":
-            raise ValueError(f"taint {item!r}: write key=value:NoSchedule")
-        key, _, value = kv.partition("=")
-        if not _LABEL_KEY_RE.match(key):
-            raise ValueError(f"taint {item!r}: key {key!r} is not valid")
+        key, value, effect = names.parse_taint(item)
         out.append(types_pb2.Taint(key=key, value=value, effect=effect))
     return out
 
 
-def _server(text: str) -> str:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7070)")
-    return text
+def _checked(problem):
+    def check(text: str) -> str:
+        why = problem(text)
+        if why:
+            raise argparse.ArgumentTypeError(why)
+        return text
+    return check
 
 
-def _name(text: str) -> str:
-    if not _NAME_RE.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a node name: use 1-253 letters, digits, '.', '_' or '-', starting "
-            f"and ending with a letter or digit")
-    return text
+def _node_name_problem(text: str) -> str | None:
+    why = names.node_name_problem(text)
+    return f"{text!r} is not a node name: {why}" if why else None
 
 
 def _quantity(kind: str):
@@ -95,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orchestra-agent",
                                 description="The orchestra node agent: runs the plane's desired "
                                             "containers on this node's Docker engine.")
-    p.add_argument("--server", required=True, type=_server, help="control plane HOST:PORT")
-    p.add_argument("--name", required=True, type=_name, help="this node's name")
-    p.add_argument("--labels", default="", type=_typed(parse_labels),
+    p.add_argument("--server", required=True, type=_checked(names.address_problem), help="control plane HOST:PORT")
+    p.add_argument("--name", required=True, type=_checked(_node_name_problem), help="this node's name")
+    p.add_argument("--labels", default="", type=_typed(names.parse_labels),
                    help="node labels, k=v,k2=v2")
     p.add_argument("--taint", action="append", default=[],
                    help="a taint key=value:NoSchedule (repeatable)")
@@ -110,13 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", choices=NETWORK_MODES, default="bridge",
                    help="network mode of containers (default bridge)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
-                   help="grace period between SIGTERM and SIGKILL when removing a container")
+                   help="grace period between SIGTERM and SIGKILL for containers that carry none "
+                        "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
+    p.add_argument("--advertise-address", default=os.environ.get("ORCHESTRA_ADVERTISE_ADDRESS", ""),
+                   type=_typed(_ip_address),
+                   help="the address other nodes reach this one at for service traffic (default "
+                        "$ORCHESTRA_ADVERTISE_ADDRESS, else the address this node reaches the plane from)")
+    p.add_argument("--relay-port", type=int, default=DEFAULT_RELAY_PORT, metavar="PORT",
+                   help=f"port of the relay that takes service connections for this node's replicas, on "
+                        f"the advertised address (default {DEFAULT_RELAY_PORT}; 0: any free port)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
                    help="join token (orchestra token create), needed once: the first start joins the "
                         "cluster and keeps the node's key and certificate in --state-dir (default $ORCHESTRA_TOKEN)")
     p.add_argument("--state-dir", default="~/.orchestra/agent",
                    help="where the node's key and certificate are kept (default ~/.orchestra/agent)")
+    p.add_argument("--metrics-listen", default=None, metavar="HOST:PORT", type=_checked(names.address_problem),
+                   help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (e.g. "
+                        "127.0.0.1:9465; off unless given: without it prometheus_client is not even loaded)")
     return p
 
 
@@ -161,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--memory must be more than 0")
     if args.stop_timeout < 0:
         parser.error("--stop-timeout must be 0 or more")
+    if not 0 <= args.relay_port <= 65535:
+        parser.error("--relay-port must be from 0 to 65535")
+    from agent.facts import route_source
+    advertise = args.advertise_address or route_source(args.server)
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
     from orchestra.security.credentials import JoinError, stored_credentials
@@ -176,8 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
-                         stop_timeout_s=args.stop_timeout, tls=creds.tls)
+                         stop_timeout_s=args.stop_timeout, tls=creds.tls,
+                         advertise_address=advertise, relay_port=args.relay_port)
     agent = Agent(config)
+    if args.metrics_listen:
+        from agent import metrics
+        from orchestra.metrics_endpoint import EndpointError
+        try:
+            url = metrics.serve(args.metrics_listen, agent)
+        except EndpointError as e:
+            logging.getLogger("orchestra.agent").error("--metrics-listen: %s", e)
+            return 2
+        logging.getLogger("orchestra.agent").info("metrics: %s", url)
     # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
     # session's): stop from a fresh thread instead.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,7 +3,8 @@ CPU% and memory from Docker's stats.
 
 One Docker stats call normally waits a second for a second sample; this asks for a single
 (one-shot) sample instead and computes CPU% from the difference to its own previous sample
-of the same container, so a round is cheap. Containers are sampled concurrently.
+of the same container, so a round is cheap. Containers are sampled concurrently. A
+container that stops or disappears while it is sampled is simply left out of that round.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Callable, Mapping
 
 import psutil
 
+from agent import metrics
 from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2, types_pb2
 
@@ -51,6 +53,13 @@ def memory_bytes(stats: dict) -> tuple[int, int]:
     return usage - int(cache), int(m.get("limit") or 0)
 
 
+def sampled(stats: dict) -> bool:
+    """False for the empty answer the engine gives about a container that is not running
+    (read time zero), which would read as 0 bytes used."""
+    read = stats.get("read") or ""
+    return bool(read) and not read.startswith("0001-01-01")
+
+
 class UsageSampler:
     def __init__(self, runtime: DockerRuntime, clock: Callable[[], int], workers: int = 4):
         self.runtime = runtime
@@ -80,6 +89,10 @@ class UsageSampler:
                 cur = fut.result()
             except (ContainerError, RuntimeUnavailable) as e:
                 log.debug("no stats for %s: %s", rid, e)
+                metrics.usage_error()
+                continue
+            if not sampled(cur):
+                log.debug("no stats for %s: its container is not running", rid)
                 continue
             seen.add(cid)
             with self._lock:

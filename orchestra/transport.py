@@ -62,9 +62,17 @@ def add_listen_port(server: grpc.Server, address: str, tls: ServerTLS | None = N
     return port
 
 
-def client_channel(address: str, tls: ClientTLS | None = None) -> grpc.Channel:
+def client_channel(address: str, tls: ClientTLS | None = None,
+                   connect_timeout_s: float | None = None) -> grpc.Channel:
+    """`connect_timeout_s` bounds one connection attempt (TCP, TLS handshake, HTTP/2 settings) and
+    nothing else: a call's own deadline still applies once connected. gRPC's default is 20 s,
+    which is how long a port that accepts TCP but never answers would otherwise hold a call."""
+    options = list(CHANNEL_OPTIONS)
+    if connect_timeout_s is not None:
+        # C-core takes its minimum connect timeout from this argument.
+        options.append(("grpc.min_reconnect_backoff_ms", int(connect_timeout_s * 1000)))
     if tls is None:
-        return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        return grpc.insecure_channel(address, options=options)
     creds = grpc.ssl_channel_credentials(root_certificates=tls.ca_pem, private_key=tls.key_pem,
                                          certificate_chain=tls.cert_pem)
-    return grpc.secure_channel(address, creds, options=CHANNEL_OPTIONS)
+    return grpc.secure_channel(address, creds, options=options)

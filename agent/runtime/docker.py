@@ -2,7 +2,10 @@
 
 Containers are created with the limits, env, command, ports and labels of a ContainerSpec,
 and with Docker's own restart policy "no": the agent applies restart policies itself, so
-that restarts, back-off and counts are its own and reported to the plane.
+that restarts, back-off and counts are its own and reported to the plane. Every container
+runs under an init process (Docker's `init`: docker-init, i.e. tini), so that a PID 1 that
+ignores SIGTERM (busybox `sleep`, `httpd`) still stops at once, and carries its grace
+period as Docker's own StopTimeout (also what a `docker stop` by hand then waits).
 
 Errors come in two kinds: `RuntimeUnavailable` (the engine does not answer; the agent keeps
 retrying and reports `unavailable: <reason>`), and `RuntimeError`s from the engine about one
@@ -12,6 +15,7 @@ Nothing here ever pulls: `image_present()` is checked before a container is crea
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime
@@ -20,8 +24,9 @@ import docker.errors
 import requests.exceptions
 
 from agent import labels
+from agent.probes import ImageHealth
 from agent.reconciler import Container
-from agent.runtime import NETWORK_MODES
+from agent.runtime import NETWORK_MODES, docker_exec
 from orchestra.api import agent_pb2
 from orchestra.security.policy import docker_security_options
 
@@ -29,6 +34,9 @@ from orchestra.security.policy import docker_security_options
 # version means no round trip when the client is made, so the agent starts without an engine.
 API_VERSION = "1.41"
 _INSPECT_TTL_S = 30.0     # re-read a container's details at least this often
+_EXEC_OUTPUT_MAX = 4096   # of a probe's command
+# The health part of a listing's Status ("Up 5 minutes (healthy)"): a change re-inspects.
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
 class RuntimeUnavailable(Exception):
@@ -42,12 +50,20 @@ class ContainerError(RuntimeError):
 class DockerRuntime:
     def __init__(self, base_url: str, node: str, network: str = "bridge",
                  stop_timeout_s: int = 10, timeout_s: int = 30):
+        """`stop_timeout_s`: the grace period of containers that carry none of their own
+        (made by an agent before grace periods came with the spec)."""
         if network not in NETWORK_MODES:
             raise ValueError(f"network must be one of {', '.join(NETWORK_MODES)}, not {network!r}")
         self.base_url = base_url
         self.node = node
         self.network = network
         self.stop_timeout_s = stop_timeout_s
+        # Services (agent.services): the nameserver and search domain containers get, once the node
+        # answers service names; and what to wait for before a container's SIGTERM (its open
+        # service connections), given the container id and a time limit.
+        self.dns: list[str] = []
+        self.dns_search: list[str] = []
+        self.before_stop = None
         self.api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout_s,
                                     max_pool_size=32)
         # id -> (state in the last listing, when inspected, Container)
@@ -83,7 +99,9 @@ class DockerRuntime:
         out = []
         ids = set()
         for row in rows:
-            cid, state = row["Id"], row.get("State", "")
+            cid = row["Id"]
+            health = _HEALTH_IN_STATUS.search(row.get("Status") or "")
+            state = (row.get("State", ""), health.group(1) if health else "")
             ids.add(cid)
             with self._lock:
                 cached = self._inspected.get(cid)
@@ -92,8 +110,14 @@ class DockerRuntime:
                 continue
             try:
                 c = self.inspect(cid)
-            except ContainerError:
-                continue   # removed between the listing and the inspection
+            except docker.errors.NotFound:
+                continue   # removed between the listing and the inspection: gone
+            except docker.errors.APIError:
+                # It exists, so it must not go missing from the list (a retired replica is
+                # reported Terminating for as long as its container exists): the listing's
+                # own details will do until the next inspection.
+                out.append(container_from_row(row))
+                continue
             with self._lock:
                 self._inspected[cid] = (state, now, c)
             out.append(c)
@@ -107,7 +131,7 @@ class DockerRuntime:
             info = self.api.inspect_container(container_id)
         return container_from_inspect(info)
 
-    def create(self, spec: agent_pb2.ContainerSpec, digest: str) -> str:
+    def create(self, spec: agent_pb2.ContainerSpec) -> str:
         """Create (not start) the container of `spec`; returns its id."""
         ports, bindings = [], {}
         if self.network == "bridge":
@@ -125,11 +149,13 @@ class DockerRuntime:
             limits["memswap_limit"] = spec.resources.memory_bytes
         host_config = self.api.create_host_config(
             restart_policy={"Name": "no"},
+            init=True,
             network_mode=self.network,
             port_bindings=bindings or None,
             # Safe defaults: no-new-privileges, pids limit, cap_drop ALL + a short list (orchestra.security.policy).
             **docker_security_options(spec.read_only_root_fs, spec.add_capabilities),
             **limits,
+            **self._service_dns(),
         )
         with _translated(f"create container for {spec.replica_id}"):
             try:
@@ -137,14 +163,25 @@ class DockerRuntime:
                     image=spec.image,
                     command=list(spec.command) or None,
                     environment=dict(spec.env) or None,
-                    labels=labels.for_spec(spec, self.node, digest),
+                    labels=labels.for_spec(spec, self.node),
                     name=labels.container_name(spec.replica_id, spec.incarnation),
                     ports=ports or None,
                     host_config=host_config,
+                    hostname=spec.replica_id,
+                    stop_timeout=max(0, spec.termination_grace_seconds),
                 )
             except docker.errors.APIError as e:
                 raise ContainerError(_explain(e)) from e
         return r["Id"]
+
+    def _service_dns(self) -> dict:
+        if not self.dns or self.network == "none":
+            return {}
+        return {"dns": list(self.dns), "dns_search": list(self.dns_search)}
+
+    def _drain(self, container_id: str, grace_s: int | None) -> None:
+        if self.before_stop is not None:
+            self.before_stop(container_id, self._grace(grace_s) / 2)
 
     def start(self, container_id: str) -> None:
         self._forget(container_id)
@@ -156,12 +193,28 @@ class DockerRuntime:
             finally:
                 self._forget(container_id)
 
-    def remove(self, container_id: str) -> None:
-        """Stop (SIGTERM, then SIGKILL after the stop timeout) and remove."""
+    def stop(self, container_id: str, grace_s: int | None = None) -> None:
+        """SIGTERM, then SIGKILL after `grace_s` (None: the agent's default); the container
+        stays, exited, for a restart."""
         self._forget(container_id)
+        self._drain(container_id, grace_s)
+        with _translated(f"stop container {container_id[:12]}"):
+            try:
+                self.api.stop(container_id, timeout=self._grace(grace_s))
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+            finally:
+                self._forget(container_id)
+
+    def remove(self, container_id: str, grace_s: int | None = None) -> None:
+        """Stop (SIGTERM, then SIGKILL after `grace_s`; None: the agent's default) and remove."""
+        self._forget(container_id)
+        self._drain(container_id, grace_s)
         with _translated(f"remove container {container_id[:12]}"):
             try:
-                self.api.stop(container_id, timeout=self.stop_timeout_s)
+                self.api.stop(container_id, timeout=self._grace(grace_s))
             except docker.errors.NotFound:
                 return
             except docker.errors.APIError:
@@ -191,6 +244,86 @@ class DockerRuntime:
                 return self.api.stats(container_id, stream=False, one_shot=True)
             except docker.errors.APIError as e:
                 raise ContainerError(_explain(e)) from e
+            except ValueError as e:
+                # A container stopping while it is sampled: the engine ends the answer early.
+                raise ContainerError("no stats: the container stopped while it was sampled") from e
+
+    def exec_probe(self, container_id: str, command, timeout_s: float) -> tuple[int | None, bytes]:
+        """Run `command` in the container (a probe): (exit code, output), with exit code None
+        when it did not end within `timeout_s` (it may go on running inside: Docker cannot
+        kill an exec)."""
+        with _translated(f"exec in container {container_id[:12]}"):
+            try:
+                exec_id = self.api.exec_create(container_id, list(command), stdout=True,
+                                               stderr=True)["Id"]
+                stream = self.api.exec_start(exec_id, stream=True)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+            closing = threading.Lock()
+
+            def cut() -> None:   # once, from the timer or after the end, whichever is first
+                if closing.acquire(blocking=False):
+                    try:
+                        stream.close()
+                    except (OSError, docker.errors.DockerException):
+                        pass
+
+            timer = threading.Timer(timeout_s, cut)
+            timer.daemon = True
+            timer.start()
+            output = bytearray()
+            try:
+                for chunk in stream:
+                    if len(output) < _EXEC_OUTPUT_MAX:
+                        output += chunk[:_EXEC_OUTPUT_MAX - len(output)]
+            except (OSError, ValueError, requests.exceptions.RequestException):
+                pass   # cut off at the timeout
+            finally:
+                timer.cancel()
+                cut()
+            try:
+                info = self.api.exec_inspect(exec_id)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+        if info.get("Running") or info.get("ExitCode") is None:
+            return None, bytes(output)
+        return int(info["ExitCode"]), bytes(output)
+
+    # -- exec for a user (agent/exec.py) --
+
+    def exec_create(self, container_id: str, command, tty: bool, stdin: bool) -> str:
+        with _translated(f"exec in container {container_id[:12]}"):
+            try:
+                return self.api.exec_create(container_id, list(command), stdout=True, stderr=True,
+                                            stdin=stdin, tty=tty)["Id"]
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_attach(self, exec_id: str, tty: bool) -> docker_exec.ExecConnection:
+        """Start the exec; its stream (agent/runtime/docker_exec.py)."""
+        try:
+            return docker_exec.attach(self.base_url, API_VERSION, exec_id, tty)
+        except docker_exec.ExecStartError as e:
+            raise ContainerError(str(e)) from e
+        except OSError as e:
+            raise RuntimeUnavailable(_short(e)) from e
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        with _translated(f"inspect exec {exec_id[:12]}"):
+            try:
+                return self.api.exec_inspect(exec_id)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
+        with _translated(f"resize exec {exec_id[:12]}"):
+            try:
+                self.api.exec_resize(exec_id, height=rows, width=cols)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def _grace(self, grace_s: int | None) -> int:
+        return self.stop_timeout_s if grace_s is None else max(0, grace_s)
 
     def _forget(self, container_id: str) -> None:
         with self._lock:
@@ -261,14 +394,16 @@ def parse_time_ms(text: str | None) -> int:
 
 
 def container_from_inspect(info: dict) -> Container:
-    lab = (info.get("Config") or {}).get("Labels") or {}
+    cfg = info.get("Config") or {}
+    lab = cfg.get("Labels") or {}
     st = info.get("State") or {}
+    grace = cfg.get("StopTimeout")
     return Container(
         id=info["Id"],
         replica_id=lab.get(labels.REPLICA, ""),
         incarnation=labels.int_label(lab, labels.INCARNATION),
-        generation=labels.int_label(lab, labels.GENERATION),
-        spec_hash=lab.get(labels.SPEC_HASH, ""),
+        template_hash=lab.get(labels.TEMPLATE_HASH, ""),
+        revision=labels.int_label(lab, labels.REVISION),
         state=st.get("Status", ""),
         exit_code=int(st.get("ExitCode") or 0),
         started_at_ms=parse_time_ms(st.get("StartedAt")),
@@ -276,4 +411,52 @@ def container_from_inspect(info: dict) -> Container:
         created_at_ms=parse_time_ms(info.get("Created")),
         oom_killed=bool(st.get("OOMKilled")),
         error=st.get("Error") or "",
+        pid=int(st.get("Pid") or 0),
+        ip=_address(info.get("NetworkSettings") or {}),
+        health=_image_health(st.get("Health"), cfg.get("Healthcheck")),
+        stop_timeout_s=int(grace) if grace is not None else None,
     )
+
+
+def container_from_row(row: dict) -> Container:
+    """What a listing row says of a container (no times, no exit code): for a container that
+    cannot be inspected right now."""
+    lab = row.get("Labels") or {}
+    return Container(
+        id=row["Id"],
+        replica_id=lab.get(labels.REPLICA, ""),
+        incarnation=labels.int_label(lab, labels.INCARNATION),
+        template_hash=lab.get(labels.TEMPLATE_HASH, ""),
+        revision=labels.int_label(lab, labels.REVISION),
+        state=row.get("State", ""),
+        created_at_ms=int(row.get("Created") or 0) * 1000,
+    )
+
+
+def _address(net: dict) -> str:
+    if net.get("IPAddress"):
+        return net["IPAddress"]
+    for n in (net.get("Networks") or {}).values():
+        if n and n.get("IPAddress"):
+            return n["IPAddress"]
+    return ""
+
+
+def _image_health(health: dict | None, check: dict | None) -> ImageHealth | None:
+    """Docker's State.Health (only there when the image or container has a HEALTHCHECK)."""
+    if not health or not health.get("Status") or health.get("Status") == "none":
+        return None
+    log = [e for e in health.get("Log") or [] if isinstance(e, dict)]
+    passing = 0
+    for e in reversed(log):
+        if e.get("ExitCode") != 0:
+            break
+        passing += 1
+    test = list((check or {}).get("Test") or [])
+    if test and test[0] in ("CMD", "CMD-SHELL"):
+        test = test[1:]
+    last = log[-1] if log else {}
+    return ImageHealth(status=health["Status"], test=" ".join(test),
+                       failing_streak=int(health.get("FailingStreak") or 0),
+                       passing_streak=passing, output=(last.get("Output") or "").strip(),
+                       last_run_ms=parse_time_ms(last.get("End")))

@@ -8,36 +8,50 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("workloads_json", "dry_run")
-    WORKLOADS_JSON_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("documents_json", "dry_run")
+    DOCUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
-    workloads_json: _containers.RepeatedScalarFieldContainer[str]
+    documents_json: _containers.RepeatedScalarFieldContainer[str]
     dry_run: bool
-    def __init__(self, workloads_json: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    def __init__(self, documents_json: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class PlannedPlacement(_message.Message):
-    __slots__ = ("replica", "node", "explanation")
+    __slots__ = ("replica", "node", "explanation", "detail")
     REPLICA_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     replica: str
     node: str
     explanation: str
-    def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ...) -> None: ...
+    detail: _types_pb2.PlacementExplanation
+    def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
     REMOVED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    NEW_REVISION_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
     generation: int
     placements: _containers.RepeatedCompositeFieldContainer[PlannedPlacement]
     removed_replicas: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ...) -> None: ...
+    revision: int
+    new_revision: bool
+    replaced_replicas: _containers.RepeatedScalarFieldContainer[str]
+    rollout: str
+    kind: str
+    virtual_address: str
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")
@@ -48,21 +62,35 @@ class ApplyResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[ApplyResult, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class DeleteRequest(_message.Message):
-    __slots__ = ("names",)
+    __slots__ = ("names", "objects")
     NAMES_FIELD_NUMBER: _ClassVar[int]
+    OBJECTS_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+    objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
-    __slots__ = ("deleted", "not_found")
+    __slots__ = ("deleted", "not_found", "deleted_objects", "not_found_objects")
     DELETED_FIELD_NUMBER: _ClassVar[int]
     NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    DELETED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     deleted: _containers.RepeatedScalarFieldContainer[str]
     not_found: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
+    deleted_objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    not_found_objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ..., deleted_objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ..., not_found_objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ...) -> None: ...
+
+class ObjectRef(_message.Message):
+    __slots__ = ("kind", "name")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class WorkloadInfo(_message.Message):
-    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms")
+    __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting", "mode", "succeeded", "failed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +99,15 @@ class WorkloadInfo(_message.Message):
     PENDING_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    DELETING_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
     name: str
     workload_json: str
     generation: int
@@ -79,7 +116,98 @@ class WorkloadInfo(_message.Message):
     pending: int
     created_at_ms: int
     updated_at_ms: int
-    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+    revision: int
+    ready: int
+    up_to_date: int
+    available: int
+    rollout: RolloutStatus
+    deleting: bool
+    mode: str
+    succeeded: int
+    failed: int
+    def __init__(self, name: _Optional[str] = ..., workload_json: _Optional[str] = ..., generation: _Optional[int] = ..., desired: _Optional[int] = ..., running: _Optional[int] = ..., pending: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[int] = ..., up_to_date: _Optional[int] = ..., available: _Optional[int] = ..., rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ..., deleting: _Optional[bool] = ..., mode: _Optional[str] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+
+class RolloutStatus(_message.Message):
+    __slots__ = ("workload", "revision", "state", "message", "desired", "updated", "ready", "available", "old", "started_at_ms", "last_progress_ms", "stable_revision", "paused")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    OLD_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PROGRESS_MS_FIELD_NUMBER: _ClassVar[int]
+    STABLE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    revision: int
+    state: str
+    message: str
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    old: int
+    started_at_ms: int
+    last_progress_ms: int
+    stable_revision: int
+    paused: bool
+    def __init__(self, workload: _Optional[str] = ..., revision: _Optional[int] = ..., state: _Optional[str] = ..., message: _Optional[str] = ..., desired: _Optional[int] = ..., updated: _Optional[int] = ..., ready: _Optional[int] = ..., available: _Optional[int] = ..., old: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., last_progress_ms: _Optional[int] = ..., stable_revision: _Optional[int] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class RolloutRequest(_message.Message):
+    __slots__ = ("workload",)
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    def __init__(self, workload: _Optional[str] = ...) -> None: ...
+
+class DrainNodeRequest(_message.Message):
+    __slots__ = ("name", "include_daemons")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DAEMONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    include_daemons: bool
+    def __init__(self, name: _Optional[str] = ..., include_daemons: _Optional[bool] = ...) -> None: ...
+
+class UndoRolloutRequest(_message.Message):
+    __slots__ = ("workload", "to_revision")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    TO_REVISION_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    to_revision: int
+    def __init__(self, workload: _Optional[str] = ..., to_revision: _Optional[int] = ...) -> None: ...
+
+class PauseRolloutRequest(_message.Message):
+    __slots__ = ("workload", "paused")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    paused: bool
+    def __init__(self, workload: _Optional[str] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class Revision(_message.Message):
+    __slots__ = ("number", "created_at_ms", "change", "origin", "template_json")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    created_at_ms: int
+    change: str
+    origin: str
+    template_json: str
+    def __init__(self, number: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., change: _Optional[str] = ..., origin: _Optional[str] = ..., template_json: _Optional[str] = ...) -> None: ...
+
+class ListRevisionsResponse(_message.Message):
+    __slots__ = ("revisions", "current")
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    revisions: _containers.RepeatedCompositeFieldContainer[Revision]
+    current: int
+    def __init__(self, revisions: _Optional[_Iterable[_Union[Revision, _Mapping]]] = ..., current: _Optional[int] = ...) -> None: ...
 
 class ListWorkloadsRequest(_message.Message):
     __slots__ = ()
@@ -149,6 +277,22 @@ class SetNodeSchedulableRequest(_message.Message):
     schedulable: bool
     def __init__(self, name: _Optional[str] = ..., schedulable: _Optional[bool] = ...) -> None: ...
 
+class ListEventsRequest(_message.Message):
+    __slots__ = ("object", "limit")
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    object: str
+    limit: int
+    def __init__(self, object: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "last_id")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
+    last_id: int
+    def __init__(self, events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ..., last_id: _Optional[int] = ...) -> None: ...
+
 class WatchEventsRequest(_message.Message):
     __slots__ = ("after_id", "object")
     AFTER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -176,3 +320,81 @@ class LogChunk(_message.Message):
     replica: str
     data: bytes
     def __init__(self, replica: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ExecRequest(_message.Message):
+    __slots__ = ("command", "stdin", "stdin_eof", "resize")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    STDIN_EOF_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_FIELD_NUMBER: _ClassVar[int]
+    command: ExecCommand
+    stdin: bytes
+    stdin_eof: bool
+    resize: _types_pb2.TerminalSize
+    def __init__(self, command: _Optional[_Union[ExecCommand, _Mapping]] = ..., stdin: _Optional[bytes] = ..., stdin_eof: _Optional[bool] = ..., resize: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecCommand(_message.Message):
+    __slots__ = ("replica", "command", "tty", "stdin", "size")
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    replica: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    size: _types_pb2.TerminalSize
+    def __init__(self, replica: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., size: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecResponse(_message.Message):
+    __slots__ = ("stdout", "stderr", "exit")
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    stdout: bytes
+    stderr: bytes
+    exit: _types_pb2.ExecExit
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[_types_pb2.ExecExit, _Mapping]] = ...) -> None: ...
+
+class ListServicesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services",)
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ...) -> None: ...
+
+class ServiceInfo(_message.Message):
+    __slots__ = ("name", "service_json", "virtual_address", "ports", "endpoints", "workloads", "generation", "created_at_ms", "updated_at_ms", "endpoints_revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_JSON_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    WORKLOADS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    service_json: str
+    virtual_address: str
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ServicePort]
+    endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
+    workloads: _containers.RepeatedScalarFieldContainer[str]
+    generation: int
+    created_at_ms: int
+    updated_at_ms: int
+    endpoints_revision: int
+    def __init__(self, name: _Optional[str] = ..., service_json: _Optional[str] = ..., virtual_address: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.ServicePort, _Mapping]]] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ..., workloads: _Optional[_Iterable[str]] = ..., generation: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., endpoints_revision: _Optional[int] = ...) -> None: ...
+
+class ServiceDescription(_message.Message):
+    __slots__ = ("service", "events")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    service: ServiceInfo
+    events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
+    def __init__(self, service: _Optional[_Union[ServiceInfo, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...

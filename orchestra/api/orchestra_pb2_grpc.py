@@ -75,6 +75,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.SetNodeSchedulableRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListEvents',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/orchestra.v1.Orchestra/WatchEvents',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.WatchEventsRequest.SerializeToString,
@@ -84,6 +89,46 @@ class OrchestraStub:
                 '/orchestra.v1.Orchestra/Logs',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.LogChunk.FromString,
+                _registered_method=True)
+        self.GetRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/GetRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+                _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListRevisions',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.UndoRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/UndoRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.FromString,
+                _registered_method=True)
+        self.PauseRollout = channel.unary_unary(
+                '/orchestra.v1.Orchestra/PauseRollout',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+                _registered_method=True)
+        self.DrainNode = channel.unary_unary(
+                '/orchestra.v1.Orchestra/DrainNode',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
+                _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/orchestra.v1.Orchestra/Exec',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+                _registered_method=True)
+        self.ListServices = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListServices',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.FromString,
+                _registered_method=True)
+        self.DescribeService = channel.unary_unary(
+                '/orchestra.v1.Orchestra/DescribeService',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
                 _registered_method=True)
 
 
@@ -139,6 +184,13 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """history; then WatchEvents(after_id = last_id)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -146,6 +198,59 @@ class OrchestraServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Logs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRollout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevisions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoRollout(self, request, context):
+        """re-applies an old revision as a new one
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseRollout(self, request, context):
+        """pause or resume
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrainNode(self, request, context):
+        """cordon, then move its replicas within their update budgets
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Exec(self, request_iterator, context):
+        """A command in a running replica's container, relayed over its node's agent stream (the plane
+        never dials a node). First request `command`; answers: output as it comes, then `exit`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeService(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -194,6 +299,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.SetNodeSchedulableRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
             ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.SerializeToString,
+            ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.WatchEventsRequest.FromString,
@@ -203,6 +313,46 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.Logs,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.LogChunk.SerializeToString,
+            ),
+            'GetRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'UndoRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.SerializeToString,
+            ),
+            'PauseRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseRollout,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
+            ),
+            'DrainNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainNode,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.SerializeToString,
+            ),
+            'ListServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServices,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'DescribeService': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeService,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -432,6 +582,33 @@ class Orchestra:
             _registered_method=True)
 
     @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListEvents',
+            orchestra_dot_v1_dot_orchestra__pb2.ListEventsRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def WatchEvents(request,
             target,
             options=(),
@@ -475,6 +652,222 @@ class Orchestra:
             '/orchestra.v1.Orchestra/Logs',
             orchestra_dot_v1_dot_orchestra__pb2.LogsRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.LogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/GetRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListRevisions',
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UndoRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/UndoRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.UndoRolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ApplyResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/PauseRollout',
+            orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/DrainNode',
+            orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
+            orchestra_dot_v1_dot_types__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/Exec',
+            orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListServices',
+            orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/DescribeService',
+            orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
             options,
             channel_credentials,
             insecure,

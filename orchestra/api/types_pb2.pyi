@@ -83,7 +83,7 @@ class ContainerUsage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("name", "labels", "facts", "capacity", "allocated", "status", "schedulable", "taints", "last_heartbeat_ms", "usage", "runtime_status", "replica_count", "desired_revision", "registered_at_ms")
+    __slots__ = ("name", "labels", "facts", "capacity", "allocated", "status", "schedulable", "taints", "last_heartbeat_ms", "usage", "runtime_status", "replica_count", "desired_revision", "registered_at_ms", "draining", "advertise_address")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,8 @@ class Node(_message.Message):
     REPLICA_COUNT_FIELD_NUMBER: _ClassVar[int]
     DESIRED_REVISION_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     name: str
     labels: _containers.ScalarMap[str, str]
     facts: NodeFacts
@@ -119,10 +121,12 @@ class Node(_message.Message):
     replica_count: int
     desired_revision: int
     registered_at_ms: int
-    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., status: _Optional[str] = ..., schedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ..., last_heartbeat_ms: _Optional[int] = ..., usage: _Optional[_Union[NodeUsage, _Mapping]] = ..., runtime_status: _Optional[str] = ..., replica_count: _Optional[int] = ..., desired_revision: _Optional[int] = ..., registered_at_ms: _Optional[int] = ...) -> None: ...
+    draining: bool
+    advertise_address: str
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., status: _Optional[str] = ..., schedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ..., last_heartbeat_ms: _Optional[int] = ..., usage: _Optional[_Union[NodeUsage, _Mapping]] = ..., runtime_status: _Optional[str] = ..., replica_count: _Optional[int] = ..., desired_revision: _Optional[int] = ..., registered_at_ms: _Optional[int] = ..., draining: _Optional[bool] = ..., advertise_address: _Optional[str] = ...) -> None: ...
 
 class Replica(_message.Message):
-    __slots__ = ("id", "workload", "index", "node", "phase", "reason", "exit_code", "restarts", "container_id", "generation", "created_at_ms", "updated_at_ms", "usage", "next_restart_ms", "requests", "incarnation")
+    __slots__ = ("id", "workload", "index", "node", "phase", "reason", "exit_code", "restarts", "container_id", "created_at_ms", "updated_at_ms", "usage", "next_restart_ms", "requests", "incarnation", "revision", "ready", "ready_since_ms", "probes", "placement", "pinned_node")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -132,13 +136,18 @@ class Replica(_message.Message):
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
-    GENERATION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     NEXT_RESTART_MS_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    READY_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    PROBES_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    PINNED_NODE_FIELD_NUMBER: _ClassVar[int]
     id: str
     workload: str
     index: int
@@ -148,14 +157,92 @@ class Replica(_message.Message):
     exit_code: int
     restarts: int
     container_id: str
-    generation: int
     created_at_ms: int
     updated_at_ms: int
     usage: ContainerUsage
     next_restart_ms: int
     requests: Resources
     incarnation: int
-    def __init__(self, id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., node: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., generation: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., usage: _Optional[_Union[ContainerUsage, _Mapping]] = ..., next_restart_ms: _Optional[int] = ..., requests: _Optional[_Union[Resources, _Mapping]] = ..., incarnation: _Optional[int] = ...) -> None: ...
+    revision: int
+    ready: bool
+    ready_since_ms: int
+    probes: _containers.RepeatedCompositeFieldContainer[ProbeResult]
+    placement: PlacementExplanation
+    pinned_node: str
+    def __init__(self, id: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., node: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., exit_code: _Optional[int] = ..., restarts: _Optional[int] = ..., container_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., usage: _Optional[_Union[ContainerUsage, _Mapping]] = ..., next_restart_ms: _Optional[int] = ..., requests: _Optional[_Union[Resources, _Mapping]] = ..., incarnation: _Optional[int] = ..., revision: _Optional[int] = ..., ready: _Optional[bool] = ..., ready_since_ms: _Optional[int] = ..., probes: _Optional[_Iterable[_Union[ProbeResult, _Mapping]]] = ..., placement: _Optional[_Union[PlacementExplanation, _Mapping]] = ..., pinned_node: _Optional[str] = ...) -> None: ...
+
+class ProbeResult(_message.Message):
+    __slots__ = ("probe", "result", "message", "consecutive_failures", "consecutive_successes", "last_run_ms", "last_change_ms", "action")
+    PROBE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHANGE_MS_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    probe: str
+    result: str
+    message: str
+    consecutive_failures: int
+    consecutive_successes: int
+    last_run_ms: int
+    last_change_ms: int
+    action: str
+    def __init__(self, probe: _Optional[str] = ..., result: _Optional[str] = ..., message: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., consecutive_successes: _Optional[int] = ..., last_run_ms: _Optional[int] = ..., last_change_ms: _Optional[int] = ..., action: _Optional[str] = ...) -> None: ...
+
+class PlacementExplanation(_message.Message):
+    __slots__ = ("node", "summary", "nodes_total", "nodes_feasible", "rejections", "scores", "preempted", "decided_at_ms", "unschedulable")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    NODES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NODES_FEASIBLE_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    PREEMPTED_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UNSCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    summary: str
+    nodes_total: int
+    nodes_feasible: int
+    rejections: _containers.RepeatedCompositeFieldContainer[PlacementRejection]
+    scores: _containers.RepeatedCompositeFieldContainer[NodeScore]
+    preempted: _containers.RepeatedScalarFieldContainer[str]
+    decided_at_ms: int
+    unschedulable: bool
+    def __init__(self, node: _Optional[str] = ..., summary: _Optional[str] = ..., nodes_total: _Optional[int] = ..., nodes_feasible: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[PlacementRejection, _Mapping]]] = ..., scores: _Optional[_Iterable[_Union[NodeScore, _Mapping]]] = ..., preempted: _Optional[_Iterable[str]] = ..., decided_at_ms: _Optional[int] = ..., unschedulable: _Optional[bool] = ...) -> None: ...
+
+class PlacementRejection(_message.Message):
+    __slots__ = ("filter", "reason", "count", "nodes", "detail")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    filter: str
+    reason: str
+    count: int
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    detail: str
+    def __init__(self, filter: _Optional[str] = ..., reason: _Optional[str] = ..., count: _Optional[int] = ..., nodes: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class NodeScore(_message.Message):
+    __slots__ = ("node", "total", "parts")
+    class PartsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    total: float
+    parts: _containers.ScalarMap[str, float]
+    def __init__(self, node: _Optional[str] = ..., total: _Optional[float] = ..., parts: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("id", "time_ms", "kind", "object", "type", "reason", "message")
@@ -174,3 +261,53 @@ class Event(_message.Message):
     reason: str
     message: str
     def __init__(self, id: _Optional[int] = ..., time_ms: _Optional[int] = ..., kind: _Optional[str] = ..., object: _Optional[str] = ..., type: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class TerminalSize(_message.Message):
+    __slots__ = ("rows", "cols")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    rows: int
+    cols: int
+    def __init__(self, rows: _Optional[int] = ..., cols: _Optional[int] = ...) -> None: ...
+
+class ExecExit(_message.Message):
+    __slots__ = ("exit_code", "error")
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    error: str
+    def __init__(self, exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ServicePort(_message.Message):
+    __slots__ = ("name", "port", "target_port", "protocol", "node_port")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PORT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    NODE_PORT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    port: int
+    target_port: int
+    protocol: str
+    node_port: int
+    def __init__(self, name: _Optional[str] = ..., port: _Optional[int] = ..., target_port: _Optional[int] = ..., protocol: _Optional[str] = ..., node_port: _Optional[int] = ...) -> None: ...
+
+class Endpoint(_message.Message):
+    __slots__ = ("replica_id", "workload", "node", "address", "relay_port", "incarnation", "ready", "reason")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PORT_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    workload: str
+    node: str
+    address: str
+    relay_port: int
+    incarnation: int
+    ready: bool
+    reason: str
+    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., node: _Optional[str] = ..., address: _Optional[str] = ..., relay_port: _Optional[int] = ..., incarnation: _Optional[int] = ..., ready: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...

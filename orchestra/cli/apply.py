@@ -1,7 +1,6 @@
-"""`orchestra apply -f FILE` and `orchestra delete -f FILE | workload NAME`."""
+"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload NAME | service NAME`."""
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import sys
@@ -12,10 +11,11 @@ import click
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.cli.failure import CliError
 from orchestra.cli.context import cli_context
+from orchestra.cli.rollout import DEFAULT_TIMEOUT_S, wait_rollout
 from orchestra.cli.tables import duration
+from orchestra.spec import codec
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.manifest import MAX_FILE_BYTES, load_files
-from orchestra.spec.model import Workload, workload_to_dict
 
 POLL_S = 1.0
 
@@ -39,7 +39,7 @@ def manifest_sources(files: tuple[str, ...]) -> list:
     return out
 
 
-def load_manifests(files: tuple[str, ...]) -> list[Workload]:
+def load_manifests(files: tuple[str, ...]) -> list:
     try:
         workloads = load_files(manifest_sources(files))
     except ManifestError as e:
@@ -49,116 +49,103 @@ def load_manifests(files: tuple[str, ...]) -> list[Workload]:
     return workloads
 
 
-def canonical_json(w: Workload) -> str:
-    return json.dumps(workload_to_dict(w), sort_keys=True)
-
-
 @click.command()
-@click.option("-f", "--filename", "files", multiple=True, required=True, metavar="FILE",
-              help="manifest file, directory of manifests, or - for stdin (repeatable)")
+@click.argument("paths", nargs=-1, metavar="[FILE]...")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="manifest file, directory of manifests, or - for stdin (repeatable; FILE arguments "
+                   "work the same)")
 @click.option("--dry-run", is_flag=True, help="print what would happen and change nothing")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None,
+              help="print the plane's answer (the plan, with every placement explained in full) as json/yaml")
 @click.option("--no-wait", is_flag=True, help="return once the plane has stored the workloads")
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="seconds to wait for every replica to be Running")
+@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="seconds to wait for the rollouts to complete")
 @click.pass_context
-def apply(ctx: click.Context, files: tuple[str, ...], dry_run: bool, no_wait: bool, timeout: float) -> None:
-    """Create or update the workloads of manifest files, then wait until they run."""
+def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dry_run: bool, output: str | None,
+          no_wait: bool, timeout: float) -> None:
+    """Create or update the workloads of manifest files, then wait until their rollouts are complete
+    (new replicas Ready, old containers gone).
+
+    FILE is a manifest, a directory of manifests, or - for stdin: `orchestra apply web.yaml`
+    and `orchestra apply -f web.yaml` are the same."""
+    files = files + paths
+    if not files:
+        raise click.UsageError("no manifest given: `orchestra apply FILE...` or `orchestra apply -f FILE`")
+    if files.count("-") > 1:
+        raise click.UsageError("- (stdin) may be given only once")
     workloads = load_manifests(files)   # nothing is sent unless every manifest is valid
     target = cli_context(ctx).target
-    resp = target.call("Apply", pb.ApplyRequest(workloads_json=[canonical_json(w) for w in workloads],
+    resp = target.call("Apply", pb.ApplyRequest(documents_json=[codec.to_json(w) for w in workloads],
                                                  dry_run=dry_run))
-    for result in resp.results:
-        click.echo(result_text(result, dry_run))
+    if output:
+        from orchestra.cli.output import emit
+        emit(resp, output)
+    else:
+        for result in resp.results:
+            click.echo(result_text(result, dry_run))
     if dry_run or no_wait:
         return
-    wait_running(target, workloads, timeout)
+    echo = (lambda line: click.echo(line, err=True)) if output else click.echo   # keep stdout parseable
+    revisions = {r.workload: r.revision for r in resp.results if r.kind != "Service"}   # a service may share a name
+    deadline = time.monotonic() + timeout
+    for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
+        wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline, echo=echo)
 
 
 def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     action = {"created": "would be created", "configured": "would be configured",
               "unchanged": "unchanged"}.get(result.action, result.action) if dry_run else result.action
-    lines = [f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")]
+    if result.kind == "Service":
+        return (f"service/{result.workload}: {action}" + (" (dry run)" if dry_run else "")
+                + f" (address {result.virtual_address})")
+    head = f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")
+    if result.new_revision and result.action != "created":
+        head += f" (revision {result.revision})"
+    lines = [head]
     for p in result.placements:
         if p.node:
             lines.append(f"  {p.replica} -> {p.node}" + (f" ({p.explanation})" if p.explanation else ""))
         else:
             lines.append(f"  {p.replica}: not placed: {p.explanation or 'no node fits'}")
+            for x in p.detail.rejections:      # every reason, with the nodes it holds for
+                nodes = ", ".join(x.nodes) + (f" and {x.count - len(x.nodes)} more" if x.count > len(x.nodes) else "")
+                lines.append(f"      {x.count} {x.reason}: {nodes}" + (f" ({x.detail})" if x.detail else ""))
     for r in result.removed_replicas:
         lines.append(f"  {r}: {'would be removed' if dry_run else 'removed'} (scale-down)")
+    if result.replaced_replicas:
+        verb = "would replace" if dry_run else "replaces"
+        lines.append(f"  {result.rollout}; {verb} {', '.join(result.replaced_replicas)}")
     return "\n".join(lines)
 
 
-def replica_outcome(r, restart_policy: str) -> str:
-    """running | completed (finished as its restart policy intends) | failed (will not run again) | waiting."""
-    if r.phase == "Running":
-        return "running"
-    if r.phase == "Exited" and r.exit_code == 0 and restart_policy in ("OnFailure", "Never"):
-        return "completed"
-    if r.phase in ("Exited", "Failed") and restart_policy == "Never":
-        return "failed"
-    return "waiting"
-
-
-def wait_running(target, workloads: list[Workload], timeout: float) -> None:
-    """Poll until every replica of `workloads` is Running (or, for OnFailure/Never, has completed);
-    a progress line whenever the counts change."""
-    deadline = time.monotonic() + timeout
-    shown: dict[str, str] = {}
-    policies = {w.name: w.spec.template.restart_policy for w in workloads}
-    while True:
-        infos = {w.name: w for w in target.call("ListWorkloads", pb.ListWorkloadsRequest()).workloads}
-        waiting, failed = [], []
-        done = True
-        for name, policy in policies.items():
-            info = infos.get(name)
-            if info is None:
-                raise CliError(f"workload {name} disappeared while waiting (deleted meanwhile?)")
-            replicas = target.call("ListReplicas", pb.ListReplicasRequest(workload=name)).replicas
-            outcomes = {r.id: replica_outcome(r, policy) for r in replicas}
-            running = sum(1 for o in outcomes.values() if o == "running")
-            completed = sum(1 for o in outcomes.values() if o == "completed")
-            line = f"{name}: {running}/{info.desired} running" + (f", {completed} completed" if completed else "")
-            if shown.get(name) != line:
-                click.echo(line)
-                shown[name] = line
-            if running + completed != info.desired or len(replicas) != info.desired:
-                done = False
-            failed += [r for r in replicas if outcomes[r.id] == "failed"]
-            waiting += [r for r in replicas if outcomes[r.id] == "waiting"]
-        if failed:
-            raise CliError("\n".join(["replicas failed and will not be restarted (restartPolicy Never):"]
-                                      + [_replica_line(r) for r in failed]))
-        if done:
-            return
-        if time.monotonic() >= deadline:
-            lines = [f"timed out after {duration(timeout)} waiting for replicas to be Running:"]
-            lines += [_replica_line(r) for r in waiting] or ["  (replicas are still being created)"]
-            raise CliError("\n".join(lines))
-        time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
-
-
-def _replica_line(r) -> str:
-    where = f" on {r.node}" if r.node else ""
-    exit_code = f" (exit code {r.exit_code})" if r.phase == "Exited" else ""
-    return f"  {r.id}: {r.phase}{exit_code}{where}" + (f": {r.reason}" if r.reason else "")
-
-
 @click.group(invoke_without_command=True)
-@click.option("-f", "--filename", "files", multiple=True, metavar="FILE", help="delete the workloads of these manifests")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="delete the workloads and services of these manifests")
 @click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="seconds to wait for the replicas to be gone")
 @click.pass_context
 def delete(ctx: click.Context, files: tuple[str, ...], no_wait: bool, timeout: float) -> None:
-    """Delete workloads: `delete -f FILE` or `delete workload NAME...`."""
+    """Delete workloads and services: `delete -f FILE`, `delete workload NAME...` or `delete service NAME...`."""
     if ctx.invoked_subcommand is not None:
         if files:
-            raise CliError("give either -f FILE or `workload NAME`, not both")
+            raise CliError("give either -f FILE or `workload NAME` / `service NAME`, not both")
         ctx.obj["delete"] = (no_wait, timeout)
         return
     if not files:
-        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete workload NAME`")
-    delete_names(ctx, [w.name for w in load_manifests(files)], no_wait, timeout)
+        raise CliError("what to delete? `orchestra delete -f FILE`, `orchestra delete workload NAME` or "
+                       "`orchestra delete service NAME`")
+    docs = load_manifests(files)
+    delete_names(ctx, [d.name for d in docs if d.KIND == "Workload"], no_wait, timeout,
+                 services=[d.name for d in docs if d.KIND == "Service"])
+
+
+@delete.command("service")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def delete_service(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Delete services by name (their names stop resolving, and their routes leave every node)."""
+    delete_names(ctx, [], True, 0, services=list(names))
 
 
 @delete.command("workload")
@@ -172,25 +159,33 @@ def delete_workload(ctx: click.Context, names: tuple[str, ...], no_wait: bool, t
     delete_names(ctx, list(names), no_wait or parent_no_wait, timeout if timeout is not None else parent_timeout)
 
 
-def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float) -> None:
+def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float,
+                 services: list[str] = ()) -> None:
     target = cli_context(ctx).target
-    resp = target.call("Delete", pb.DeleteRequest(names=names))
+    resp = target.call("Delete", pb.DeleteRequest(names=names, objects=[pb.ObjectRef(kind="Service", name=n)
+                                                                         for n in services]))
+    for o in resp.deleted_objects:
+        click.echo(f"{o.kind.lower()}/{o.name}: deleted")
     for name in resp.deleted:
         click.echo(f"{name}: deleted")
     if resp.deleted and not no_wait:
         wait_gone(target, list(resp.deleted), timeout)
-    if resp.not_found:
-        raise CliError("not found: " + ", ".join(f"workload {n}" for n in resp.not_found))
+    missing = [f"workload {n}" for n in resp.not_found] + [f"{o.kind.lower()} {o.name}" for o in resp.not_found_objects]
+    if missing:
+        raise CliError("not found: " + ", ".join(missing))
 
 
 def wait_gone(target, names: list[str], timeout: float) -> None:
+    """Until the plane has dropped the workloads: their agents confirmed every container is gone."""
     deadline = time.monotonic() + timeout
     while True:
-        left = [r for name in names
+        present = {w.name for w in target.call("ListWorkloads", pb.ListWorkloadsRequest()).workloads} & set(names)
+        left = [r for name in sorted(present)
                 for r in target.call("ListReplicas", pb.ListReplicasRequest(workload=name)).replicas]
-        if not left:
+        if not present:
             return
         if time.monotonic() >= deadline:
-            raise CliError(f"timed out after {duration(timeout)} waiting for replicas to be removed: "
-                           + ", ".join(f"{r.id} ({r.phase})" for r in left))
+            raise CliError(f"timed out after {duration(timeout)} waiting for the containers of "
+                           f"{', '.join(sorted(present))} to be gone: "
+                           + (", ".join(f"{r.id} ({r.phase} on {r.node or 'no node'})" for r in left) or "no replicas left"))
         time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))

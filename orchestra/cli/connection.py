@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -17,11 +18,10 @@ import grpc
 
 from orchestra import transport
 from orchestra.api import orchestra_pb2_grpc
+from orchestra.cli.address import DEFAULT_SERVER, SERVER_ENV, check_address
 from orchestra.cli.failure import CliError
-
-DEFAULT_SERVER = "127.0.0.1:7070"
-SERVER_ENV = "ORCHESTRA_SERVER"
-RPC_TIMEOUT_S = 30.0
+RPC_TIMEOUT_S = 30.0       # a call to a plane that is connected but slow
+CONNECT_TIMEOUT_S = 5.0    # reaching it: TCP, TLS handshake, HTTP/2 settings
 START_HINT = "start one with `orchestra local up`, or set --server / ORCHESTRA_SERVER"
 
 T = TypeVar("T")
@@ -35,11 +35,15 @@ class Target:
     config_path: str = ""
     config_problem: str = ""        # why no config was used (said when a TLS plane refuses us)
     _channel: grpc.Channel | None = None
+    _connected: bool = False
+
+    def channel(self) -> grpc.Channel:
+        if self._channel is None:
+            self._channel = transport.client_channel(self.address, self.tls, connect_timeout_s=CONNECT_TIMEOUT_S)
+        return self._channel
 
     def stub(self) -> orchestra_pb2_grpc.OrchestraStub:
-        if self._channel is None:
-            self._channel = transport.client_channel(self.address, self.tls)
-        return orchestra_pb2_grpc.OrchestraStub(self._channel)
+        return orchestra_pb2_grpc.OrchestraStub(self.channel())
 
     def close(self) -> None:
         if self._channel is not None:
@@ -49,33 +53,47 @@ class Target:
     def call(self, method: str, request: Any, timeout: float = RPC_TIMEOUT_S) -> Any:
         """Unary call; any failure becomes a CliError with one line that says what to do."""
         fn: Callable[..., Any] = getattr(self.stub(), method)
+        started = time.monotonic()
         try:
-            return fn(request, timeout=timeout)
+            response = fn(request, timeout=timeout)
         except grpc.RpcError as e:
-            raise self.failure(e) from None
+            raise self.failure(e, time.monotonic() - started) from None
+        self._connected = True
+        return response
 
     def stream(self, method: str, request: Any, timeout: float | None = None):
         """Server-streaming call: yields messages; failures become CliError."""
         fn = getattr(self.stub(), method)
+        started = time.monotonic()
         call = fn(request, timeout=timeout)
         try:
             for msg in call:
+                self._connected = True
                 yield msg
         except grpc.RpcError as e:
-            raise self.failure(e) from None
+            raise self.failure(e, time.monotonic() - started) from None
         finally:
             call.cancel()
 
-    def failure(self, e: grpc.RpcError) -> CliError:
+    def failure(self, e: grpc.RpcError, waited_s: float = 0.0) -> CliError:
         code = e.code() if hasattr(e, "code") else None
         details = (e.details() if hasattr(e, "details") else "") or ""
-        return CliError(describe_rpc_error(self, code, details))
+        # A first call that ends UNAVAILABLE after the whole connect timeout met a port that took the
+        # connection and never finished the handshake (not a plane, or a hung one).
+        if code == grpc.StatusCode.UNAVAILABLE and self._connected:
+            return CliError(f"lost the connection to the control plane at {self.address}: {details or 'unavailable'}")
+        hung = code == grpc.StatusCode.UNAVAILABLE and waited_s >= CONNECT_TIMEOUT_S * 0.9
+        return CliError(describe_rpc_error(self, code, details, hung=hung))
 
 
-def describe_rpc_error(target: Target, code: grpc.StatusCode | None, details: str) -> str:
+def describe_rpc_error(target: Target, code: grpc.StatusCode | None, details: str, hung: bool = False) -> str:
     where = f"the control plane at {target.address}"
     if code == grpc.StatusCode.UNAVAILABLE:
         reason = _unavailable_reason(details)
+        if hung and reason != "connection refused" and not reason.startswith("cannot resolve"):
+            return (f"cannot talk to {where}: it accepted the connection but did not complete the "
+                    f"{'TLS ' if target.tls else ''}handshake within {CONNECT_TIMEOUT_S:.0f}s (is an orchestra "
+                    f"server listening on that port, and is it running?)")
         if reason == "connection refused" or reason.startswith("cannot resolve"):
             return f"cannot reach {where}: {reason} ({START_HINT})"
         if target.tls is None:
@@ -131,11 +149,6 @@ def resolve(server: str | None, config: str | None, env: dict[str, str] | None =
         problem = (f"there is no client config at {path}: the plane writes admin.conf in its data dir "
                    f"(export ORCHESTRA_CONFIG=<data dir>/admin.conf, or pass --config)")
     address = server or env.get(SERVER_ENV) or cfg_server or DEFAULT_SERVER
-    _check_address(address)
+    check_address(address)
     return Target(address=address, tls=tls, config_path=str(path) if tls else "", config_problem=problem)
 
-
-def _check_address(address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise CliError(f"invalid server address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:7070")

@@ -1,5 +1,6 @@
-"""`orchestra describe workload|node NAME`: the spec in short, replicas, recent events, and why
-anything is pending."""
+"""`orchestra describe workload|node|replica|service NAME`: the spec in short, the rollout, replicas,
+health checks (a service: its endpoints), recent events, and why anything is pending, not ready, or
+where it went and why."""
 from __future__ import annotations
 
 import click
@@ -7,27 +8,40 @@ import click
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.cli import views
 from orchestra.cli.context import cli_context
+from orchestra.cli.failure import CliError
 from orchestra.cli.output import emit
-from orchestra.cli.tables import age, labels_text, table
+from orchestra.cli.tables import age, labels_text, shorten, table
+from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 MAX_EVENTS = 20
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["workload", "node"], case_sensitive=False))
+@click.argument("kind", type=click.Choice(["workload", "node", "replica", "service"], case_sensitive=False))
 @click.argument("name")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="the API message")
 @click.pass_context
 def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> None:
-    """Show one workload or node in detail."""
+    """Show one workload, node, replica or service in detail."""
     target = cli_context(ctx).target
-    if kind.lower() == "workload":
+    kind = kind.lower()
+    if kind == "workload":
         d = target.call("DescribeWorkload", pb.DescribeRequest(name=name))
         text = describe_workload(d)
-    else:
+    elif kind == "service":
+        d = target.call("DescribeService", pb.DescribeRequest(name=name))
+        text = describe_service(d)
+    elif kind == "node":
         d = target.call("DescribeNode", pb.DescribeRequest(name=name))
         text = describe_node(d)
+    else:
+        found = [r for r in target.call("ListReplicas", pb.ListReplicasRequest()).replicas if r.id == name]
+        if not found:
+            raise CliError(f"replica {name!r} not found")
+        d = found[0]
+        events = target.call("ListEvents", pb.ListEventsRequest(object=name, limit=MAX_EVENTS)).events
+        text = describe_replica(d, events)
     if output:
         emit(d, output)
     else:
@@ -48,11 +62,21 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
     res = t.get("resources", {})
     ports = ", ".join(_port(x) for x in t.get("ports", [])) or "<none>"
     env = ", ".join(f"{k}={v}" for k, v in sorted(t.get("env", {}).items())) or "<none>"
+    u = spec.get("update", {})
+    ro = info.rollout
     pairs = [
-        ("Name", info.name),
+        ("Name", info.name + ("  (deleting: waiting for its containers to be gone)" if info.deleting else "")),
         ("Labels", labels_text(doc.get("metadata", {}).get("labels", {}))),
         ("Generation", str(info.generation)),
-        ("Replicas", f"{info.desired} desired, {info.running} running, {info.pending} pending"),
+        ("Revision", f"{info.revision}" + (f" (last complete: {ro.stable_revision})"
+                                           if ro.stable_revision != info.revision else "")),
+        ("Rollout", f"{ro.state or '-'}{' (paused)' if ro.paused else ''}: {ro.message or '-'}"),
+        ("Update", f"maxSurge {u.get('maxSurge', 1)}, maxUnavailable {u.get('maxUnavailable', 0)}, "
+                   f"minReadySeconds {u.get('minReadySeconds', 0)}, progressDeadlineSeconds "
+                   f"{u.get('progressDeadlineSeconds', 600)}, autoRollback "
+                   f"{'yes' if u.get('autoRollback') else 'no'}"),
+        ("Replicas", f"{info.desired} desired, {info.up_to_date} up to date, {info.ready} ready, "
+                     f"{info.available} available, {info.running} running, {info.pending} pending"),
         ("Tenant", spec.get("tenant") or "<none>"),
         ("Priority", str(spec.get("priority", 0))),
         ("Image", t.get("image", "-")),
@@ -61,6 +85,8 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
         ("Ports", ports),
         ("Resources", f"cpu {views._cpu(res.get('cpu'))}, memory {views._memory(res.get('memory'))} per replica"),
         ("Restart policy", t.get("restartPolicy", "Always")),
+        ("Health checks", _probes(t)),
+        ("Stop", f"SIGTERM, SIGKILL after {t.get('terminationGracePeriodSeconds', 10)}s"),
         ("Placement", _placement(p)),
         ("Created", f"{age(info.created_at_ms, now_ms)} ago"),
     ]
@@ -79,14 +105,85 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
     if waiting:
         out += ["", "Why not running:"]
         out += [f"  {r.id} ({r.phase}): {r.reason}" for r in waiting]
+    checks = [(r.id, p) for r in sorted(d.replicas, key=lambda r: r.index) for p in r.probes]
+    if checks:
+        out += ["", "Last health checks:"]
+        rows = [[rid, p.probe, p.result, p.action or "-", _in_a_row(p), shorten(p.message, 80) or "-"]
+                for rid, p in checks]
+        out += ["  " + line for line in table(("replica", "probe", "result", "check", "times", "said"),
+                                               rows).splitlines()]
     out += ["", "Events:"] + _events(d.events, now_ms)
     return "\n".join(out)
+
+
+def _probe_text(name: str, p: dict | None) -> str:
+    if not p:
+        return ""
+    if "httpGet" in p:
+        what = f"GET :{p['httpGet'].get('port')}{p['httpGet'].get('path', '/')}"
+    elif "tcpSocket" in p:
+        what = f"tcp :{p['tcpSocket'].get('port')}"
+    else:
+        what = "exec " + " ".join(_shell_word(c) for c in p.get("exec", {}).get("command", []))
+    return (f"{name} {what} every {p.get('periodSeconds', 10)}s (timeout {p.get('timeoutSeconds', 1)}s, "
+            f"after {p.get('initialDelaySeconds', 0)}s, {p.get('failureThreshold', 3)} failures)")
+
+
+def _probes(t: dict) -> str:
+    parts = [_probe_text(name, t.get(key)) for name, key in
+             (("startup", "startupProbe"), ("readiness", "readinessProbe"), ("liveness", "livenessProbe"))]
+    return "; ".join(p for p in parts if p) or "<none> (ready when running; the image's HEALTHCHECK if it has one)"
+
+
+def _in_a_row(p) -> str:
+    n = p.consecutive_failures if p.result == "Failure" else p.consecutive_successes
+    return f"{n} in a row" if n else "-"
+
+
+def describe_replica(r, events, now_ms: int | None = None) -> str:
+    """One replica: where it is and why there (or why nowhere), its container, its health checks."""
+    pairs = [
+        ("Name", r.id),
+        ("Workload", f"{r.workload} (revision {r.revision})"),
+        ("Node", r.node or "<none>"),
+        ("Phase", views.phase(r, now_ms) + (f": {r.reason}" if r.reason else "")),
+        ("Ready", ("yes, since " + age(r.ready_since_ms, now_ms) + " ago") if r.ready else "no"),
+        ("Restarts", str(r.restarts)),
+        ("Container", r.container_id[:12] or "-"),
+        ("Incarnation", str(r.incarnation)),
+        ("Requests", f"cpu {format_cpu(r.requests.cpu_millis)}, memory {format_memory(r.requests.memory_bytes)}"),
+        ("Created", f"{age(r.created_at_ms, now_ms)} ago"),
+    ]
+    out = _fields(pairs) + ["", "Placement:"]
+    out += ["  " + line for line in placement_lines(r.placement)] or ["  <none>"]
+    if r.probes:
+        out += ["", "Health checks:"]
+        rows = [[p.probe, p.result, p.action or "-", _in_a_row(p), shorten(p.message, 80) or "-"] for p in r.probes]
+        out += ["  " + line for line in table(("probe", "result", "check", "times", "said"), rows).splitlines()]
+    out += ["", "Events:"] + _events(events, now_ms)
+    return "\n".join(out)
+
+
+def placement_lines(p) -> list[str]:
+    """The scheduler's whole explanation: every reason with its nodes, every score with its parts."""
+    if not p.summary:
+        return []
+    lines = [p.summary]
+    for x in p.rejections:
+        nodes = ", ".join(x.nodes) + (f" and {x.count - len(x.nodes)} more" if x.count > len(x.nodes) else "")
+        lines.append(f"  {x.count:>4} {x.reason}: {nodes}" + (f" ({x.detail})" if x.detail else ""))
+    for rank, sc in enumerate(p.scores, start=1):
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(sc.parts.items()))
+        lines.append(f"  #{rank} {sc.node} score {sc.total:.1f}" + (f" ({parts})" if parts else ""))
+    if p.preempted:
+        lines.append(f"  preempted: {', '.join(p.preempted)}")
+    return lines
 
 
 def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
     n = d.node
     f = n.facts
-    taints = ", ".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+    taints = ", ".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
     pairs = [
         ("Name", n.name),
         ("Status", views.node_status(n)),
@@ -111,6 +208,35 @@ def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
         out += ["  " + line for line in table(views.REPLICA_HEADERS, rows).splitlines()]
     else:
         out.append("  <none>")
+    out += ["", "Events:"] + _events(d.events, now_ms)
+    return "\n".join(out)
+
+
+def describe_service(d: pb.ServiceDescription, now_ms: int | None = None) -> str:
+    s = d.service
+    doc = views.json_doc(s.service_json)
+    selector = labels_text(doc.get("spec", {}).get("selector", {}))
+    ready = [e for e in s.endpoints if e.ready]
+    pairs = [
+        ("Name", s.name),
+        ("Labels", labels_text(doc.get("metadata", {}).get("labels", {}))),
+        ("Selector", selector),
+        ("Workloads", ", ".join(s.workloads) or "<none>"),
+        ("Address", f"{s.virtual_address} (names {s.name}, {s.name}.orchestra)"),
+        ("Ports", views.service_ports(s)),
+        ("Endpoints", f"{len(ready)} ready of {len(s.endpoints)} (endpoints revision {s.endpoints_revision})"),
+        ("Created", f"{age(s.created_at_ms, now_ms)} ago"),
+    ]
+    out = _fields(pairs) + ["", "Endpoints:"]
+    if not s.workloads:
+        out.append(f"  <none>: the selector {selector} matches no workload")
+    elif not s.endpoints:
+        out.append(f"  <none>: workloads {', '.join(s.workloads)} have no replicas on a node")
+    else:
+        target_ports = ",".join(str(p.target_port) for p in s.ports)
+        rows = [[e.replica_id, e.node or "<none>", f"{e.address}:{target_ports}" if e.address else "-",
+                 "yes" if e.ready else "no", e.reason or "-"] for e in s.endpoints]
+        out += ["  " + line for line in table(("replica", "node", "address", "ready", "reason"), rows).splitlines()]
     out += ["", "Events:"] + _events(d.events, now_ms)
     return "\n".join(out)
 

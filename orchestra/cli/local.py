@@ -4,8 +4,8 @@
 machine's Docker engine as background processes: logs and PID files live in the data dir.
 The agent joins with the plane's own node token (passed in its environment, not its argv),
 and the CLI's default client config (~/.orchestra/config) is pointed at the plane's admin
-config when there is none yet. `down` stops exactly the processes whose PIDs were recorded.
-Both are idempotent.
+config when there is none yet. `down` stops exactly the processes whose PIDs were recorded;
+`down --purge` also removes the local node's containers and the cluster's files. All are idempotent.
 """
 from __future__ import annotations
 
@@ -268,12 +268,67 @@ def _config_advice(layout: Layout) -> str:
 
 @local.command("down")
 @click.option("--data-dir", default=DEFAULT_DATA_DIR, show_default=True)
-def down(data_dir: str) -> None:
-    """Stop the local agent and control plane (by their recorded PIDs). Containers are left running;
-    a new `local up` adopts them."""
+@click.option("--purge", is_flag=True,
+              help="also remove the local node's containers and the cluster's state (data dir, client config link)")
+def down(data_dir: str, purge: bool) -> None:
+    """Stop the local agent and control plane (by their recorded PIDs). Containers are left running
+    (a new `local up` adopts them) unless --purge."""
     layout = _layout(data_dir)
-    for role in ("agent", "server"):
+    for role in ("agent", "server"):   # the agent first: it would re-create what the purge removes
         click.echo(f"{'control plane' if role == 'server' else role}: {stop(layout, role)}")
+    if purge:
+        _purge(layout)
+
+
+def _agent_option(args: list[str], option: str) -> str | None:
+    return args[args.index(option) + 1] if option in args[:-1] else None
+
+
+def _purge(layout: Layout) -> None:
+    """Remove the containers the local agent made (labelled orchestra.managed=true and with its
+    node name, on the engine it used, both read from its recorded command line), then the data dir.
+    If the engine cannot be asked, nothing is deleted, so that the purge can be run again."""
+    args = _recorded_args(layout)
+    if args is not None:
+        node, docker_host = _agent_option(args, "--name"), _agent_option(args, "--docker-host")
+        if node and docker_host:
+            click.echo(f"containers: {_remove_containers(docker_host, node)}")
+    else:
+        click.echo("containers: no agent was recorded in this data dir, so none are looked for")
+    config = pathlib.Path("~/.orchestra/config").expanduser()
+    if config.is_symlink() and pathlib.Path(os.path.realpath(config)) == layout.admin_config:
+        config.unlink()
+        click.echo(f"client config: removed {config} (it pointed at this cluster)")
+    if layout.root.exists():
+        import shutil
+        shutil.rmtree(layout.root)
+        click.echo(f"state: removed {layout.root}")
+    else:
+        click.echo(f"state: {layout.root} does not exist")
+
+
+def _remove_containers(docker_host: str, node: str) -> str:
+    import docker
+    try:
+        client = docker.DockerClient(base_url=docker_host, timeout=30)
+    except docker.errors.DockerException as e:
+        raise CliError(f"cannot reach the Docker engine at {docker_host} to remove node {node}'s containers "
+                       f"({e}); nothing was removed, run `local down --purge` again when it answers") from None
+    try:
+        # The low-level list: the high-level one inspects each container, and fails on one just removed.
+        found = client.api.containers(all=True, filters={"label": ["orchestra.managed=true", f"orchestra.node={node}"]})
+        for c in found:
+            try:
+                client.api.remove_container(c["Id"], force=True)
+            except docker.errors.NotFound:
+                pass                           # removed meanwhile: gone is what we want
+    except docker.errors.DockerException as e:
+        raise CliError(f"removing node {node}'s containers on {docker_host} failed ({e}); the data dir is "
+                       f"kept, run `local down --purge` again") from None
+    finally:
+        client.close()
+    names = ", ".join(sorted(n.lstrip("/") for c in found for n in (c.get("Names") or [])[:1]))
+    return f"removed {len(found)} of node {node} on {docker_host}" + (f" ({names})" if names else "")
 
 
 @local.command("status")

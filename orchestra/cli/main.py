@@ -1,29 +1,75 @@
 """`orchestra`: the command line of the orchestra control plane.
 
-Commands written here: apply, delete, get, describe, top, logs, cordon, uncordon, local.
-Other owners' commands are registered when their module exists (server, cluster, node,
-image, token, certificate, bench); see register_optional_commands.
+A command's module is imported only when that command runs (or when help lists them all), so
+that a read command pays only for what it uses: `get` must not load SSH, the CA or numpy.
 """
 from __future__ import annotations
 
-import importlib
-import sys
+import os
 
-import click
+# gRPC's C core prints its own log lines (e.g. `ssl_transport_security.cc ... Handshake failed`)
+# next to the one-line reason the CLI gives. It reads this when grpc is first imported, so it is
+# set here, before any command imports grpc; GRPC_VERBOSITY=debug still works for diagnosis.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-from orchestra.cli.connection import DEFAULT_SERVER, SERVER_ENV
-from orchestra.cli.context import install
+import importlib  # noqa: E402
+import sys  # noqa: E402
 
-# (module, command attribute names). A module may instead export COMMANDS: [click.Command].
-OPTIONAL_COMMANDS = (
-    ("orchestra.server.command", ("server",)),
-    ("orchestra.lab.command", ("cluster", "node", "image")),
-    ("orchestra.security.command", ("token", "certificate")),
-    ("orchestra.bench.command", ("bench",)),
-)
+import click  # noqa: E402
+
+from orchestra.cli.address import DEFAULT_SERVER, SERVER_ENV  # noqa: E402
+
+# command name -> (module, attribute). The order is the order of `orchestra --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("orchestra.cli.apply", "apply"),
+    "delete": ("orchestra.cli.apply", "delete"),
+    "get": ("orchestra.cli.get", "get"),
+    "describe": ("orchestra.cli.describe", "describe"),
+    "events": ("orchestra.cli.events", "events"),
+    "top": ("orchestra.cli.top", "top"),
+    "logs": ("orchestra.cli.logs", "logs"),
+    "exec": ("orchestra.cli.exec", "exec_"),
+    "cordon": ("orchestra.cli.nodes", "cordon"),
+    "uncordon": ("orchestra.cli.nodes", "uncordon"),
+    "drain": ("orchestra.cli.nodes", "drain"),
+    "local": ("orchestra.cli.local", "local"),
+    "rollout": ("orchestra.cli.rollout", "rollout"),
+    "ui": ("orchestra.ui.command", "ui"),
+    "server": ("orchestra.server.command", "server"),
+    "cluster": ("orchestra.lab.command", "cluster"),
+    "node": ("orchestra.lab.command", "node"),
+    "image": ("orchestra.lab.command", "image"),
+    "token": ("orchestra.security.command", "token"),
+    "certificate": ("orchestra.security.command", "certificate"),
+    "bench": ("orchestra.bench.command", "bench"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use from a (module, attribute) table."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *(n for n in sorted(self.commands) if n not in self.lazy)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in self.lazy:
+            return None
+        module_name, attribute = self.lazy[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)   # errors inside are not hidden
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}.{attribute} is not a click command")
+        self.commands[cmd_name] = command
+        return command
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--server", "server", default=None, metavar="HOST:PORT",
               help=f"control plane address (default: ${SERVER_ENV}, the client config's server, {DEFAULT_SERVER})")
 @click.option("--config", "config", default=None, metavar="PATH",
@@ -32,39 +78,8 @@ OPTIONAL_COMMANDS = (
 @click.pass_context
 def cli(ctx: click.Context, server: str | None, config: str | None) -> None:
     """orchestra: schedule container workloads onto node agents."""
+    from orchestra.cli.context import install
     install(ctx, server, config)
-
-
-def register_builtin_commands(group: click.Group) -> None:
-    from orchestra.cli import apply, describe, get, local, logs, nodes, top
-    for command in (apply.apply, apply.delete, get.get, describe.describe, top.top, logs.logs,
-                    nodes.cordon, nodes.uncordon, local.local):
-        group.add_command(command)
-
-
-def register_optional_commands(group: click.Group, modules=OPTIONAL_COMMANDS) -> list[str]:
-    """Add other owners' commands; a module that does not exist yet is skipped (and named in the
-    result), but an error inside an existing module is not hidden."""
-    missing = []
-    for module_name, names in modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            # Only the module itself (or its package) missing means "not written yet".
-            if e.name is not None and module_name.startswith(e.name):
-                missing.append(module_name)
-                continue
-            raise
-        commands = getattr(module, "COMMANDS", None)
-        if commands is None:
-            commands = [getattr(module, n) for n in names if isinstance(getattr(module, n, None), click.Command)]
-        for command in commands:
-            group.add_command(command)
-    return missing
-
-
-register_builtin_commands(cli)
-register_optional_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

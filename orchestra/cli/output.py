@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 import click
-import yaml
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
@@ -23,4 +22,5 @@ def emit(data: Any, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
+        import yaml     # only for -o yaml: it costs a read command's start-up otherwise
         click.echo(yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True).rstrip())

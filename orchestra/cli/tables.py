@@ -5,19 +5,29 @@ import time
 from typing import Iterable, Sequence
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], gap: int = 3) -> str:
+GAP = 3
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], gap: int = GAP) -> str:
     """Upper-case headers and left-aligned columns separated by `gap` spaces; no trailing spaces."""
-    head = [h.upper() for h in headers]
     body = [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [len(h) for h in head]
-    for row in body:
+    widths = column_widths(headers, body)
+    return "\n".join(table_line(row, widths, gap) for row in [[h.upper() for h in headers], *body])
+
+
+def column_widths(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[int]:
+    widths = [len(h) for h in headers]
+    for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = []
-    for row in [head, *body]:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
-        lines.append((" " * gap).join(cells).rstrip())
-    return "\n".join(lines)
+            widths[i] = max(widths[i], len("" if cell is None else str(cell)))
+    return widths
+
+
+def table_line(row: Sequence[object], widths: Sequence[int], gap: int = GAP) -> str:
+    """One row padded to `widths` (a longer cell pushes the rest right, as kubectl's watch does)."""
+    cells = ["" if c is None else str(c) for c in row]
+    return (" " * gap).join(cell.ljust(widths[i]) if i < len(widths) else cell
+                            for i, cell in enumerate(cells)).rstrip()
 
 
 def age(since_ms: int, now_ms: int | None = None) -> str:

@@ -11,7 +11,7 @@ from orchestra.cli.tables import table
 
 @click.command()
 @click.argument("kind", type=click.Choice(["nodes", "node", "replicas", "replica"], case_sensitive=False))
-@click.option("-w", "--workload", default="", help="only this workload's replicas")
+@click.option("--workload", default="", help="only this workload's replicas")
 @click.pass_context
 def top(ctx: click.Context, kind: str, workload: str) -> None:
     """Show CPU and memory usage of nodes or replicas."""

@@ -7,14 +7,17 @@ import time
 from orchestra.api import orchestra_pb2 as pb
 from orchestra.api import types_pb2 as t
 from orchestra.cli.tables import age, duration, labels_text, percent, shorten
+from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
-NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime")
-WORKLOAD_HEADERS = ("name", "ready", "pending", "image", "age")
-WORKLOAD_WIDE = ("generation", "tenant", "cpu", "memory", "strategy", "labels")
-REPLICA_HEADERS = ("name", "workload", "node", "phase", "restarts", "age")
-REPLICA_WIDE = ("incarnation", "generation", "container", "reason")
+NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime", "address")
+WORKLOAD_HEADERS = ("name", "ready", "up-to-date", "available", "pending", "image", "age")
+WORKLOAD_WIDE = ("revision", "rollout", "tenant", "cpu", "memory", "strategy", "labels")
+REPLICA_HEADERS = ("name", "workload", "node", "phase", "ready", "restarts", "age")
+REPLICA_WIDE = ("revision", "incarnation", "container", "reason")
+SERVICE_HEADERS = ("name", "address", "ports", "endpoints", "age")
+SERVICE_WIDE = ("selector", "workloads")
 
 
 def node_status(n: t.Node) -> str:
@@ -28,30 +31,55 @@ def node_row(n: t.Node, wide: bool, now_ms: int | None = None) -> list[str]:
            f"{format_memory(n.allocated.memory_bytes)}/{format_memory(n.capacity.memory_bytes)}",
            age(n.registered_at_ms, now_ms)]
     if wide:
-        taints = ",".join(f"{x.key}={x.value}:{x.effect}" if x.value else f"{x.key}:{x.effect}" for x in n.taints)
+        taints = ",".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
         row += [labels_text(n.labels), taints or "<none>", n.facts.os or "-", n.facts.kernel or "-",
-                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-"]
+                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-",
+                n.advertise_address or "-"]
     return row
 
 
-def workload_spec(info: pb.WorkloadInfo) -> dict:
-    """The stored manifest of a workload (canonical JSON), or {} if it cannot be read."""
+def json_doc(text: str) -> dict:
+    """A stored manifest (canonical JSON), or {} if it cannot be read."""
     try:
-        data = json.loads(info.workload_json) if info.workload_json else {}
+        data = json.loads(text) if text else {}
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
 
 
+def workload_spec(info: pb.WorkloadInfo) -> dict:
+    """The stored manifest of a workload (canonical JSON), or {} if it cannot be read."""
+    return json_doc(info.workload_json)
+
+
+def service_ports(info: pb.ServiceInfo) -> str:
+    """80->8080/tcp, 443->8443/tcp (node 30443)"""
+    return ", ".join(f"{p.port}->{p.target_port}/{p.protocol or 'tcp'}" + (f" (node {p.node_port})" if p.node_port else "")
+                     for p in info.ports) or "<none>"
+
+
+def service_row(info: pb.ServiceInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    ready = sum(1 for e in info.endpoints if e.ready)
+    row = [info.name, info.virtual_address or "-", service_ports(info),
+           f"{ready}/{len(info.endpoints)}" if info.endpoints else "<none>", age(info.created_at_ms, now_ms)]
+    if wide:
+        selector = json_doc(info.service_json).get("spec", {}).get("selector", {})
+        row += [labels_text(selector), ",".join(info.workloads) or "<none>"]
+    return row
+
+
 def workload_row(info: pb.WorkloadInfo, wide: bool, now_ms: int | None = None) -> list[str]:
     spec = workload_spec(info).get("spec", {})
     template = spec.get("template", {})
-    row = [info.name, f"{info.running}/{info.desired}", str(info.pending), template.get("image", "-"),
+    ready = f"{info.succeeded}/{info.desired} completed" if info.mode == "job" else f"{info.ready}/{info.desired}"
+    row = [info.name + (" (deleting)" if info.deleting else ""), ready,
+           str(info.up_to_date), str(info.available), str(info.pending), template.get("image", "-"),
            age(info.created_at_ms, now_ms)]
     if wide:
         res = template.get("resources", {})
         placement = spec.get("placement", {})
-        row += [str(info.generation), spec.get("tenant") or "-", _cpu(res.get("cpu")), _memory(res.get("memory")),
+        row += [str(info.revision), info.rollout.state or "-", spec.get("tenant") or "-", _cpu(res.get("cpu")),
+                _memory(res.get("memory")),
                 placement.get("strategy") or "default",
                 labels_text(workload_spec(info).get("metadata", {}).get("labels", {}))]
     return row
@@ -82,10 +110,10 @@ def phase(r: t.Replica, now_ms: int | None = None) -> str:
 
 
 def replica_row(r: t.Replica, wide: bool, now_ms: int | None = None) -> list[str]:
-    row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), str(r.restarts), age(r.created_at_ms, now_ms)]
+    row = [r.id, r.workload, r.node or "<none>", phase(r, now_ms), "yes" if r.ready else "no", str(r.restarts),
+           age(r.created_at_ms, now_ms)]
     if wide:
-        row += [str(r.incarnation), str(r.generation), r.container_id[:12] or "-",
-                shorten(r.reason, 100) or "-"]
+        row += [str(r.revision), str(r.incarnation), r.container_id[:12] or "-", shorten(r.reason, 100) or "-"]
     return row
 
 

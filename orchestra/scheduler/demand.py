@@ -20,9 +20,11 @@ class Demand:
     placement: Placement
     strategy: str                         # resolved: binpack | spread
     selector: tuple[tuple[str, str], ...]  # nodeSelector, sorted: hashable for caches
+    daemon: bool = False                  # a daemon's replicas run on cordoned nodes too (as DaemonSets)
+    pinned: str = ""                      # a daemon's replica: the one node it may run on
 
     @staticmethod
-    def of(workload: Workload, default_strategy: str) -> "Demand":
+    def of(workload: Workload, default_strategy: str, pinned: str = "") -> "Demand":
         spec = workload.spec
         p = spec.placement
         return Demand(
@@ -35,4 +37,6 @@ class Demand:
             placement=p,
             strategy=p.strategy or default_strategy,
             selector=tuple(sorted(p.node_selector.items())),
+            daemon=spec.mode == "daemon",
+            pinned=pinned,
         )

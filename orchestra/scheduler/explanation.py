@@ -67,6 +67,7 @@ class Explanation:
     top: tuple[NodeScore, ...] = ()          # chosen node first, then the runners-up
     preempted: tuple[str, ...] = ()          # replicas evicted to make room
     note: str = ""
+    unschedulable: bool = False              # placed nowhere, and no node could take it even empty
 
     def line(self) -> str:
         if self.node is None:

@@ -14,7 +14,7 @@ import numpy as np
 from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.demand import Demand
 from orchestra.scheduler.explanation import Explanation, NodeNames, Rejection, sort_rejections
-from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS
+from orchestra.scheduler.filters import DYNAMIC_FILTERS, STATIC_FILTERS, ready
 from orchestra.scheduler.plugin import Filter, WorkloadState
 from orchestra.scheduler.preemption import plans
 from orchestra.scheduler.ranking import Ranking
@@ -41,14 +41,14 @@ class Pipeline:
 
     def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
         result = ScheduleResult()
-        groups: dict[str, list[PendingReplica]] = {}
+        groups: dict[tuple[str, str], list[PendingReplica]] = {}
         for p in pending:
-            groups.setdefault(p.workload.name, []).append(p)
+            groups.setdefault((p.workload.name, p.group, p.pinned), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
-        order = sorted(groups, key=lambda name: (-groups[name][0].workload.spec.priority, name))
-        for name in order:
-            members = groups[name]
-            demand = Demand.of(members[0].workload, self.c.default_strategy)
+        order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
+        for key in order:
+            members = groups[key]
+            demand = Demand.of(members[0].workload, self.c.default_strategy, members[0].pinned)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result
 
@@ -109,12 +109,14 @@ class Pipeline:
             if j is None:
                 if failed is not None:
                     result.explanations[rid] = failed_line
-                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections)
+                    result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, failed.rejections,
+                                                      unschedulable=failed.unschedulable)
                     continue
                 why = self.rejections(w, self.feasibility(w)[2])
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
-                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why)
+                    failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why,
+                                                               unschedulable=self._never(w))
                     failed_line = result.explanations[rid] = failed.line()
                     continue
                 j, preempted, freed = chosen
@@ -135,15 +137,24 @@ class Pipeline:
             result.explanations[rid] = e.line()
             result.details[rid] = e
 
+    def _never(self, w: WorkloadState) -> bool:
+        """No node could take it even if it ran nothing: its own filters (selector, affinity, taints)
+        or its size rule every node out. Readiness and cordons are left out: they pass."""
+        c, d = self.c, w.demand
+        if c.size == 0:
+            return False        # no node yet (they may still be joining): nothing to conclude
+        m = (c.cap_cpu >= d.cpu) & (c.cap_mem >= d.memory)
+        for f in STATIC_FILTERS:
+            if f.name != ready.NAME and f.applies(d):
+                m = m & f.mask(c, w)
+        return not m.any()
+
     def _preempt(self, w: WorkloadState, static_ok: np.ndarray, dynamic: list[Filter]):
-        c = self.c
-        for plan in plans(c, w, static_ok):
-            i = plan.node
-            for v in plan.victims:
-                c.remove(i, v)
-            if all(f.passes(c, w, i) for f in dynamic):
-                return i, plan.victims, plan.why
-            for v in plan.victims:          # the plan fell short of some filter: put the victims back
-                c.add(i, v)
-        return None
+        found = plans(self.c, w, static_ok, dynamic)
+        if not found:
+            return None
+        best = found[0]                    # checked by the real filters already
+        for v in best.victims:
+            self.c.remove(best.node, v)
+        return best.node, best.victims, best.why
 

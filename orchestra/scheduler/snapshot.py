@@ -37,6 +37,9 @@ class NodeInfo:
 class PendingReplica:
     replica_id: str
     workload: Workload                    # the replica's spec comes from its workload
+    group: str = ""                       # replicas of one workload with another spec (an older revision
+                                          # during a rollout) are placed as a group of their own
+    pinned: str = ""                      # a daemon's replica: the one node it may run on
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,13 @@
   AgentLink/Join      anyone who completed the TLS handshake (the token is checked by Join)
   AgentLink/Session   a node certificate whose CN is the Hello's node name (labels the
                       certificate fixes override the Hello's)
-  everything else     an admin certificate
+  grpc.health.v1      an admin or a node certificate: "is the plane serving?" tells nothing
+                      secret, and an agent or a probe given a node certificate may ask it. Not a
+                      peer with only the enrolment certificate: anyone can derive that one from
+                      a join token's CA hash, so allowing it would open health to strangers
+  server reflection   an admin certificate: it lists every service and method, which only an
+                      operator's tools (grpcurl) need; nodes have no use for it
+  everything else     an admin certificate (Orchestra/Exec too: it runs commands in any replica)
 
 A refused call ends with UNAUTHENTICATED (no valid cluster certificate, or a revoked one) or
 PERMISSION_DENIED (valid certificate, wrong role), with a message saying which and why; the
@@ -25,30 +31,38 @@ log = logging.getLogger(__name__)
 
 JOIN_METHOD = "/orchestra.v1.AgentLink/Join"
 SESSION_METHOD = "/orchestra.v1.AgentLink/Session"
-OPEN = ""                         # no role needed
+HEALTH_SERVICE = "/grpc.health.v1.Health/"
+REFLECTION_SERVICES = ("/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/")
+OPEN: tuple[str, ...] = ()        # no role needed
 
 
-def required_role(method: str) -> str:
+def required_roles(method: str) -> tuple[str, ...]:
+    """The roles that may call `method` (OPEN: anyone past the TLS handshake)."""
     if method == JOIN_METHOD:
         return OPEN
     if method == SESSION_METHOD:
-        return ROLE_NODE
-    return ROLE_ADMIN
+        return (ROLE_NODE,)
+    if method.startswith(HEALTH_SERVICE):
+        return (ROLE_ADMIN, ROLE_NODE)
+    if method.startswith(REFLECTION_SERVICES):
+        return (ROLE_ADMIN,)
+    return (ROLE_ADMIN,)
 
 
 def refusal(method: str, ident: Identity) -> tuple[grpc.StatusCode, str] | None:
     """None when `ident` may call `method`, else (status, message)."""
-    need = required_role(method)
+    need = required_roles(method)
     if need == OPEN:
         return None
     short = method.rsplit(".", 1)[-1]
+    roles = " or ".join(need)
     if ident.anonymous:
         return (grpc.StatusCode.UNAUTHENTICATED,
-                f"{short} needs a client certificate with role {need} issued by this cluster's CA "
+                f"{short} needs a client certificate with role {roles} issued by this cluster's CA "
                 f"({ident.reason or 'none presented'})")
-    if ident.role != need:
+    if ident.role not in need:
         return (grpc.StatusCode.PERMISSION_DENIED,
-                f"{ident.role} {ident.name!r} may not call {short}: it needs role {need}")
+                f"{ident.role} {ident.name!r} may not call {short}: it needs role {roles}")
     return None
 
 

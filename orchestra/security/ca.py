@@ -11,7 +11,6 @@ import datetime
 import hashlib
 import ipaddress
 import json
-import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -20,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from orchestra.spec.names import node_name_problem
 
 ROLE_NODE = "node"
 ROLE_ADMIN = "admin"
@@ -33,7 +34,6 @@ BACKDATE = datetime.timedelta(minutes=5)
 
 # A node name becomes a certificate CN, which X.509 limits to 64 characters.
 MAX_NAME = 64
-_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 # Node labels fixed by the join token travel inside the node's certificate, so a node cannot
@@ -78,10 +78,10 @@ def fingerprint_der(der: bytes) -> str:
 
 def check_name(name: str) -> str:
     """A node name as the agent accepts it (letters, digits, '.', '_', '-'), at most 64 characters."""
-    if not (0 < len(name) <= MAX_NAME and _NAME_RE.fullmatch(name)):
-        raise CertificateError(
-            f"invalid node name {name!r}: use 1-{MAX_NAME} letters, digits, '.', '_' or '-', "
-            "starting and ending with a letter or digit")
+    problem = node_name_problem(name)
+    if problem or len(name) > MAX_NAME:
+        raise CertificateError(f"invalid node name {name!r}: "
+                               + (problem or f"at most {MAX_NAME} characters (a certificate's name)"))
     return name
 
 

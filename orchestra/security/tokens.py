@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
+from orchestra.spec import names
+
 if TYPE_CHECKING:       # the store is the plane's; an agent parsing its token does not load it
     from orchestra.store.records import JoinTokenRecord
 
@@ -26,10 +28,6 @@ _FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 _ID_RE = re.compile(rf"^[0-9a-z]{{{ID_LENGTH}}}$")
 _SECRET_RE = re.compile(rf"^[0-9a-z]{{{SECRET_LENGTH}}}$")
 FORMAT_HINT = "K10<64 hex digits of the CA fingerprint>::<6-character id>.<32-character secret>"
-
-_DURATION_RE = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 class TokenError(ValueError):
     """A token that is malformed or refused; the message says why."""
@@ -122,25 +120,21 @@ def format_ms(ms: int) -> str:
 
 def parse_duration(text: str) -> int:
     """'90s', '30m', '24h', '7d' -> seconds; '0' means no expiry."""
-    text = text.strip()
-    if text == "0":
+    if text.strip() == "0":
         return 0
-    m = _DURATION_RE.match(text)
-    if not m:
-        raise TokenError(f"invalid duration {text!r}: use a number with s, m, h or d (e.g. 24h), or 0 for no expiry")
-    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    from orchestra.spec.quantities import QuantityError, parse_duration_ms   # decimal: not for agents
+    try:
+        ms = parse_duration_ms(text)
+    except QuantityError as e:
+        raise TokenError(f"{e}; 0 means no expiry") from None
+    if ms < 1000 or ms % 1000:
+        raise TokenError(f"invalid duration {text!r}: a token lives whole seconds (e.g. 90s, 24h), or 0 for no expiry")
+    return ms // 1000
 
 
 def parse_labels(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     """['zone=a', 'tier=web'] or ['zone=a,tier=web'] -> {'zone': 'a', 'tier': 'web'}."""
-    out: dict[str, str] = {}
-    for item in items:
-        for part in item.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            k, eq, v = part.partition("=")
-            if not eq or not k.strip():
-                raise TokenError(f"invalid label {part!r}: use key=value")
-            out[k.strip()] = v.strip()
-    return out
+    try:
+        return names.parse_labels(items)
+    except ValueError as e:
+        raise TokenError(f"invalid {e}") from None

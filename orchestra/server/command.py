@@ -12,18 +12,9 @@ import threading
 import click
 
 from orchestra.spec.model import STRATEGIES
+from orchestra.spec.names import address_problem
+from orchestra.spec.quantities import QuantityError, parse_duration_ms
 from orchestra.store.errors import StoreError, StoreOpenError
-
-
-def parse_duration_ms(text: str) -> int:
-    """'10s', '500ms', '2m', or plain seconds ('1.5') -> milliseconds."""
-    t = text.strip().lower()
-    for suffix, factor in (("ms", 1), ("s", 1000), ("m", 60_000)):
-        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
-            return int(float(t[: -len(suffix)]) * factor)
-    if t.replace(".", "", 1).isdigit():
-        return int(float(t) * 1000)
-    raise ValueError(f"invalid duration {text!r}: use e.g. 10s, 500ms, 2m")
 
 
 class Duration(click.ParamType):
@@ -33,8 +24,8 @@ class Duration(click.ParamType):
         if isinstance(value, int):
             return value
         try:
-            ms = parse_duration_ms(str(value))
-        except ValueError as exc:
+            ms = parse_duration_ms(value)
+        except QuantityError as exc:
             self.fail(str(exc), param, ctx)
         if ms <= 0:
             self.fail(f"{value!r} must be more than zero", param, ctx)
@@ -46,10 +37,11 @@ def bind_problem(listen: str) -> str | None:
     that cannot be silenced once gRPC is loaded. None when it looks bindable."""
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
-    if not port.isdigit():
-        return f"invalid address {listen!r}: use HOST:PORT"
-    if int(port) == 0:
-        return None
+    if port == "0" and listen.count(":") >= 1:
+        return None      # any free port
+    problem = address_problem(listen)
+    if problem:
+        return f"invalid address: {problem}"
     try:
         infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -73,7 +65,13 @@ def fail(message: str) -> None:
 
 @click.command("server")
 @click.option("--listen", default="127.0.0.1:7070", show_default=True, help="host:port to serve gRPC on")
-@click.option("--data-dir", default="~/.orchestra/server", show_default=True, help="where the state lives")
+@click.option("--data-dir", default="~/.orchestra/server", show_default=True,
+              help="the plane's keys and certificates, and its SQLite state")
+@click.option("--store", "store_url", default="", metavar="URL",
+              help="where the state lives: SQLite in the data dir (default), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")
+@click.option("--etcd-ca", type=click.Path(dir_okay=False), help="CA certificate that signed the etcd members")
+@click.option("--etcd-cert", type=click.Path(dir_okay=False), help="client certificate orchestra presents to etcd")
+@click.option("--etcd-key", type=click.Path(dir_okay=False), help="key of --etcd-cert")
 @click.option("--node-grace", type=Duration(), default="10s", show_default=True,
               help="silence after which a node becomes NotReady")
 @click.option("--heartbeat-interval", type=Duration(), default="2s", show_default=True,
@@ -83,22 +81,31 @@ def fail(message: str) -> None:
 @click.option("--tls-san", multiple=True, help="extra host name or IP the serving certificate must cover (repeatable)")
 @click.option("--allow-capability", multiple=True,
               help="let workloads add this Linux capability beyond the safe list (repeatable), e.g. NET_ADMIN")
+@click.option("--metrics-listen", default=None, metavar="HOST:PORT",
+              help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; "
+                   "off unless given)")
 def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
-           tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = ()) -> None:
+           tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = (), store_url: str = "",
+           etcd_ca: str | None = None, etcd_cert: str | None = None, etcd_key: str | None = None,
+           metrics_listen: str | None = None) -> None:
     """Run the orchestra control plane."""
+    from orchestra.metrics_endpoint import EndpointError, listen_problem
+    if metrics_listen is not None and listen_problem(metrics_listen):
+        fail(f"--metrics-listen: {listen_problem(metrics_listen)}")
     if node_grace <= heartbeat_interval:
         fail(f"--node-grace ({node_grace}ms) must be longer than --heartbeat-interval ({heartbeat_interval}ms), "
              f"or every node would keep going NotReady")
     # gRPC core would print its own complaint next to ours (e.g. a port in use); set before gRPC starts.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from orchestra.server import metrics
     from orchestra.server.grpc_server import build_server
     from orchestra.server.plane import Plane
-    from orchestra.store.datadir import open_data_dir
+    from orchestra.store.open import open_store
 
     logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        data, store = open_data_dir(data_dir)
+        data, store = open_store(store_url, data_dir, etcd_ca, etcd_cert, etcd_key)
     except StoreOpenError as exc:
         fail(str(exc))
     try:
@@ -117,12 +124,13 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
                  f"{exc.strerror or exc}")
         except (CertificateError, PolicyError) as exc:
             fail(f"security setup in {data.path}: {exc}")
-        plane.security_policy = sec.policy
+        plane.service.security_policy = sec.policy
         problem = bind_problem(listen)
         if problem:
             fail(f"cannot listen on {listen}: {problem}")
         try:
-            grpc_server, port = build_server(plane, listen, join=sec.join, interceptors=sec.interceptors,
+            grpc_server, port = build_server(plane, listen, join=sec.join,
+                                             interceptors=[metrics.ApiMetrics(), *sec.interceptors],
                                              extra_handlers=sec.handlers, tls=sec.tls)
         except (OSError, RuntimeError) as exc:
             reason = "the address is in use or not available here" if "bind" in str(exc).lower() else str(exc)
@@ -130,11 +138,17 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        try:
+            metrics_url = metrics.serve(plane, metrics_listen) if metrics_listen else ""
+        except EndpointError as exc:
+            fail(f"--metrics-listen: {exc}")
         grpc_server.start()
         plane.start()
         host = listen.rsplit(":", 1)[0]
         admin_conf = sec.pki.write_admin_config(client_address(listen, port))   # before we say we listen
         click.echo(f"orchestra server listening on {host}:{port} (data dir {data.path})")
+        if metrics_url:
+            click.echo(f"metrics: {metrics_url}")
         click.echo(f"admin client config: {admin_conf} (use: export ORCHESTRA_CONFIG={admin_conf}); "
                    f"join token for agents: {sec.node_token_path}")
         sys.stdout.flush()

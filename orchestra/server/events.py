@@ -23,6 +23,13 @@ class EventLog:
             self._changed.notify_all()
         return event_id
 
+    def history(self, obj: str = "", limit: int = 0) -> tuple[list, int]:
+        """(events oldest first, the newest id when listed). The id is read first and the list cut at
+        it, so that watching after it neither repeats nor misses an event."""
+        last_id = self.store.last_event_id()
+        found = [e for e in self.store.list_events(obj=obj) if e.id <= last_id]
+        return (found[-limit:] if limit > 0 else found), last_id
+
     def wait(self, timeout: float) -> None:
         """Returns when an event was emitted, or after `timeout` seconds."""
         with self._changed:

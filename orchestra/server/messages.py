@@ -1,13 +1,15 @@
 """Translation between store records / the workload model and protobuf messages."""
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from google.protobuf import json_format
 
 from orchestra.api import agent_pb2, orchestra_pb2, types_pb2
-from orchestra.spec.model import Resources, Taint, Workload
-from orchestra.store.records import EventRecord, NodeRecord, ReplicaRecord, WorkloadRecord
+from orchestra.scheduler.explanation import Explanation
+from orchestra.spec.model import Probe, Resources, Taint, Workload
+from orchestra.store.records import EventRecord, NodeRecord, ReplicaRecord, RevisionRecord, WorkloadRecord
 
 
 def resources_pb(r: Resources) -> types_pb2.Resources:
@@ -37,7 +39,8 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
         last_heartbeat_ms=n.last_heartbeat_ms, runtime_status=n.runtime_status, replica_count=len(bound),
-        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms)
+        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
+        advertise_address=n.advertise_address)
     json_format.ParseDict(n.facts, msg.facts, ignore_unknown_fields=True)
     json_format.ParseDict(n.usage, msg.usage, ignore_unknown_fields=True)
     return msg
@@ -46,10 +49,36 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
 def replica_pb(r: ReplicaRecord) -> types_pb2.Replica:
     msg = types_pb2.Replica(
         id=r.id, workload=r.workload, index=r.index, node=r.node, phase=r.phase, reason=r.reason,
-        exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, generation=r.generation,
+        exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, revision=r.revision,
         created_at_ms=r.created_at_ms, updated_at_ms=r.updated_at_ms, next_restart_ms=r.next_restart_ms,
-        requests=resources_pb(r.requests), incarnation=r.incarnation)
+        requests=resources_pb(r.requests), incarnation=r.incarnation, ready=r.ready, ready_since_ms=r.ready_since_ms,
+        pinned_node=r.pinned_node)
     json_format.ParseDict(r.usage, msg.usage, ignore_unknown_fields=True)
+    for p in r.probes:
+        json_format.ParseDict(p, msg.probes.add(), ignore_unknown_fields=True)
+    json_format.ParseDict(r.placement, msg.placement, ignore_unknown_fields=True)
+    return msg
+
+
+# Node names kept per rejection reason in a stored explanation: enough to act on, bounded.
+NAMES_PER_REJECTION = 30
+
+
+def placement_dict(e: Explanation, line: str, now_ms: int) -> dict:
+    """A scheduler Explanation as PlacementExplanation fields (what a replica record keeps)."""
+    msg = types_pb2.PlacementExplanation(
+        node=e.node or "", summary=line, nodes_total=e.nodes_total, nodes_feasible=e.nodes_feasible,
+        preempted=list(e.preempted), decided_at_ms=now_ms, unschedulable=e.unschedulable,
+        rejections=[types_pb2.PlacementRejection(filter=x.filter, reason=x.reason, count=x.count,
+                                                 nodes=list(x.nodes[:NAMES_PER_REJECTION]), detail=x.detail)
+                    for x in e.rejections],
+        scores=[types_pb2.NodeScore(node=sc.node, total=sc.total, parts=dict(sc.parts)) for sc in e.top])
+    return message_to_dict(msg)
+
+
+def placement_pb(e: Explanation, line: str, now_ms: int) -> types_pb2.PlacementExplanation:
+    msg = types_pb2.PlacementExplanation()
+    json_format.ParseDict(placement_dict(e, line, now_ms), msg)
     return msg
 
 
@@ -58,23 +87,55 @@ def event_pb(e: EventRecord) -> types_pb2.Event:
                            reason=e.reason, message=e.message)
 
 
-def workload_info_pb(w: WorkloadRecord, desired: int, replicas: Iterable[ReplicaRecord]) -> orchestra_pb2.WorkloadInfo:
-    replicas = list(replicas)
+def rollout_pb(w: WorkloadRecord, counts) -> orchestra_pb2.RolloutStatus:
+    return orchestra_pb2.RolloutStatus(
+        workload=w.name, revision=w.revision, state=w.rollout_state, message=w.rollout_message,
+        desired=counts.desired, updated=counts.up_to_date, ready=counts.ready, available=counts.available,
+        old=counts.old, started_at_ms=w.rollout_started_ms, last_progress_ms=w.rollout_progress_ms,
+        stable_revision=w.stable_revision, paused=w.paused)
+
+
+def workload_info_pb(w: WorkloadRecord, counts) -> orchestra_pb2.WorkloadInfo:
+    """`counts`: orchestra.server.service.Counts."""
     return orchestra_pb2.WorkloadInfo(
-        name=w.name, workload_json=w.spec_json, generation=w.generation, desired=desired,
-        running=sum(1 for r in replicas if r.phase == "Running"),
-        pending=sum(1 for r in replicas if r.phase == "Pending"),
-        created_at_ms=w.created_at_ms, updated_at_ms=w.updated_at_ms)
+        name=w.name, workload_json=w.spec_json, generation=w.generation, desired=counts.desired,
+        running=counts.running, pending=counts.pending, created_at_ms=w.created_at_ms,
+        updated_at_ms=w.updated_at_ms, revision=w.revision, ready=counts.ready, up_to_date=counts.up_to_date,
+        available=counts.available, rollout=rollout_pb(w, counts), deleting=w.deleting,
+        succeeded=counts.succeeded, failed=counts.failed)
 
 
-def container_spec(w: Workload, r: ReplicaRecord) -> agent_pb2.ContainerSpec:
-    """What the agent runs for replica `r` of workload `w`."""
+def revision_pb(r: RevisionRecord) -> orchestra_pb2.Revision:
+    return orchestra_pb2.Revision(number=r.number, created_at_ms=r.created_at_ms, change=r.change, origin=r.origin,
+                                  template_json=json.dumps(json.loads(r.spec_json)["spec"]["template"],
+                                                           sort_keys=True, separators=(",", ":")))
+
+
+def _probe_pb(p: Probe | None) -> agent_pb2.Probe | None:
+    if p is None:
+        return None
+    msg = agent_pb2.Probe(initial_delay_seconds=p.initial_delay_seconds, period_seconds=p.period_seconds,
+                          timeout_seconds=p.timeout_seconds, success_threshold=p.success_threshold,
+                          failure_threshold=p.failure_threshold)
+    if p.action == "exec":
+        msg.exec.command.extend(p.command)
+    elif p.action == "httpGet":
+        msg.http_get.path, msg.http_get.port = p.path, p.port
+    else:
+        msg.tcp_socket.port = p.port
+    return msg
+
+
+def container_spec(w: Workload, template_hash: str, r: ReplicaRecord) -> agent_pb2.ContainerSpec:
+    """What the agent runs for replica `r`; `w` is the workload as of the replica's revision."""
     t = w.spec.template
     return agent_pb2.ContainerSpec(
-        replica_id=r.id, workload=w.name, index=r.index, generation=r.generation, image=t.image,
-        command=list(t.command), env=dict(t.env),
+        replica_id=r.id, workload=w.name, index=r.index, revision=r.revision, template_hash=template_hash,
+        image=t.image, command=list(t.command), env=dict(t.env),
         ports=[types_pb2.Port(container_port=p.container_port, host_port=p.host_port, host_ip=p.host_ip,
                               protocol=p.protocol) for p in t.ports],
         resources=resources_pb(t.resources), restart_policy=t.restart_policy, tenant=w.spec.tenant,
         read_only_root_fs=t.read_only_root_fs, add_capabilities=list(t.add_capabilities),
-        incarnation=r.incarnation)
+        incarnation=r.incarnation, readiness_probe=_probe_pb(t.readiness_probe),
+        liveness_probe=_probe_pb(t.liveness_probe), startup_probe=_probe_pb(t.startup_probe),
+        termination_grace_seconds=t.termination_grace_period_seconds)

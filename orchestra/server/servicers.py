@@ -11,8 +11,8 @@ from google.protobuf.message import DecodeError
 
 from orchestra.api import agent_pb2, orchestra_pb2_grpc
 from orchestra.server.errors import PlaneError, ProtocolError
+from orchestra.server.agent_hub import Refused
 from orchestra.server.plane import Plane
-from orchestra.server.reports import Refused
 from orchestra.server.sessions import SessionEnd
 from orchestra.store.errors import StoreError
 
@@ -45,48 +45,84 @@ def _streaming(fn: Callable):
 
 class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def __init__(self, plane: Plane):
-        self.plane = plane
+        self.service = plane.service
 
     @_unary
     def Apply(self, request, context):
-        return self.plane.apply(list(request.workloads_json), dry_run=request.dry_run)
+        return self.service.apply(list(request.documents_json), dry_run=request.dry_run)
 
     @_unary
     def Delete(self, request, context):
-        return self.plane.delete(list(request.names))
+        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects])
+
+    @_unary
+    def ListServices(self, request, context):
+        return self.service.list_services()
+
+    @_unary
+    def DescribeService(self, request, context):
+        return self.service.describe_service(request.name)
 
     @_unary
     def ListWorkloads(self, request, context):
-        return self.plane.list_workloads()
+        return self.service.list_workloads()
 
     @_unary
     def ListReplicas(self, request, context):
-        return self.plane.list_replicas(workload=request.workload, node=request.node)
+        return self.service.list_replicas(workload=request.workload, node=request.node)
 
     @_unary
     def ListNodes(self, request, context):
-        return self.plane.list_nodes()
+        return self.service.list_nodes()
 
     @_unary
     def DescribeWorkload(self, request, context):
-        return self.plane.describe_workload(request.name)
+        return self.service.describe_workload(request.name)
 
     @_unary
     def DescribeNode(self, request, context):
-        return self.plane.describe_node(request.name)
+        return self.service.describe_node(request.name)
 
     @_unary
     def SetNodeSchedulable(self, request, context):
-        return self.plane.set_schedulable(request.name, request.schedulable)
+        return self.service.set_schedulable(request.name, request.schedulable)
+
+    @_unary
+    def ListEvents(self, request, context):
+        return self.service.list_events(request.object, request.limit)
 
     @_streaming
     def WatchEvents(self, request, context):
-        yield from self.plane.watch_events(request.after_id, request.object, context.is_active)
+        yield from self.service.watch_events(request.after_id, request.object, context.is_active)
 
     @_streaming
     def Logs(self, request, context):
-        yield from self.plane.stream_logs(request.workload, request.replica, request.follow, request.tail,
+        yield from self.service.stream_logs(request.workload, request.replica, request.follow, request.tail,
                                           context.is_active)
+
+    @_unary
+    def GetRollout(self, request, context):
+        return self.service.get_rollout(request.workload)
+
+    @_unary
+    def ListRevisions(self, request, context):
+        return self.service.list_revisions(request.workload)
+
+    @_unary
+    def UndoRollout(self, request, context):
+        return self.service.undo_rollout(request.workload, request.to_revision)
+
+    @_unary
+    def PauseRollout(self, request, context):
+        return self.service.pause_rollout(request.workload, request.paused)
+
+    @_unary
+    def DrainNode(self, request, context):
+        return self.service.drain_node(request.name, request.include_daemons)
+
+    @_streaming
+    def Exec(self, request_iterator, context):
+        yield from self.service.exec(request_iterator, context.is_active)
 
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
@@ -101,7 +137,7 @@ class AgentLinkServicer:
     INVALID_ARGUMENT instead of gRPC's generic deserialisation failure."""
 
     def __init__(self, plane: Plane, join: Callable | None = None):
-        self.plane = plane
+        self.hub = plane.hub
         self.join = join
 
     def Join(self, request, context):
@@ -121,7 +157,7 @@ class AgentLinkServicer:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           f"the first message of a session must be hello, got {kind or 'an empty message'}")
         try:
-            session = self.plane.open_session(first.hello)
+            session = self.hub.open_session(first.hello)
         except Refused as exc:
             yield agent_pb2.PlaneMessage(refusal=agent_pb2.Refusal(reason=str(exc)))
             return
@@ -142,12 +178,12 @@ class AgentLinkServicer:
                     return
                 yield item
         finally:
-            self.plane.close_session(session)
+            self.hub.close_session(session)
 
     def _read(self, session, request_iterator) -> None:
         try:
             for raw in request_iterator:
-                self.plane.on_agent_message(session, parse_agent_message(raw))
+                self.hub.on_message(session, parse_agent_message(raw))
         except ProtocolError as exc:
             session.end(exc.code, str(exc))
             return

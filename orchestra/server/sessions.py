@@ -35,6 +35,10 @@ class AgentSession:
         self.last_sent_ms = 0
         self.ended = threading.Event()
         self.log_requests: set[str] = set()
+        # Endpoints (orchestra.server.controllers.endpoints): what was sent, and what the agent says it routes by.
+        self.last_sent_endpoints = -1
+        self.last_sent_endpoints_ms = 0
+        self.endpoints_ack = 0
 
     def send(self, msg: agent_pb2.PlaneMessage) -> None:
         if not self.ended.is_set():

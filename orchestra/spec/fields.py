@@ -244,7 +244,7 @@ class Fields:
                 ok = False
                 continue
             p = self.key(path, k)
-            problem = key_check(k) if k else f"must not be empty"
+            problem = key_check(k) if k else "must not be empty"
             if problem:
                 self.error(p, f"{key_what} {quote(k)} {problem}" if k else f"{key_what} {problem}")
                 ok = False

@@ -1,4 +1,4 @@
-"""Manifests: YAML (or canonical JSON) -> validated Workload models.
+"""Manifests: YAML (or canonical JSON) -> validated models (Workload, and the other KINDS).
 
     apiVersion: orchestra/v1
     kind: Workload
@@ -17,6 +17,7 @@ ever escapes: input is untrusted (files, and JSON arriving at the server).
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import os
@@ -25,10 +26,11 @@ from typing import Any, Iterable, Mapping
 from orchestra.spec import names
 from orchestra.spec.errors import ManifestError, raise_collected
 from orchestra.spec.fields import Fields, describe, quote
-from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, RESTART_POLICIES, SELECTOR_OPERATORS,
-                                  STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS, Placement, Port,
-                                  PreferredTerm, Resources, SelectorRequirement, Template, Toleration,
-                                  Workload, WorkloadSpec)
+from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, MODES, PROBE_ACTIONS, RESTART_POLICIES,
+                                  SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
+                                  Budget, JobSpec, Placement, Port, PreferredTerm, Probe, Resources,
+                                  SelectorRequirement, Template, Toleration, UpdateStrategy, Workload,
+                                  WorkloadSpec)
 from orchestra.spec.quantities import (CPU_EXAMPLES, MEMORY_EXAMPLES, QuantityError, format_cpu,
                                        format_memory, parse_cpu, parse_memory)
 from orchestra.spec.yaml_loader import documents
@@ -44,9 +46,20 @@ PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_FIELDS = ("name", "labels")
-SPEC_FIELDS = ("replicas", "tenant", "priority", "template", "placement")
+JOB_FIELDS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds")
+SPEC_FIELDS = ("mode", "replicas", "tenant", "priority", "template", "placement", "update", *JOB_FIELDS)
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
-                   "readOnlyRootFilesystem", "addCapabilities")
+                   "readOnlyRootFilesystem", "addCapabilities", "readinessProbe", "livenessProbe",
+                   "startupProbe", "terminationGracePeriodSeconds")
+PROBE_FIELDS = (*PROBE_ACTIONS, "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+                "failureThreshold")
+HTTP_GET_FIELDS = ("path", "port")
+TCP_SOCKET_FIELDS = ("port",)
+EXEC_FIELDS = ("command",)
+UPDATE_FIELDS = ("maxSurge", "maxUnavailable", "minReadySeconds", "progressDeadlineSeconds", "autoRollback")
+MAX_GRACE_SECONDS = 3600
+MAX_PROBE_SECONDS = 3600
+MAX_DEADLINE_SECONDS = 7 * 24 * 3600
 PORT_FIELDS = ("containerPort", "hostPort", "hostIP", "protocol")
 RESOURCE_FIELDS = ("cpu", "memory")
 PLACEMENT_FIELDS = ("nodeSelector", "requiredAffinity", "preferredAffinity", "tolerations",
@@ -59,14 +72,17 @@ TOLERATION_FIELDS = ("key", "operator", "value", "effect")
 _HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_FIELDS},
          **{f: "spec.template" for f in TEMPLATE_FIELDS}, **{f: "spec.placement" for f in PLACEMENT_FIELDS},
          **{f: "spec.template.resources" for f in RESOURCE_FIELDS},
+         **{f: "spec.update" for f in UPDATE_FIELDS},
+         **{f: "spec" for f in JOB_FIELDS},
+         **{f: "spec.template.readinessProbe" for f in PROBE_FIELDS},
          "containerPort": "spec.template.ports[]", "hostPort": "spec.template.ports[]",
          "hostIP": "spec.template.ports[]"}
 
 
 # -- loading ------------------------------------------------------------------------------
 
-def load_file(path: str | os.PathLike[str]) -> list[Workload]:
-    """Every workload of a (multi-document) YAML file; raises ManifestError naming the file."""
+def load_file(path: str | os.PathLike[str]) -> list[Any]:
+    """Every document of a (multi-document) YAML file; raises ManifestError naming the file."""
     source = os.fspath(path)
     try:
         with open(source, "rb") as f:
@@ -78,11 +94,11 @@ def load_file(path: str | os.PathLike[str]) -> list[Workload]:
     return load_text(data, source)
 
 
-def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]) -> list[Workload]:
-    """Workloads of several files as one apply: all problems of all files, names unique across them.
-    An item may also be (source name, text), e.g. ("<stdin>", data)."""
+def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]) -> list[Any]:
+    """Documents of several files as one apply: all problems of all files, names unique (per kind)
+    across them. An item may also be (source name, text), e.g. ("<stdin>", data)."""
     errors: list[ManifestError] = []
-    loaded: list[tuple[str, int, Workload]] = []
+    loaded: list[tuple[str, int, Any]] = []
     for item in paths:
         try:
             if isinstance(item, tuple):
@@ -93,25 +109,25 @@ def load_files(paths: Iterable[str | os.PathLike[str] | tuple[str, str | bytes]]
                 loaded.append((source, i, w))
         except ManifestError as e:
             errors.append(e)
-    seen: dict[str, tuple[str, int]] = {}
+    seen: dict[tuple[str, str], tuple[str, int]] = {}
     for source, i, w in loaded:
-        if w.name in seen:
-            first = seen[w.name]
-            errors.append(ManifestError(source, f'{quote(w.name)} is also defined in {first[0]} '
-                                        f'(workload {first[1]}); names must be unique in one apply',
+        if (w.KIND, w.name) in seen:
+            first = seen[w.KIND, w.name]
+            errors.append(ManifestError(source, f'{w.KIND} {quote(w.name)} is also defined in {first[0]} '
+                                        f'(document {first[1]}); names must be unique in one apply',
                                         None, "metadata.name"))
         else:
-            seen[w.name] = (source, i)
+            seen[w.KIND, w.name] = (source, i)
     raise_collected(errors)
     return [w for _, _, w in loaded]
 
 
-def load_text(text: str | bytes, source: str = "<input>") -> list[Workload]:
-    """Every workload of multi-document YAML `text`; empty documents are skipped."""
+def load_text(text: str | bytes, source: str = "<input>") -> list[Any]:
+    """Every document of multi-document YAML `text`; empty documents are skipped."""
     text = _decoded(text, source)
     errors: list[ManifestError] = []
-    workloads: list[Workload] = []
-    first_doc: dict[str, int] = {}
+    workloads: list[Any] = []
+    first_doc: dict[tuple[str, str], int] = {}
     try:
         for index, data in documents(text, source):
             if data is None:
@@ -121,12 +137,12 @@ def load_text(text: str | bytes, source: str = "<input>") -> list[Workload]:
             except ManifestError as e:
                 errors.append(e)
                 continue
-            if w.name in first_doc:
+            if (w.KIND, w.name) in first_doc:
                 errors.append(ManifestError(source, f"{quote(w.name)} is also the name of document "
-                                            f"{first_doc[w.name]}; names must be unique in one apply",
+                                            f"{first_doc[w.KIND, w.name]}; names must be unique in one apply",
                                             index, "metadata.name"))
                 continue
-            first_doc[w.name] = index
+            first_doc[w.KIND, w.name] = index
             workloads.append(w)
     except ManifestError as e:     # a YAML syntax error ends the file
         errors.append(e)
@@ -163,37 +179,44 @@ def _decoded(text: str | bytes, source: str) -> str:
 
 # -- one document -------------------------------------------------------------------------
 
-def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Workload:
-    """Validate one document (a dict from YAML or JSON) and build its Workload.
+def parse_document(data: Any, source: str = "<input>", index: int = 1) -> Any:
+    """Validate one document (a dict from YAML or JSON) and build its model: a Workload, or the
+    model of another kind of KINDS.
 
     Raises ManifestError (ManifestErrors when several problems) and nothing else.
     """
     f = Fields(source, index)
     try:
-        w = _workload(f, data)
+        doc = _document(f, data)
     except RecursionError:  # pragma: no cover - the schema is shallow; kept for hostile objects
         f.error("", "nested too deeply")
-        w = None
+        doc = None
     raise_collected(f.all_errors())
-    assert w is not None
-    return w
+    assert doc is not None
+    return doc
 
 
-def _workload(f: Fields, data: Any) -> Workload | None:
+def _document(f: Fields, data: Any) -> Any:
     if not isinstance(data, Mapping):
         f.error("", f"expected a mapping with apiVersion, kind, metadata and spec, got {describe(data)}")
         return None
     top = f.mapping(data, "", TOP_FIELDS, _HOME)
     assert top is not None
+    expected = " | ".join(KINDS)
     api = f.string(top.get("apiVersion"), "apiVersion", required=True, expected=API_VERSION)
-    kind = f.string(top.get("kind"), "kind", required=True, expected=KIND_WORKLOAD)
+    kind = f.string(top.get("kind"), "kind", required=True, expected=expected)
     if api is not None and api != API_VERSION:
         f.error("apiVersion", f"{quote(api)} is not supported (expected {API_VERSION})")
         return None   # another API's document: its fields would only add noise
-    if kind is not None and kind != KIND_WORKLOAD:
-        f.error("kind", f"{quote(kind)} is not supported (expected {KIND_WORKLOAD})")
+    if kind is not None and kind not in KINDS:
+        f.error("kind", f"{quote(kind)} is not supported (expected {expected})")
         return None
+    if kind is None:
+        return None
+    return KINDS[kind](f, top)
 
+
+def _workload(f: Fields, top: Mapping[str, Any]) -> Workload | None:
     meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
     name = labels = None
     if meta is not None:
@@ -218,15 +241,49 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
     spec = f.mapping(value, "spec", SPEC_FIELDS, _HOME)
     if spec is None:
         return None
+    mode = f.choice(spec.get("mode"), "spec.mode", MODES, "replicated")
     replicas = f.integer(spec.get("replicas"), "spec.replicas", 0, MAX_REPLICAS, 1)
     tenant = f.string(spec.get("tenant"), "spec.tenant", names.dns_label_problem)
     priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
     template = _template(f, spec.get("template"))
     placement = _placement(f, spec.get("placement"))
-    if None in (replicas, tenant, priority, template, placement):
+    update = _update(f, spec.get("update"))
+    job = _job(f, spec, mode)
+    if mode in ("daemon", "job") and spec.get("replicas") is not None:
+        f.error("spec.replicas", "a daemon runs one replica on every eligible node: remove replicas"
+                if mode == "daemon" else "a job runs parallelism replicas at a time until completions "
+                                         "succeed: remove replicas (use parallelism and completions)")
         return None
+    if None in (mode, replicas, tenant, priority, template, placement, update, job):
+        return None
+    if mode != "replicated":
+        replicas = 0
+    if mode == "job":
+        given = (spec.get("template") or {}).get("restartPolicy")
+        if given is None:
+            template = dataclasses.replace(template, restart_policy="Never")
+        elif template.restart_policy == "Always":
+            f.error("spec.template.restartPolicy", "a job's replicas end: use Never (a failed one is replaced, "
+                                                   "up to backoffLimit) or OnFailure (restarted in place)")
+            return None
     return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
-                        placement=placement)
+                        placement=placement, update=update, mode=mode, job=job)
+
+
+def _job(f: Fields, spec: Mapping[str, Any], mode: str | None) -> JobSpec | None:
+    given = [k for k in JOB_FIELDS if spec.get(k) is not None]
+    if mode != "job":
+        for k in given:
+            f.error(f"spec.{k}", f"is for jobs only (spec.mode: job); this workload is {mode or 'replicated'}")
+        return None if given else JobSpec()
+    completions = f.integer(spec.get("completions"), "spec.completions", 1, MAX_REPLICAS, 1)
+    parallelism = f.integer(spec.get("parallelism"), "spec.parallelism", 1, MAX_REPLICAS, 1)
+    backoff = f.integer(spec.get("backoffLimit"), "spec.backoffLimit", 0, 10_000, 6)
+    deadline = f.integer(spec.get("activeDeadlineSeconds"), "spec.activeDeadlineSeconds", 0, MAX_DEADLINE_SECONDS, 0)
+    if None in (completions, parallelism, backoff, deadline):
+        return None
+    return JobSpec(completions=completions, parallelism=parallelism, backoff_limit=backoff,
+                   active_deadline_seconds=deadline)
 
 
 def _template(f: Fields, value: Any) -> Template | None:
@@ -246,10 +303,129 @@ def _template(f: Fields, value: Any) -> Template | None:
     restart = f.choice(t.get("restartPolicy"), f"{path}.restartPolicy", RESTART_POLICIES, "Always")
     read_only = f.boolean(t.get("readOnlyRootFilesystem"), f"{path}.readOnlyRootFilesystem", False)
     caps = _capabilities(f, t.get("addCapabilities"), f"{path}.addCapabilities")
-    if None in (image, command, env, ports, resources, restart, read_only, caps):
+    probes = {name: _probe(f, t.get(name), f"{path}.{name}", liveness_like=name != "readinessProbe")
+              for name in ("readinessProbe", "livenessProbe", "startupProbe")}
+    grace = f.integer(t.get("terminationGracePeriodSeconds"), f"{path}.terminationGracePeriodSeconds", 0,
+                      MAX_GRACE_SECONDS, 10)
+    if None in (image, command, env, ports, resources, restart, read_only, caps, grace) or \
+            any(p is _INVALID for p in probes.values()):
         return None
     return Template(image=image, command=command, env=env, ports=ports, resources=resources,
-                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps)
+                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
+                    readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
+                    startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace)
+
+
+_INVALID = object()   # a probe that was given but is wrong (None means: not given)
+
+
+def _probe(f: Fields, value: Any, path: str, liveness_like: bool) -> Probe | None | object:
+    if value is None:
+        return None
+    d = f.mapping(value, path, PROBE_FIELDS, what="a mapping with one of exec, httpGet, tcpSocket")
+    if d is None:
+        return _INVALID
+    actions = [a for a in PROBE_ACTIONS if a in d]
+    if len(actions) != 1:
+        f.error(path, ("needs one of exec, httpGet or tcpSocket (e.g. httpGet: {path: /, port: 8080})" if not actions
+                       else f"has {' and '.join(actions)}: give exactly one of exec, httpGet or tcpSocket"))
+        return _INVALID
+    action = actions[0]
+    apath = f"{path}.{action}"
+    command: tuple[str, ...] | None = ()
+    port: int | None = 0
+    http_path: str | None = "/"
+    if action == "exec":
+        a = f.mapping(d[action], apath, EXEC_FIELDS, what="a mapping with command, e.g. {command: [cat, /tmp/ok]}")
+        command = f.string_list(a.get("command") if a else None, f"{apath}.command", "[cat, /tmp/ok]")
+        if a is None or command is None:
+            return _INVALID
+        if not command:
+            f.error(f"{apath}.command", "required field is missing (expected the command to run, e.g. [cat, /tmp/ok])")
+            return _INVALID
+    else:
+        known = HTTP_GET_FIELDS if action == "httpGet" else TCP_SOCKET_FIELDS
+        a = f.mapping(d[action], apath, known, what="a mapping with port, e.g. {port: 8080}")
+        if a is None:
+            return _INVALID
+        port = _probe_port(f, a.get("port"), f"{apath}.port")
+        if action == "httpGet":
+            http_path = f.string(a.get("path"), f"{apath}.path", _http_path_problem, expected="a path, e.g. /healthz")
+            http_path = "/" if http_path == "" else http_path
+        if port is None or http_path is None:
+            return _INVALID
+    delay = f.integer(d.get("initialDelaySeconds"), f"{path}.initialDelaySeconds", 0, MAX_PROBE_SECONDS, 0)
+    period = f.integer(d.get("periodSeconds"), f"{path}.periodSeconds", 1, MAX_PROBE_SECONDS, 10)
+    timeout = f.integer(d.get("timeoutSeconds"), f"{path}.timeoutSeconds", 1, MAX_PROBE_SECONDS, 1)
+    success = f.integer(d.get("successThreshold"), f"{path}.successThreshold", 1, 1000, 1)
+    failure = f.integer(d.get("failureThreshold"), f"{path}.failureThreshold", 1, 1000, 3)
+    if None in (delay, period, timeout, success, failure):
+        return _INVALID
+    if liveness_like and success != 1:
+        f.error(f"{path}.successThreshold", f"{success} is not allowed: a liveness or startup probe succeeds "
+                                            f"on its first success (successThreshold must be 1)")
+        return _INVALID
+    return Probe(action=action, command=command, path=http_path, port=port, initial_delay_seconds=delay,
+                 period_seconds=period, timeout_seconds=timeout, success_threshold=success,
+                 failure_threshold=failure)
+
+
+def _probe_port(f: Fields, value: Any, path: str) -> int | None:
+    if isinstance(value, str) and not value.isdigit():
+        f.error(path, f"{quote(value)} is not a port number (named ports are not supported: give the "
+                      f"containerPort number, e.g. 8080)")
+        return None
+    return f.integer(value, path, 1, 65535)
+
+
+def _http_path_problem(text: str) -> str | None:
+    if text and not text.startswith("/"):
+        return "must start with / (e.g. /healthz)"
+    if any(c.isspace() for c in text):
+        return "must not contain spaces"
+    return None
+
+
+def _budget(f: Fields, value: Any, path: str, default: Budget) -> Budget | None:
+    if value is None:
+        return default
+    if isinstance(value, str) and value.endswith("%"):
+        number = value[:-1]
+        if number.isdigit() and 0 <= int(number) <= 100:
+            return Budget(int(number), percent=True)
+        f.error(path, f"{quote(value)} is not a percentage from 0% to 100%")
+        return None
+    if isinstance(value, str):
+        f.error(path, f"{quote(value)} is not valid (expected a number of replicas, e.g. 1, or a percentage, "
+                      f"e.g. 25%)")
+        return None
+    n = f.integer(value, path, 0, MAX_REPLICAS)
+    return None if n is None else Budget(n)
+
+
+def _update(f: Fields, value: Any) -> UpdateStrategy | None:
+    path = "spec.update"
+    u = f.mapping(value, path, UPDATE_FIELDS, _HOME)
+    if u is None:
+        return None
+    surge = _budget(f, u.get("maxSurge"), f"{path}.maxSurge", Budget(1))
+    unavailable = _budget(f, u.get("maxUnavailable"), f"{path}.maxUnavailable", Budget(0))
+    min_ready = f.integer(u.get("minReadySeconds"), f"{path}.minReadySeconds", 0, MAX_DEADLINE_SECONDS, 0)
+    deadline = f.integer(u.get("progressDeadlineSeconds"), f"{path}.progressDeadlineSeconds", 1,
+                         MAX_DEADLINE_SECONDS, 600)
+    auto = f.boolean(u.get("autoRollback"), f"{path}.autoRollback", False)
+    if None in (surge, unavailable, min_ready, deadline, auto):
+        return None
+    if surge.value == 0 and unavailable.value == 0:
+        f.error(path, "maxSurge and maxUnavailable are both 0: a rolling update could neither add a new replica "
+                      "nor stop an old one (e.g. maxSurge: 1, or maxUnavailable: 1)")
+        return None
+    if deadline <= min_ready:
+        f.error(f"{path}.progressDeadlineSeconds", f"{deadline} must be more than minReadySeconds ({min_ready}): "
+                                                   f"a new replica could never count as available in time")
+        return None
+    return UpdateStrategy(max_surge=surge, max_unavailable=unavailable, min_ready_seconds=min_ready,
+                          progress_deadline_seconds=deadline, auto_rollback=auto)
 
 
 def _ports(f: Fields, value: Any, path: str) -> tuple[Port, ...] | None:
@@ -477,3 +653,12 @@ def _tolerations(f: Fields, value: Any, path: str) -> tuple[Toleration, ...] | N
             continue
         out.append(Toleration(key=key, operator=op, value=val, effect=effect))
     return tuple(out) if ok else None
+
+
+# Every kind a manifest may hold: its `kind` -> the parser of a document's top-level fields
+# (apiVersion and kind already checked). Another kind's module adds itself here.
+KINDS: dict[str, Any] = {KIND_WORKLOAD: _workload}
+
+from orchestra.spec.service import KIND_SERVICE, parse_service  # noqa: E402 (its own module, registered here)
+
+KINDS[KIND_SERVICE] = parse_service

@@ -1,4 +1,4 @@
-"""Rules for names: workloads, tenants, label keys and values, environment variables, capabilities.
+"""Rules for names: nodes, workloads, tenants, label keys and values, environment variables, capabilities.
 
 Each check returns None when the text is valid, else a sentence saying what is expected.
 """
@@ -10,6 +10,7 @@ import re
 # DNS-1123 label of at most 63 characters (they become container and host names).
 MAX_WORKLOAD_NAME = 53
 
+_NODE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -35,9 +36,17 @@ SYS_RAWIO SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG WAKE_ALARM
 def dns_label_problem(text: str, max_len: int = 63) -> str | None:
     if len(text) > max_len:
         return f"is {len(text)} characters long (at most {max_len})"
-    if not _DNS_LABEL.match(text):
+    if not _DNS_LABEL.fullmatch(text):
         return ("must consist of lower-case letters, digits and '-', and start and end with a "
                 "letter or digit (e.g. web, api-v2)")
+    return None
+
+
+def node_name_problem(text: str) -> str | None:
+    """A node name: a host name as people spell them (vm-1, node_2.lab), also in certificates."""
+    if not _NODE_NAME.fullmatch(text):
+        return ("use 1-253 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                "digit (e.g. vm-1)")
     return None
 
 
@@ -51,14 +60,14 @@ def workload_name_problem(text: str) -> str | None:
 def label_key_problem(text: str) -> str | None:
     prefix, slash, name = text.rpartition("/")
     if slash:
-        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix):
+        if not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix):
             return ("has an invalid prefix: a label key is [prefix/]name where prefix is a DNS "
                     "subdomain (e.g. example.com/tier)")
     if not name:
         return "is empty: a label key needs a name (e.g. app, zone, example.com/tier)"
     if len(name) > 63:
         return f"has a name part of {len(name)} characters (at most 63)"
-    if not _LABEL_NAME.match(name):
+    if not _LABEL_NAME.fullmatch(name):
         return ("must consist of letters, digits, '-', '_' and '.', and start and end with a "
                 "letter or digit (e.g. app, zone, example.com/tier)")
     return None
@@ -67,14 +76,14 @@ def label_key_problem(text: str) -> str | None:
 def label_value_problem(text: str) -> str | None:
     if len(text) > 63:
         return f"is {len(text)} characters long (a label value has at most 63)"
-    if text and not _LABEL_NAME.match(text):
+    if text and not _LABEL_NAME.fullmatch(text):
         return ("must be empty or consist of letters, digits, '-', '_' and '.', and start and end "
                 "with a letter or digit (e.g. web, zone-a, v1.2)")
     return None
 
 
 def env_name_problem(text: str) -> str | None:
-    if not _ENV_NAME.match(text):
+    if not _ENV_NAME.fullmatch(text):
         return ("is not a valid environment variable name (letters, digits, '_', '-', '.'; "
                 "not starting with a digit, e.g. GREETING)")
     return None
@@ -83,7 +92,7 @@ def env_name_problem(text: str) -> str | None:
 def image_problem(text: str) -> str | None:
     if len(text) > 255:
         return f"is {len(text)} characters long (an image reference has at most 255)"
-    if not _IMAGE.match(text):
+    if not _IMAGE.fullmatch(text):
         return ("is not an image reference (expected [registry/]name[:tag][@sha256:digest] "
                 "with a lower-case name, e.g. local/busybox:1)")
     return None
@@ -95,3 +104,62 @@ def capability_name(text: str) -> str | None:
     if name.startswith("CAP_"):
         name = name[4:]
     return name if name in CAPABILITIES else None
+
+
+# -- the text forms of flags: labels, taints, addresses -------------------------------------
+
+def parse_labels(text: str | list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`k=v,k2=v2` (or several such items) -> dict; every key and value checked like a manifest's.
+    Raises ValueError naming the offending part."""
+    items = [text] if isinstance(text, str) else list(text)
+    out: dict[str, str] = {}
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, sep, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep:
+                raise ValueError(f"label {part!r} has no '=': write key=value (several: k=v,k2=v2)")
+            problem = label_key_problem(key)
+            if problem:
+                raise ValueError(f"label key {key!r} {problem}")
+            problem = label_value_problem(value)
+            if problem:
+                raise ValueError(f"label {key}: value {value!r} {problem}")
+            if key in out:
+                raise ValueError(f"label {key!r} is given twice")
+            out[key] = value
+    return out
+
+
+TAINT_EFFECTS_TEXT = "NoSchedule"
+
+
+def taint_text(key: str, value: str, effect: str) -> str:
+    """How a taint is written: key=value:Effect, or key:Effect without a value."""
+    return f"{key}={value}:{effect}" if value else f"{key}:{effect}"
+
+
+def parse_taint(text: str) -> tuple[str, str, str]:
+    """`key=value:NoSchedule` or `key:NoSchedule` -> (key, value, effect); ValueError otherwise."""
+    kv, sep, effect = text.rpartition(":")
+    if not sep or effect != TAINT_EFFECTS_TEXT:
+        raise ValueError(f"taint {text!r}: write key=value:NoSchedule (or key:NoSchedule)")
+    key, _, value = kv.partition("=")
+    problem = label_key_problem(key)
+    if problem:
+        raise ValueError(f"taint {text!r}: key {key!r} {problem}")
+    problem = label_value_problem(value)
+    if problem:
+        raise ValueError(f"taint {text!r}: value {value!r} {problem}")
+    return key, value, effect
+
+
+def address_problem(text: str) -> str | None:
+    """HOST:PORT (an IPv6 host in brackets: [::1]:7070)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7070)"
+    return None

@@ -159,3 +159,25 @@ def format_memory(nbytes: int) -> str:
                 shown = shown[:-2]
             return f"{shown}{suffix}"
     return str(nbytes)
+
+
+# -- durations -----------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1000}
+DURATION_EXAMPLES = "e.g. 500ms, 10s, 5m, 24h, 7d; a plain number is seconds"
+
+
+def parse_duration_ms(value: object) -> int:
+    """'500ms', '10s', '1.5s', '5m', '24h', '7d', or plain seconds ('90', 1.5) -> milliseconds.
+    The one grammar of durations for every flag of the CLI, the server and the agent."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise QuantityError(f"invalid duration {_describe(value)}: {DURATION_EXAMPLES}")
+    text = str(value).strip().lower()
+    m = _DURATION_RE.match(text) if len(text) <= _MAX_TEXT else None
+    if not m:
+        raise QuantityError(f"invalid duration {str(value)[:_MAX_TEXT]!r}: {DURATION_EXAMPLES}")
+    ms = Decimal(m.group(1)) * _DURATION_MS[m.group(2)]
+    if ms != ms.to_integral_value():
+        raise QuantityError(f"{value!r} is not a whole number of milliseconds")
+    return int(ms)

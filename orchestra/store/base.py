@@ -1,6 +1,11 @@
 """The state interface of the plane. Every backend implements `Store`; one contract test
 suite (tests/unit/store/test_contract.py) runs against each of them.
 
+A backend keeps collections of records (orchestra.store.records), each record a JSON
+document under its class's KIND and its key, plus an append-only event log. It implements
+five primitives (`get`, `list`, `put`, `delete`, `transaction`) and the events; the typed
+methods below (`get_node`, `list_replicas`, ...) are written once, here, on top of them.
+
 Atomicity: each method is atomic on its own; `transaction()` groups several calls into one
 all-or-nothing change (nested `transaction()` blocks join the outer one). While a
 transaction is open, other threads' calls wait, so a read-modify-write inside it is safe.
@@ -9,15 +14,19 @@ from __future__ import annotations
 
 import abc
 from contextlib import AbstractContextManager
-from typing import Iterable
+from typing import Any, Iterable, TypeVar
 
-from orchestra.store.records import EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, WorkloadRecord
+from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, RevisionRecord,
+                                     RevokedCertificateRecord, WorkloadRecord)
 
 # Events kept; older ones are dropped when a new one is added.
 DEFAULT_EVENT_RETENTION = 10_000
 
+R = TypeVar("R")
+
 
 class Store(abc.ABC):
+    # -- primitives ---------------------------------------------------------------------------
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """All calls inside commit together, or none does (an exception rolls back)."""
@@ -25,52 +34,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    # nodes
     @abc.abstractmethod
-    def get_node(self, name: str) -> NodeRecord | None: ...
+    def get(self, cls: type[R], key: str) -> R | None:
+        """The record of class `cls` with `key`, or None."""
 
     @abc.abstractmethod
-    def list_nodes(self) -> list[NodeRecord]:
-        """Sorted by name."""
+    def list(self, cls: type[R], **where: str) -> list[R]:
+        """Every record of `cls`, sorted by key; `where` filters on the indexed fields
+        `workload` and `node` (equality; "" is a value like any other)."""
 
     @abc.abstractmethod
-    def put_node(self, node: NodeRecord) -> None:
-        """Insert or replace by name."""
+    def put(self, record: Any) -> None:
+        """Insert or replace by key."""
 
     @abc.abstractmethod
-    def delete_node(self, name: str) -> bool: ...
+    def delete(self, cls: type, key: str) -> bool:
+        """True when there was such a record."""
 
-    # workloads
-    @abc.abstractmethod
-    def get_workload(self, name: str) -> WorkloadRecord | None: ...
-
-    @abc.abstractmethod
-    def list_workloads(self) -> list[WorkloadRecord]:
-        """Sorted by name."""
-
-    @abc.abstractmethod
-    def put_workload(self, workload: WorkloadRecord) -> None: ...
-
-    @abc.abstractmethod
-    def delete_workload(self, name: str) -> bool:
-        """Deletes the workload and all its replicas."""
-
-    # replicas
-    @abc.abstractmethod
-    def get_replica(self, replica_id: str) -> ReplicaRecord | None: ...
-
-    @abc.abstractmethod
-    def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
-        """Filtered by workload and/or node when given, and to bound (True) or unbound (False) replicas;
-        sorted by (workload, index)."""
-
-    @abc.abstractmethod
-    def put_replica(self, replica: ReplicaRecord) -> None: ...
-
-    @abc.abstractmethod
-    def delete_replica(self, replica_id: str) -> bool: ...
-
-    # events
+    # -- events -------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_event(self, time_ms: int, kind: str, obj: str, type_: str, reason: str, message: str) -> int:
         """Appends an event; returns its id (ids grow). Keeps only the newest `retention` events."""
@@ -82,30 +63,106 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def last_event_id(self) -> int: ...
 
-    # join tokens (node enrolment) and revoked certificates
-    @abc.abstractmethod
-    def put_join_token(self, token: JoinTokenRecord) -> None: ...
+    # -- nodes --------------------------------------------------------------------------------
+    def get_node(self, name: str) -> NodeRecord | None:
+        return self.get(NodeRecord, name)
 
-    @abc.abstractmethod
-    def get_join_token(self, token_id: str) -> JoinTokenRecord | None: ...
+    def list_nodes(self) -> list[NodeRecord]:
+        """Sorted by name."""
+        return self.list(NodeRecord)
 
-    @abc.abstractmethod
-    def list_join_tokens(self) -> list[JoinTokenRecord]: ...
+    def put_node(self, node: NodeRecord) -> None:
+        self.put(node)
 
-    @abc.abstractmethod
-    def revoke_join_token(self, token_id: str) -> bool: ...
+    def delete_node(self, name: str) -> bool:
+        return self.delete(NodeRecord, name)
 
-    @abc.abstractmethod
-    def revoke_certificate(self, serial: str, time_ms: int, reason: str = "") -> None: ...
+    # -- workloads ----------------------------------------------------------------------------
+    def get_workload(self, name: str) -> WorkloadRecord | None:
+        return self.get(WorkloadRecord, name)
 
-    @abc.abstractmethod
-    def is_certificate_revoked(self, serial: str) -> bool: ...
+    def list_workloads(self) -> list[WorkloadRecord]:
+        """Sorted by name."""
+        return self.list(WorkloadRecord)
 
-    @abc.abstractmethod
-    def list_revoked_certificates(self) -> list[str]: ...
+    def put_workload(self, workload: WorkloadRecord) -> None:
+        self.put(workload)
 
-    # conveniences built on the above
+    def delete_workload(self, name: str) -> bool:
+        """Deletes the workload with all its replicas and revisions."""
+        with self.transaction():
+            for r in self.list(ReplicaRecord, workload=name):
+                self.delete(ReplicaRecord, r.id)
+            for rev in self.list(RevisionRecord, workload=name):
+                self.delete(RevisionRecord, rev.key)
+            return self.delete(WorkloadRecord, name)
+
+    # -- revisions ----------------------------------------------------------------------------
+    def list_revisions(self, workload: str) -> list[RevisionRecord]:
+        """Oldest first."""
+        return self.list(RevisionRecord, workload=workload)
+
+    def get_revision(self, workload: str, number: int) -> RevisionRecord | None:
+        return self.get(RevisionRecord, RevisionRecord(workload, number, "", "").key)
+
+    # -- replicas -----------------------------------------------------------------------------
+    def get_replica(self, replica_id: str) -> ReplicaRecord | None:
+        return self.get(ReplicaRecord, replica_id)
+
+    def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
+        """Filtered by workload and/or node when given, and to bound (True) or unbound (False) replicas;
+        sorted by (workload, index)."""
+        where = {}
+        if workload:
+            where["workload"] = workload
+        if node:
+            where["node"] = node
+        elif bound is False:
+            where["node"] = ""
+        found = self.list(ReplicaRecord, **where)
+        if bound is True:
+            found = [r for r in found if r.node]
+        found.sort(key=lambda r: (r.workload, r.index))
+        return found
+
+    def put_replica(self, replica: ReplicaRecord) -> None:
+        self.put(replica)
+
     def put_replicas(self, replicas: Iterable[ReplicaRecord]) -> None:
         with self.transaction():
             for r in replicas:
-                self.put_replica(r)
+                self.put(r)
+
+    def delete_replica(self, replica_id: str) -> bool:
+        return self.delete(ReplicaRecord, replica_id)
+
+    # -- join tokens (node enrolment) and revoked certificates --------------------------------
+    def put_join_token(self, token: JoinTokenRecord) -> None:
+        self.put(token)
+
+    def get_join_token(self, token_id: str) -> JoinTokenRecord | None:
+        return self.get(JoinTokenRecord, token_id)
+
+    def list_join_tokens(self) -> list[JoinTokenRecord]:
+        return self.list(JoinTokenRecord)
+
+    def revoke_join_token(self, token_id: str) -> bool:
+        with self.transaction():
+            t = self.get(JoinTokenRecord, token_id)
+            if t is None:
+                return False
+            t.revoked = True
+            self.put(t)
+            return True
+
+    def revoke_certificate(self, serial: str, time_ms: int, reason: str = "") -> None:
+        """Idempotent: the first revocation's time and reason are kept."""
+        with self.transaction():
+            if self.get(RevokedCertificateRecord, serial) is None:
+                self.put(RevokedCertificateRecord(serial=serial, revoked_at_ms=time_ms, reason=reason))
+
+    def is_certificate_revoked(self, serial: str) -> bool:
+        return self.get(RevokedCertificateRecord, serial) is not None
+
+    def list_revoked_certificates(self) -> list[str]:
+        return [r.serial for r in self.list(RevokedCertificateRecord)]

@@ -1,28 +1,25 @@
 """The records the plane keeps. Plain mutable dataclasses: a backend returns fresh copies,
-so a caller may change one and `put_*` it back inside a transaction."""
+so a caller may change one and `put` it back inside a transaction.
+
+Every record class names its collection (`KIND`) and how its key is made (`key`); the
+store keeps each as a JSON document (orchestra.store.codec), so a new field needs a default
+and nothing else. The fields named `workload` and `node` are indexed by the backends.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from orchestra.spec.model import Resources, Taint
 
+# Node status. Replica phases: orchestra.phase.Phase.
 READY = "Ready"
 NOT_READY = "NotReady"
-
-PENDING = "Pending"
-SCHEDULED = "Scheduled"
-STARTING = "Starting"
-RUNNING = "Running"
-EXITED = "Exited"
-FAILED = "Failed"
-BACKOFF = "BackOff"
-LOST = "Lost"
-# Phases an agent may report; the rest belong to the plane.
-AGENT_PHASES = (STARTING, RUNNING, EXITED, FAILED, BACKOFF)
 
 
 @dataclass
 class NodeRecord:
+    KIND: ClassVar[str] = "nodes"
     name: str
     labels: dict[str, str] = field(default_factory=dict)
     facts: dict = field(default_factory=dict)          # NodeFacts fields by proto name
@@ -37,38 +34,125 @@ class NodeRecord:
     desired_hash: str = ""                              # digest of the set published as desired_revision
     agent_instance: str = ""
     registered_at_ms: int = 0
+    draining: bool = False                              # orchestra drain: its replicas move elsewhere
+    drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
+    advertise_address: str = ""                         # where other nodes reach it (service traffic)
+    relay_port: int = 0                                 # its relay for service connections (0: none)
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass
 class WorkloadRecord:
+    KIND: ClassVar[str] = "workloads"
     name: str
-    spec_json: str                                      # canonical JSON (sorted keys, compact)
-    generation: int = 1
+    spec_json: str                                      # canonical JSON (orchestra.spec.codec)
+    generation: int = 1                                 # grows with every change of spec_json
     created_at_ms: int = 0
     updated_at_ms: int = 0
-    # The generation at which what a container runs (template, tenant) last changed: replicas built
-    # from an older generation are re-created, the others keep running through e.g. a scale-up.
-    template_generation: int = 1
+    revision: int = 1                                   # the revision new replicas are made of
+    stable_revision: int = 0                            # the newest revision whose rollout completed
+    paused: bool = False                                # rollout paused (orchestra rollout pause)
+    deleting: bool = False                              # deleted; kept until its replicas are gone
+    rollout_state: str = ""                             # orchestra.server.rollout: Progressing | Complete | ...
+    rollout_message: str = ""
+    rollout_started_ms: int = 0
+    rollout_progress_ms: int = 0                        # when the rollout last made progress
+    rollout_progress_key: str = ""                      # the counts that progress is measured on
+    rollout_failure: str = ""                           # why the rollout failed (state Failed)
+    daemon_nodes: int = 0                               # a daemon: the nodes it should run on, last counted
+    # index -> the last incarnation of a removed replica with that index: a new replica that reuses
+    # the index starts above it, so that a late report about the old container is only stale.
+    last_incarnations: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass
 class ReplicaRecord:
+    KIND: ClassVar[str] = "replicas"
     id: str
     workload: str
     index: int
     node: str = ""
-    phase: str = PENDING
+    phase: str = "Pending"                              # orchestra.phase.Phase
     reason: str = ""
     exit_code: int = 0
     restarts: int = 0
     container_id: str = ""
-    generation: int = 1
+    revision: int = 1                                   # of its workload; fixed for the replica's life
     created_at_ms: int = 0
     updated_at_ms: int = 0
     usage: dict = field(default_factory=dict)           # ContainerUsage fields by proto name
     next_restart_ms: int = 0
     requests: Resources = Resources()
     incarnation: int = 0
+    ready: bool = False
+    ready_since_ms: int = 0                             # plane clock; 0 while not ready
+    probes: list = field(default_factory=list)          # ProbeResult fields by proto name, as last reported
+    placement: dict = field(default_factory=dict)       # PlacementExplanation fields by proto name
+    # Terminating: the desired revision of its node from which it is no longer in the node's set
+    # (0 until the publisher drops it). A report at or after it that does not list the replica
+    # means its container is gone.
+    stop_revision: int = 0
+    pinned_node: str = ""                               # a daemon's replica runs on this node only
+    job: bool = False                                   # a job's replica: it ends Succeeded or Failed
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+
+@dataclass
+class RevisionRecord:
+    """A numbered template of a workload (orchestra.spec.codec.revision_part), kept for history,
+    rollback, and for the containers of replicas that still run it."""
+    KIND: ClassVar[str] = "revisions"
+    workload: str
+    number: int
+    spec_json: str                                      # the whole workload as it was applied then
+    template_hash: str
+    created_at_ms: int = 0
+    change: str = ""                                    # against the revision before
+    origin: str = "apply"                               # apply | undo to N | automatic rollback to N
+
+    @property
+    def key(self) -> str:
+        return f"{self.workload}/{self.number:012d}"
+
+
+@dataclass
+class ServiceRecord:
+    """A Service (orchestra.spec.service) and the virtual address it keeps for its whole life."""
+    KIND: ClassVar[str] = "services"
+    name: str
+    spec_json: str                                      # canonical JSON (orchestra.spec.codec)
+    virtual_address: str = ""
+    generation: int = 1
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass
+class EndpointsRecord:
+    """The cluster's Endpoints revision (it grows when the set changes, across plane restarts) and a
+    digest of the set published as it."""
+    KIND: ClassVar[str] = "endpoints"
+    name: str = "cluster"
+    revision: int = 0
+    digest: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass
@@ -84,9 +168,27 @@ class EventRecord:
 
 @dataclass
 class JoinTokenRecord:
+    KIND: ClassVar[str] = "join_tokens"
     id: str
     secret_hash: str
     expires_at_ms: int
     labels: dict[str, str] = field(default_factory=dict)
     revoked: bool = False
     created_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+
+@dataclass
+class RevokedCertificateRecord:
+    KIND: ClassVar[str] = "revoked_certificates"
+    serial: str
+    revoked_at_ms: int = 0
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.serial
+

@@ -11,67 +11,33 @@ lock guarantees it), and a transaction holding the lock gives callers isolation 
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from orchestra.spec.model import Resources, Taint
+from orchestra.store import codec
 from orchestra.store.base import DEFAULT_EVENT_RETENTION, Store
 from orchestra.store.errors import StoreError, StoreOpenError
-from orchestra.store.records import EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, WorkloadRecord
+from orchestra.store.records import EventRecord
+from orchestra.store.sqlite_migrations import migrate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# Records are JSON documents (orchestra.store.codec) under (kind, key); `workload` and `node`
+# are copies of the record's fields of those names, for the indexes.
 SCHEMA = """
-CREATE TABLE nodes (
-    name TEXT PRIMARY KEY,
-    labels TEXT NOT NULL,
-    facts TEXT NOT NULL,
-    cpu_millis INTEGER NOT NULL,
-    memory_bytes INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    schedulable INTEGER NOT NULL,
-    taints TEXT NOT NULL,
-    last_heartbeat_ms INTEGER NOT NULL,
-    usage TEXT NOT NULL,
-    runtime_status TEXT NOT NULL,
-    desired_revision INTEGER NOT NULL,
-    desired_hash TEXT NOT NULL,
-    agent_instance TEXT NOT NULL,
-    registered_at_ms INTEGER NOT NULL
-);
-CREATE TABLE workloads (
-    name TEXT PRIMARY KEY,
-    spec_json TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    updated_at_ms INTEGER NOT NULL,
-    template_generation INTEGER NOT NULL
-);
-CREATE TABLE replicas (
-    id TEXT PRIMARY KEY,
+CREATE TABLE records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
     workload TEXT NOT NULL,
-    idx INTEGER NOT NULL,
     node TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    exit_code INTEGER NOT NULL,
-    restarts INTEGER NOT NULL,
-    container_id TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    updated_at_ms INTEGER NOT NULL,
-    usage TEXT NOT NULL,
-    next_restart_ms INTEGER NOT NULL,
-    cpu_millis INTEGER NOT NULL,
-    memory_bytes INTEGER NOT NULL,
-    incarnation INTEGER NOT NULL
-);
-CREATE INDEX replicas_by_workload ON replicas (workload, idx);
-CREATE INDEX replicas_by_node ON replicas (node);
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX records_by_workload ON records (kind, workload);
+CREATE INDEX records_by_node ON records (kind, node);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time_ms INTEGER NOT NULL,
@@ -82,35 +48,11 @@ CREATE TABLE events (
     message TEXT NOT NULL
 );
 CREATE INDEX events_by_object ON events (object, id);
-CREATE TABLE join_tokens (
-    id TEXT PRIMARY KEY,
-    secret_hash TEXT NOT NULL,
-    expires_at_ms INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    revoked INTEGER NOT NULL,
-    created_at_ms INTEGER NOT NULL
-);
-CREATE TABLE revoked_certificates (
-    serial TEXT PRIMARY KEY,
-    revoked_at_ms INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
 """
 
-_NODE_COLS = ("name, labels, facts, cpu_millis, memory_bytes, status, schedulable, taints, last_heartbeat_ms, "
-              "usage, runtime_status, desired_revision, desired_hash, agent_instance, registered_at_ms")
-_WORKLOAD_COLS = "name, spec_json, generation, created_at_ms, updated_at_ms, template_generation"
-_REPLICA_COLS = ("id, workload, idx, node, phase, reason, exit_code, restarts, container_id, generation, "
-                 "created_at_ms, updated_at_ms, usage, next_restart_ms, cpu_millis, memory_bytes, incarnation")
 
-
-def _dump(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _load(text: str):
-    # Most usage/label columns are empty: skip the JSON decoder for them (hot in list_replicas).
-    return {} if text == "{}" else json.loads(text)
+def _statements(script: str) -> list[str]:
+    return [stmt for stmt in script.split(";") if stmt.strip()]
 
 
 # Below this much free space, an I/O error is reported as what it almost surely is: a full disk.
@@ -169,7 +111,9 @@ class SqliteStore(Store):
         db.execute("PRAGMA busy_timeout = 5000")
         rows = db.execute("PRAGMA quick_check").fetchall()
         if [r[0] for r in rows] != ["ok"]:
-            detail = "; ".join(str(r[0]) for r in rows[:3])
+            # One row may hold several problems, one per line: the first few, on one line.
+            problems = [line for r in rows for line in str(r[0]).splitlines() if line.strip()]
+            detail = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
             raise StoreOpenError(f"state database {self.path} is corrupt (quick_check: {detail}); "
                                  f"restore it from a backup or move it away")
         if self.path != ":memory:":
@@ -182,14 +126,16 @@ class SqliteStore(Store):
         if version > SCHEMA_VERSION:
             raise StoreOpenError(f"state database {self.path} has schema version {version}, newer than this "
                                  f"orchestra understands ({SCHEMA_VERSION}); upgrade orchestra")
-        if version == 0:
-            # Creating the schema and stamping its version is one transaction: a crash leaves no half schema.
+        if version < SCHEMA_VERSION:
+            # Creating (or migrating) the schema and stamping its version is one transaction: a crash
+            # leaves no half schema. executescript() would commit on its own: one statement at a time.
             db.execute("BEGIN IMMEDIATE")
             try:
-                # executescript() would commit on its own: run the statements one by one.
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
+                if version == 0:
+                    for stmt in _statements(SCHEMA):
                         db.execute(stmt)
+                else:
+                    migrate(db, version)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 db.execute("COMMIT")
             except BaseException:
@@ -242,90 +188,28 @@ class SqliteStore(Store):
         with self._lock:
             self._db.close()
 
-    # nodes
-    @staticmethod
-    def _node(row) -> NodeRecord:
-        return NodeRecord(
-            name=row[0], labels=_load(row[1]), facts=_load(row[2]), capacity=Resources(row[3], row[4]),
-            status=row[5], schedulable=bool(row[6]), taints=[Taint(**t) for t in json.loads(row[7])] if row[7] != "[]" else [],
-            last_heartbeat_ms=row[8], usage=_load(row[9]), runtime_status=row[10],
-            desired_revision=row[11], desired_hash=row[12], agent_instance=row[13], registered_at_ms=row[14])
+    # records
+    def get(self, cls, key):
+        rows = self._read("SELECT data FROM records WHERE kind = ? AND key = ?", (cls.KIND, key))
+        return codec.loads(cls, rows[0][0]) if rows else None
 
-    def get_node(self, name: str) -> NodeRecord | None:
-        rows = self._read(f"SELECT {_NODE_COLS} FROM nodes WHERE name = ?", (name,))
-        return self._node(rows[0]) if rows else None
-
-    def list_nodes(self) -> list[NodeRecord]:
-        return [self._node(r) for r in self._read(f"SELECT {_NODE_COLS} FROM nodes ORDER BY name")]
-
-    def put_node(self, n: NodeRecord) -> None:
-        taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in n.taints]
-        self._write(f"INSERT OR REPLACE INTO nodes ({_NODE_COLS}) VALUES ({','.join('?' * 15)})", (
-            n.name, _dump(n.labels), _dump(n.facts), n.capacity.cpu_millis, n.capacity.memory_bytes, n.status,
-            int(n.schedulable), _dump(taints), n.last_heartbeat_ms, _dump(n.usage), n.runtime_status,
-            n.desired_revision, n.desired_hash, n.agent_instance, n.registered_at_ms))
-
-    def delete_node(self, name: str) -> bool:
-        return self._write("DELETE FROM nodes WHERE name = ?", (name,)).rowcount > 0
-
-    # workloads
-    @staticmethod
-    def _workload(row) -> WorkloadRecord:
-        return WorkloadRecord(name=row[0], spec_json=row[1], generation=row[2], created_at_ms=row[3],
-                              updated_at_ms=row[4], template_generation=row[5])
-
-    def get_workload(self, name: str) -> WorkloadRecord | None:
-        rows = self._read(f"SELECT {_WORKLOAD_COLS} FROM workloads WHERE name = ?", (name,))
-        return self._workload(rows[0]) if rows else None
-
-    def list_workloads(self) -> list[WorkloadRecord]:
-        return [self._workload(r) for r in self._read(f"SELECT {_WORKLOAD_COLS} FROM workloads ORDER BY name")]
-
-    def put_workload(self, w: WorkloadRecord) -> None:
-        self._write(f"INSERT OR REPLACE INTO workloads ({_WORKLOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (w.name, w.spec_json, w.generation, w.created_at_ms, w.updated_at_ms, w.template_generation))
-
-    def delete_workload(self, name: str) -> bool:
-        with self.transaction():
-            self._exec("DELETE FROM replicas WHERE workload = ?", (name,))
-            return self._exec("DELETE FROM workloads WHERE name = ?", (name,)).rowcount > 0
-
-    # replicas
-    @staticmethod
-    def _replica(row) -> ReplicaRecord:
-        return ReplicaRecord(
-            id=row[0], workload=row[1], index=row[2], node=row[3], phase=row[4], reason=row[5], exit_code=row[6],
-            restarts=row[7], container_id=row[8], generation=row[9], created_at_ms=row[10], updated_at_ms=row[11],
-            usage=_load(row[12]), next_restart_ms=row[13], requests=Resources(row[14], row[15]),
-            incarnation=row[16])
-
-    def get_replica(self, replica_id: str) -> ReplicaRecord | None:
-        rows = self._read(f"SELECT {_REPLICA_COLS} FROM replicas WHERE id = ?", (replica_id,))
-        return self._replica(rows[0]) if rows else None
-
-    def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
-        where, params = [], []
-        if bound is not None:
-            where.append("node != ''" if bound else "node = ''")
-        if workload:
-            where.append("workload = ?")
-            params.append(workload)
-        if node:
-            where.append("node = ?")
-            params.append(node)
-        sql = f"SELECT {_REPLICA_COLS} FROM replicas"
+    def list(self, cls, **where):
+        sql, params = "SELECT data FROM records WHERE kind = ?", [cls.KIND]
+        for column in ("workload", "node"):
+            if column in where:
+                sql += f" AND {column} = ?"
+                params.append(where.pop(column))
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        return [self._replica(r) for r in self._read(sql + " ORDER BY workload, idx", params)]
+            raise TypeError(f"cannot filter {cls.KIND} on {', '.join(where)}: only workload and node are indexed")
+        return [codec.loads(cls, r[0]) for r in self._read(sql + " ORDER BY key", params)]
 
-    def put_replica(self, r: ReplicaRecord) -> None:
-        self._write(f"INSERT OR REPLACE INTO replicas ({_REPLICA_COLS}) VALUES ({','.join('?' * 17)})", (
-            r.id, r.workload, r.index, r.node, r.phase, r.reason, r.exit_code, r.restarts, r.container_id,
-            r.generation, r.created_at_ms, r.updated_at_ms, _dump(r.usage), r.next_restart_ms,
-            r.requests.cpu_millis, r.requests.memory_bytes, r.incarnation))
+    def put(self, record) -> None:
+        self._write("INSERT OR REPLACE INTO records (kind, key, workload, node, data) VALUES (?, ?, ?, ?, ?)",
+                    (record.KIND, record.key, getattr(record, "workload", ""), getattr(record, "node", ""),
+                     codec.dumps(record)))
 
-    def delete_replica(self, replica_id: str) -> bool:
-        return self._write("DELETE FROM replicas WHERE id = ?", (replica_id,)).rowcount > 0
+    def delete(self, cls, key) -> bool:
+        return self._write("DELETE FROM records WHERE kind = ? AND key = ?", (cls.KIND, key)).rowcount > 0
 
     # events
     def add_event(self, time_ms: int, kind: str, obj: str, type_: str, reason: str, message: str) -> int:
@@ -353,36 +237,3 @@ class SqliteStore(Store):
         # sqlite_sequence remembers the highest id ever given, also after old events were dropped.
         rows = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
         return rows[0][0] if rows else 0
-
-    # join tokens and revoked certificates
-    @staticmethod
-    def _token(row) -> JoinTokenRecord:
-        return JoinTokenRecord(id=row[0], secret_hash=row[1], expires_at_ms=row[2], labels=json.loads(row[3]),
-                               revoked=bool(row[4]), created_at_ms=row[5])
-
-    def put_join_token(self, t: JoinTokenRecord) -> None:
-        self._write("INSERT OR REPLACE INTO join_tokens (id, secret_hash, expires_at_ms, labels, revoked, "
-                    "created_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                    (t.id, t.secret_hash, t.expires_at_ms, _dump(t.labels), int(t.revoked), t.created_at_ms))
-
-    def get_join_token(self, token_id: str) -> JoinTokenRecord | None:
-        rows = self._read("SELECT id, secret_hash, expires_at_ms, labels, revoked, created_at_ms FROM join_tokens "
-                          "WHERE id = ?", (token_id,))
-        return self._token(rows[0]) if rows else None
-
-    def list_join_tokens(self) -> list[JoinTokenRecord]:
-        return [self._token(r) for r in self._read(
-            "SELECT id, secret_hash, expires_at_ms, labels, revoked, created_at_ms FROM join_tokens ORDER BY id")]
-
-    def revoke_join_token(self, token_id: str) -> bool:
-        return self._write("UPDATE join_tokens SET revoked = 1 WHERE id = ?", (token_id,)).rowcount > 0
-
-    def revoke_certificate(self, serial: str, time_ms: int, reason: str = "") -> None:
-        self._write("INSERT OR IGNORE INTO revoked_certificates (serial, revoked_at_ms, reason) VALUES (?, ?, ?)",
-                    (serial, time_ms, reason))
-
-    def is_certificate_revoked(self, serial: str) -> bool:
-        return bool(self._read("SELECT 1 FROM revoked_certificates WHERE serial = ?", (serial,)))
-
-    def list_revoked_certificates(self) -> list[str]:
-        return [r[0] for r in self._read("SELECT serial FROM revoked_certificates ORDER BY serial")]

@@ -31,7 +31,7 @@ def nodes(plane) -> dict[str, dict]:
 
 
 def replicas(plane, workload: str) -> list[dict]:
-    return plane.cli_json("get", "replicas", "-w", workload)
+    return plane.cli_json("get", "replicas", "--workload", workload)
 
 
 def running_on(plane, workload: str) -> dict[str, str]:

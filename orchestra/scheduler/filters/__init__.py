@@ -8,11 +8,13 @@ from orchestra.scheduler.filters.host_ports import HostPorts
 from orchestra.scheduler.filters.max_per_node import MaxPerNode
 from orchestra.scheduler.filters.node_affinity import NodeAffinity
 from orchestra.scheduler.filters.node_selector import NodeSelector
+from orchestra.scheduler.filters.pinned_node import PinnedNode
 from orchestra.scheduler.filters.ready import NodeReady
 from orchestra.scheduler.filters.taints import TaintToleration
 from orchestra.scheduler.filters.tenant import TenantIsolation
 
 FILTERS = (
+    PinnedNode(),
     NodeReady(),
     NodeSelector(),
     NodeAffinity(),

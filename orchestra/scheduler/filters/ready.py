@@ -1,4 +1,4 @@
-"""Nodes that are Ready and schedulable (not cordoned)."""
+"""Nodes that are Ready and schedulable (not cordoned; a daemon's replicas run on cordoned nodes too)."""
 from __future__ import annotations
 
 from orchestra.scheduler.plugin import Filter
@@ -13,10 +13,10 @@ class NodeReady(Filter):
     static = True
 
     def key(self, d):
-        return ()
+        return d.daemon
 
     def mask(self, c, w):
-        return c.ready & c.schedulable
+        return c.ready if w.demand.daemon else c.ready & c.schedulable
 
     def explain(self, c, w, idx):
         not_ready = ~c.ready[idx]

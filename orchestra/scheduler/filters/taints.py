@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestra.scheduler.plugin import Filter
+from orchestra.spec.names import taint_text
 from orchestra.spec.model import Taint, Toleration
 
 NAME = "taints"
@@ -25,7 +26,7 @@ def first_untolerated(taints, tolerations) -> Taint | None:
 
 
 def describe(taint: Taint) -> str:
-    return f"{taint.key}={taint.value}:{taint.effect}" if taint.value else f"{taint.key}:{taint.effect}"
+    return taint_text(taint.key, taint.value, taint.effect)
 
 
 class TaintToleration(Filter):

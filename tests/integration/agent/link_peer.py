@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import grpc
 
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc
+from tests.support.processes import stop
 
 WAIT_S = 60.0
 
@@ -200,15 +200,9 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        code = stop(self.proc, timeout=timeout)
         self._log.close()
-        return self.proc.returncode
+        return code
 
     def wait(self, timeout: float = WAIT_S) -> int:
         return self.proc.wait(timeout)

@@ -10,12 +10,12 @@ from orchestra.api import agent_pb2, types_pb2
 NODE = "node-a"
 
 
-def spec(rid="web-0", gen=1, inc=1, command=("sleep", "1000"), policy="Always",
+def spec(rid="web-0", rev=1, inc=1, command=("sleep", "1000"), policy="Always",
          image=BUSYBOX_IMAGE, **kw) -> agent_pb2.ContainerSpec:
     return agent_pb2.ContainerSpec(
         replica_id=rid, workload=rid.rsplit("-", 1)[0], index=int(rid.rsplit("-", 1)[1]),
-        generation=gen, incarnation=inc, image=image, command=list(command),
-        restart_policy=policy, **kw)
+        revision=rev, template_hash=f"template-{rev}", incarnation=inc, image=image,
+        command=list(command), restart_policy=policy, **kw)
 
 
 def running(*ids):
@@ -48,7 +48,7 @@ def test_hello_desired_set_status_heartbeat_usage(engine, peer, agents):
     st = peer.wait_status(NODE, running("web-0", "web-1"), "both replicas Running")
     ids = managed(engine)
     assert {r: s.container_id for r, s in st.items()} == ids
-    assert all(s.incarnation == 1 and s.generation == 1 and s.restarts == 0 for s in st.values())
+    assert all(s.incarnation == 1 and s.restarts == 0 for s in st.values())
 
     beat = peer.wait_for("heartbeat applying revision 1", lambda: [
         h for h in peer.messages(NODE, "heartbeat") if h.applied_revision == 1])[-1]
@@ -69,20 +69,19 @@ def test_hello_desired_set_status_heartbeat_usage(engine, peer, agents):
         time.sleep(0.2)
 
 
-def test_replaces_on_generation_and_ignores_older_revisions(engine, peer, agents):
+def test_replaces_on_a_new_template_and_ignores_older_revisions(engine, peer, agents):
     agents(peer.address, NODE, engine)
     peer.wait_for("session", lambda: peer.session_count(NODE))
-    peer.set_desired(NODE, 5, [spec("web-0", gen=1)])
+    peer.set_desired(NODE, 5, [spec("web-0", rev=1)])
     first = peer.wait_status(NODE, running("web-0"), "Running")["web-0"].container_id
 
-    peer.set_desired(NODE, 6, [spec("web-0", gen=2, env={"V": "2"})])
-    st = peer.wait_status(NODE, lambda st: running("web-0")(st) and st["web-0"].generation == 2,
-                          "generation 2 Running")
+    peer.set_desired(NODE, 6, [spec("web-0", rev=2, env={"V": "2"})])
+    st = peer.wait_status(NODE, lambda st: running("web-0")(st) and st["web-0"].container_id != first,
+                          "revision 2 Running")
     second = st["web-0"].container_id
-    assert second != first
     assert managed(engine) == {"web-0": second}
     info = engine.client().api.inspect_container(second)
-    assert info["Config"]["Labels"]["orchestra.generation"] == "2"
+    assert info["Config"]["Labels"]["orchestra.revision"] == "2"
     assert "V=2" in info["Config"]["Env"]
 
     # An older revision (reordered, or from a stale plane) changes nothing.

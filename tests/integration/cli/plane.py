@@ -3,21 +3,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from tests.support.ports import free_port  # noqa: F401 (the CLI tests take it from here)
+from tests.support.processes import stop
 
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def orchestra_argv() -> list[str]:
@@ -64,13 +58,7 @@ class Plane:
         return (self.workdir / "server.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc, timeout=20)
 
 
 def start_plane(workdir: Path) -> Plane:

@@ -1,7 +1,10 @@
 """The real `orchestra` command against a real `orchestra server` (no agent: nothing runs)."""
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from pathlib import Path
 
 import yaml
@@ -80,12 +83,12 @@ def test_apply_no_wait_then_get_describe_delete(plane):
     assert workload_names(plane) == ["web"]
 
     table = plane.cli("get", "workloads").stdout.splitlines()
-    assert table[0].split() == ["NAME", "READY", "PENDING", "IMAGE", "AGE"]
-    assert table[1].split()[:4] == ["web", "0/3", "3", "local/busybox:1"]
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "PENDING", "IMAGE", "AGE"]
+    assert table[1].split()[:6] == ["web", "0/3", "3", "0", "3", "local/busybox:1"]
 
     stored = json.loads(plane.cli("get", "workloads", "-o", "json").stdout)["workloads"][0]
     assert json.loads(stored["workload_json"])["spec"]["replicas"] == 3
-    reps = yaml.safe_load(plane.cli("get", "replicas", "-w", "web", "-o", "yaml").stdout)["replicas"]
+    reps = yaml.safe_load(plane.cli("get", "replicas", "--workload", "web", "-o", "yaml").stdout)["replicas"]
     assert sorted(r["id"] for r in reps) == ["web-0", "web-1", "web-2"]
     assert all(r["phase"] == "Pending" for r in reps)
 
@@ -105,9 +108,9 @@ def test_apply_no_wait_then_get_describe_delete(plane):
 def test_apply_waits_and_times_out_naming_replicas_and_why(plane):
     res = plane.cli("apply", "-f", str(EXAMPLE), "--timeout", "2")
     assert res.returncode == 1
-    assert "web: 0/3 running" in res.stdout
+    assert "web: revision 1: 3/3 updated, 0/3 ready" in res.stdout
     lines = res.stderr.splitlines()
-    assert lines[0] == "orchestra: timed out after 2s waiting for replicas to be Running:"
+    assert lines[0].startswith("orchestra: timed out after 2s waiting for the rollout of web: rollout to revision 1")
     assert {line.split(":")[0].strip() for line in lines[1:]} == {"web-0", "web-1", "web-2"}
     assert all("Pending" in line for line in lines[1:])
 
@@ -140,3 +143,67 @@ def test_local_up_without_a_docker_engine_says_so_and_where_the_log_is(tmp_path)
     finally:
         down = run_cli("local", "down", "--data-dir", str(data), env=env)
     assert down.returncode == 0 and "control plane: stopped" in down.stdout
+
+
+def other_cluster_config(tmp_path: Path, server: str) -> Path:
+    """A client config that is valid, but for another cluster (its own CA and admin certificate)."""
+    from orchestra.security.ca import ROLE_ADMIN, create_ca
+    ca = create_ca()
+    admin = ca.issue_client("admin", ROLE_ADMIN)
+    path = tmp_path / "other.conf"
+    path.write_text(json.dumps({"server": server, "ca_pem": ca.cert_pem.decode(), "cert_pem": admin.cert_pem.decode(),
+                                "key_pem": admin.key_pem.decode()}))
+    return path
+
+
+def test_config_of_another_cluster_gives_one_line_and_no_grpc_log(plane, tmp_path):
+    config = other_cluster_config(tmp_path, plane.address)
+    env = clean_env(tmp_path / "home", ORCHESTRA_CONFIG=str(config))
+    env.pop("GRPC_VERBOSITY", None)               # what a user's shell has: nothing
+    for args in (("get", "nodes"), ("events",), ("get", "all", "-w")):
+        res = run_cli(*args, env=env, timeout=60)
+        assert res.returncode == 1 and res.stdout == ""
+        assert res.stderr.startswith(f"orchestra: cannot talk to the control plane at {plane.address}: the TLS "
+                                     f"handshake failed (is {config} the client config"), res.stderr
+        assert len(res.stderr.splitlines()) == 1, res.stderr     # no `ssl_transport_security.cc` line before it
+
+
+@contextlib.contextmanager
+def silent_port():
+    """A port that accepts TCP connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                pass
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_port_that_accepts_but_never_answers_fails_at_the_connect_timeout(tmp_path):
+    with silent_port() as port:
+        address = f"127.0.0.1:{port}"
+        tls = clean_env(tmp_path / "home", ORCHESTRA_CONFIG=str(other_cluster_config(tmp_path, address)))
+        plain = clean_env(tmp_path / "home", ORCHESTRA_SERVER=address)
+        for env, handshake in ((tls, "TLS handshake"), (plain, "handshake")):
+            # gRPC alone would wait 20 s for the handshake; the CLI gives it 5 s (time-out here: 15 s).
+            res = run_cli("get", "nodes", env=env, timeout=15)
+            assert res.returncode == 1 and res.stdout == ""
+            assert res.stderr == (f"orchestra: cannot talk to the control plane at {address}: it accepted the "
+                                  f"connection but did not complete the {handshake} within 5s (is an orchestra "
+                                  f"server listening on that port, and is it running?)\n")

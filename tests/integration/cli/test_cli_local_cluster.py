@@ -10,6 +10,7 @@ import pytest
 
 from engines import import_busybox, start_engine
 from plane import clean_env, free_port, run_cli
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "web.yaml"
@@ -51,17 +52,6 @@ def bridge_engine():
         engine.stop()
 
 
-def wait_for(what, check, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 def test_local_cluster_user_path(bridge_engine, tmp_path):
     env = clean_env(tmp_path / "home")
     data = str(tmp_path / "local")
@@ -86,7 +76,7 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
 
         applied = cli("apply", "-f", str(EXAMPLE), "--timeout", "120")
         assert applied.returncode == 0, applied.stdout + applied.stderr
-        assert "web: 3/3 running" in applied.stdout
+        assert "web: revision 1: 3/3 updated, 3/3 ready" in applied.stdout
         assert "web-0 -> local-1" in applied.stdout
 
         talker = tmp_path / "talker.yaml"
@@ -98,7 +88,7 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         one = cli("logs", "talker/1", "--tail", "1")
         assert one.returncode == 0 and one.stdout == "second line\n"
 
-        top = wait_for("usage samples", lambda: (r := cli("top", "replicas", "-w", "web")).returncode == 0
+        top = wait_for("usage samples", lambda: (r := cli("top", "replicas", "--workload", "web")).returncode == 0
                        and "-" not in r.stdout.split("\n", 1)[1].split() and r.stdout)
         assert top.splitlines()[0].split()[:3] == ["NAME", "NODE", "CPU%"]
         assert "/32Mi" in top
@@ -110,19 +100,21 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 0, res.stdout + res.stderr
         # The wait ends when the job has started or completed; which one it sees first is a race.
-        assert "job-ok: 0/1 running, 1 completed" in res.stdout or "job-ok: 1/1 running" in res.stdout
+        assert "job-ok: revision 1: 1/1 updated, 0/1 ready, 1 completed" in res.stdout or \
+            "job-ok: revision 1: 1/1 updated, 1/1 ready" in res.stdout
         job.write_text(JOB.format(name="job-bad", code=3))
         assert cli("apply", "-f", str(job), "--no-wait").returncode == 0
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            reps = json.loads(cli("get", "replicas", "-w", "job-bad", "-o", "json").stdout)["replicas"]
+            reps = json.loads(cli("get", "replicas", "--workload", "job-bad", "-o", "json").stdout)["replicas"]
             if reps and reps[0]["phase"] == "Exited":
                 break
             time.sleep(0.5)
         # Applying it again waits on a replica that has already failed for good.
         res = cli("apply", "-f", str(job), "--timeout", "90")
         assert res.returncode == 1, res.stdout + res.stderr
-        assert res.stderr.startswith("orchestra: replicas failed and will not be restarted (restartPolicy Never):")
+        assert res.stderr.startswith("orchestra: job-bad: replicas failed and will not be restarted "
+                                     "(restartPolicy Never):")
         assert "job-bad-0: Exited (exit code 3) on local-1" in res.stderr
 
         described = cli("describe", "node", "local-1")
@@ -143,3 +135,45 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
     status = cli("local", "status", "--data-dir", data)
     assert "control plane: not running" in status.stdout and "agent: not running" in status.stdout
     assert cli("local", "down", "--data-dir", data).returncode == 0   # idempotent
+
+
+def test_local_down_purge_removes_the_local_nodes_containers_and_state(bridge_engine, tmp_path):
+    env = clean_env(tmp_path / "home")
+    data = tmp_path / "local"
+    config_link = tmp_path / "home" / ".orchestra" / "config"
+
+    def cli(*args, timeout=180):
+        return run_cli(*args, env=env, timeout=timeout)
+
+    with bridge_engine.client() as docker_client:
+        # Another node's container on the same engine, and one orchestra does not manage: both stay.
+        foreign = [docker_client.containers.create("local/busybox:1", ["sleep", "600"], name=name, labels=labels)
+                   for name, labels in (("other-node", {"orchestra.managed": "true", "orchestra.node": "elsewhere"}),
+                                        ("unmanaged", {"orchestra.node": "local-1"}))]
+        try:
+            up = cli("local", "up", "--data-dir", str(data), "--listen", f"127.0.0.1:{free_port()}",
+                     "--docker-host", bridge_engine.host, "--name", "local-1")
+            assert up.returncode == 0, up.stdout + up.stderr
+            talker = tmp_path / "talker.yaml"
+            talker.write_text(TALKER)
+            applied = cli("apply", str(talker), "--timeout", "120")
+            assert applied.returncode == 0, applied.stdout + applied.stderr
+            ours = docker_client.containers.list(all=True, filters={"label": "orchestra.node=local-1"})
+            assert len([c for c in ours if c.labels.get("orchestra.managed") == "true"]) == 2
+            assert config_link.is_symlink()
+
+            down = cli("local", "down", "--data-dir", str(data), "--purge")
+            assert down.returncode == 0, down.stdout + down.stderr
+            assert "agent: stopped" in down.stdout and "control plane: stopped" in down.stdout
+            assert "containers: removed 2 of node local-1" in down.stdout
+            left = sorted(c.name for c in docker_client.containers.list(all=True))
+            assert left == ["other-node", "unmanaged"]
+            assert not data.exists() and not config_link.is_symlink()
+            assert f"state: removed {data}" in down.stdout
+
+            again = cli("local", "down", "--data-dir", str(data), "--purge")   # nothing left: still fine
+            assert again.returncode == 0 and "no agent was recorded" in again.stdout
+        finally:
+            cli("local", "down", "--data-dir", str(data))
+            for c in foreign:
+                c.remove(force=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,26 +19,10 @@ from typing import Callable
 import docker
 
 from engines import Engine
+from tests.support.ports import free_port
+from tests.support.processes import stop
+from tests.support.waiting import WAIT_S, wait_for  # noqa: F401 (tests import them from here)
 
-WAIT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float = WAIT_S, every: float = 0.5):
-    """Poll `check` until it returns something truthy; fail with `what` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
 @dataclass
@@ -71,14 +54,7 @@ class Proc:
             os.kill(self.pid, sig)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if not self.alive:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.popen.wait(10)
+        stop(self.popen, timeout=timeout)
 
     def kill9(self) -> None:
         if self.alive:
@@ -98,7 +74,12 @@ class Cluster:
     server: Proc | None = None
     agents: dict[str, Proc] = field(default_factory=dict)
     engines: dict[str, Engine] = field(default_factory=dict)
-    engine_factory: Callable[[int], list[Engine]] | None = None
+    engine_factory: Callable[..., list[Engine]] | None = None
+    _api: object = None
+    _channel: object = None
+    # Nodes linked to each other (tests/integration/linked_network.py): agents then run inside their
+    # node's namespace and reach the plane through the link.
+    network: object | None = None
 
     @property
     def address(self) -> str:
@@ -116,36 +97,53 @@ class Cluster:
         return env
 
     # -- processes ---------------------------------------------------------------------
-    def start_server(self) -> Proc:
+    def start_server(self, *extra: str) -> Proc:
+        """`extra`: more `orchestra server` options, e.g. "--metrics-listen", "127.0.0.1:PORT"."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "orchestra.cli.main", "server", "--listen", self.address,
                 "--data-dir", str(self.data_dir), "--node-grace", f"{self.node_grace_s}s",
-                "--heartbeat-interval", f"{self.heartbeat_s}s"]
+                "--heartbeat-interval", f"{self.heartbeat_s}s", *extra]
+        if self.network is not None:
+            from linked_network import PLANE_ADDRESS
+            args += ["--tls-san", PLANE_ADDRESS]
+            self.network.forward(self.port)
         self.server = Proc("server", args, self.workdir / "server.log", self.env()).start()
         wait_for("the control plane to answer", lambda: self.cli("get", "nodes", check=False).returncode == 0
                  or (not self.server.alive and _raise(f"server exited:\n{self.server.log()}")))
         return self.server
 
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
-                    memory: str = "2Gi") -> Proc:
+                    memory: str = "2Gi", extra: tuple[str, ...] = ()) -> Proc:
         self.engines[name] = engine
-        args = [sys.executable, "-m", "agent.main", "--server", self.address, "--name", name,
-                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", "host",
+        # Containers of a bridge engine get their own network namespace (so replicas of one workload
+        # can listen on one port on one node); else they share the engine's (network host).
+        network = "bridge" if engine.bridge else "host"
+        server, inside = self.address, []
+        if self.network is not None:
+            from linked_network import PLANE_ADDRESS
+            if engine.netns_pid not in self.network.addresses:
+                self.network.attach(engine.netns_pid)
+            server = f"{PLANE_ADDRESS}:{self.port}"
+            inside = ["nsenter", "-t", str(engine.netns_pid), "-n", "--"]
+        args = inside + [sys.executable, "-m", "agent.main", "--server", server, "--name", name,
+                "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
                 "--token", (self.data_dir / "node-token").read_text().strip(),
                 "--state-dir", str(self.workdir / f"agent-state-{name}")]
         if labels:
             args += ["--labels", labels]
+        args += extra
         proc = Proc(f"agent-{name}", args, self.workdir / f"agent-{name}.log", self.env()).start()
         self.agents[name] = proc
         return proc
 
     def add_nodes(self, count: int, prefix: str = "node", labels: Callable[[int], str] | None = None,
-                  **agent_options) -> list[str]:
-        """Start `count` engines and an agent on each; wait until every node is Ready."""
+                  bridge: bool = False, **agent_options) -> list[str]:
+        """Start `count` engines (with Docker's bridge network when `bridge`) and an agent on each;
+        wait until every node is Ready."""
         assert self.engine_factory is not None
         names = []
-        for i, engine in enumerate(self.engine_factory(count), start=len(self.agents) + 1):
+        for i, engine in enumerate(self.engine_factory(count, bridge=bridge), start=len(self.agents) + 1):
             name = f"{prefix}-{i}"
             self.start_agent(name, engine, labels=labels(i) if labels else "", **agent_options)
             names.append(name)
@@ -158,6 +156,8 @@ class Cluster:
         return self.cli("apply", "-f", str(path), *args, check=check)
 
     def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
         for proc in list(self.agents.values()):
             proc.stop()
         if self.server:
@@ -179,6 +179,18 @@ class Cluster:
             raise AssertionError(f"orchestra {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
         return res
 
+    def api(self):
+        """The user API as the CLI calls it (admin credentials of the plane's admin.conf), for tests
+        that sample state faster than a CLI process per look allows."""
+        if self._api is None:
+            from orchestra import transport
+            from orchestra.api import orchestra_pb2_grpc
+            from orchestra.security.client_config import load_client_config
+            cfg = load_client_config(self.data_dir / "admin.conf")
+            self._channel = transport.client_channel(self.address, cfg.tls)
+            self._api = orchestra_pb2_grpc.OrchestraStub(self._channel)
+        return self._api
+
     def cli_json(self, *args: str):
         return json.loads(self.cli(*args, "-o", "json").stdout)
 
@@ -186,7 +198,7 @@ class Cluster:
         return {n["name"]: n for n in _items(self.cli_json("get", "nodes"), "nodes")}
 
     def replicas(self, workload: str = "") -> list[dict]:
-        args = ["get", "replicas"] + (["-w", workload] if workload else [])
+        args = ["get", "replicas"] + (["--workload", workload] if workload else [])
         return _items(self.cli_json(*args), "replicas")
 
     def wait_nodes_ready(self, *names: str, timeout: float = WAIT_S) -> None:

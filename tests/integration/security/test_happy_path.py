@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 from orchestra import transport
 from orchestra.api import orchestra_pb2, security_pb2, security_pb2_grpc
 from orchestra.security.policy import DEFAULT_CAPABILITIES, PIDS_LIMIT
+from tests.support.processes import stop
+from tests.support.waiting import wait_for
 
 WAIT_S = 90
-
-
-def wait_for(what, check, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class Agent:
@@ -39,13 +28,7 @@ class Agent:
                 stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop(self.proc, timeout=30)
 
 
 def node_status(plane, name):
@@ -69,7 +52,7 @@ def test_join_with_token_then_run_a_safe_container(plane, engine, tmp_path):
                "spec": {"replicas": 1, "template": {"image": "local/busybox:1", "command": ["sleep", "3600"],
                                                     "readOnlyRootFilesystem": True,
                                                     "addCapabilities": ["NET_RAW"]}}}
-        plane.client().Apply(orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(doc)]), timeout=30)
+        plane.client().Apply(orchestra_pb2.ApplyRequest(documents_json=[json.dumps(doc)]), timeout=30)
         wait_for("web-0 Running", lambda: [r for r in plane.client().ListReplicas(
             orchestra_pb2.ListReplicasRequest(workload="web"), timeout=10).replicas if r.phase == "Running"])
         docker = engine.client()

@@ -56,7 +56,7 @@ def test_plane_keeps_its_keys_private_and_writes_an_admin_config(plane):
 
 def test_plaintext_client_is_refused(plane):
     stub = orchestra_pb2_grpc.OrchestraStub(grpc.insecure_channel(plane.address))
-    code, _ = rpc_error(lambda: stub.Apply(orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(WORKLOAD)]),
+    code, _ = rpc_error(lambda: stub.Apply(orchestra_pb2.ApplyRequest(documents_json=[json.dumps(WORKLOAD)]),
                                            timeout=10))
     assert code == grpc.StatusCode.UNAVAILABLE
     assert nothing_stored(plane)
@@ -66,7 +66,7 @@ def test_client_certificate_from_another_ca_is_refused(plane):
     other = create_ca().issue_client("admin", ROLE_ADMIN)
     tls = transport.ClientTLS(plane.admin_tls().ca_pem, other.key_pem, other.cert_pem)
     stub = orchestra_pb2_grpc.OrchestraStub(transport.client_channel(plane.address, tls))
-    code, _ = rpc_error(lambda: stub.Apply(orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(WORKLOAD)]),
+    code, _ = rpc_error(lambda: stub.Apply(orchestra_pb2.ApplyRequest(documents_json=[json.dumps(WORKLOAD)]),
                                            timeout=10))
     assert code == grpc.StatusCode.UNAVAILABLE
     assert nothing_stored(plane)
@@ -75,7 +75,7 @@ def test_client_certificate_from_another_ca_is_refused(plane):
 def test_node_certificate_cannot_use_the_admin_api(plane):
     stub = orchestra_pb2_grpc.OrchestraStub(plane.channel("vm-1"))
     code, details = rpc_error(lambda: stub.Apply(
-        orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(WORKLOAD)]), timeout=10))
+        orchestra_pb2.ApplyRequest(documents_json=[json.dumps(WORKLOAD)]), timeout=10))
     assert code == grpc.StatusCode.PERMISSION_DENIED and "needs role admin" in details
     assert nothing_stored(plane)
 
@@ -152,7 +152,7 @@ def test_manifest_asking_for_too_much_is_refused_at_apply(plane, template_extra,
     doc = json.loads(json.dumps(WORKLOAD))
     doc["spec"]["template"].update(template_extra)
     code, details = rpc_error(lambda: plane.client().Apply(
-        orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(doc)]), timeout=10))
+        orchestra_pb2.ApplyRequest(documents_json=[json.dumps(doc)]), timeout=10))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and needle in details, details
     assert nothing_stored(plane)
 
@@ -161,7 +161,7 @@ def test_operator_can_allow_a_capability(plane_factory, tmp_path):
     p = plane_factory("--allow-capability", "SYS_ADMIN", data_dir=str(tmp_path / "allowing"))
     doc = json.loads(json.dumps(WORKLOAD))
     doc["spec"]["template"]["addCapabilities"] = ["SYS_ADMIN"]
-    res = p.client().Apply(orchestra_pb2.ApplyRequest(workloads_json=[json.dumps(doc)]), timeout=10)
+    res = p.client().Apply(orchestra_pb2.ApplyRequest(documents_json=[json.dumps(doc)]), timeout=10)
     assert res.results[0].action == "created"
 
 

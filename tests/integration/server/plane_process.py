@@ -14,6 +14,7 @@ import pytest
 
 from orchestra import transport
 from orchestra.api import orchestra_pb2_grpc
+from tests.support.processes import stop
 
 # Planes started by this test process, by address: ProtocolAgent finds its plane's node token here.
 PLANES: dict = {}
@@ -67,14 +68,7 @@ class PlaneProcess:
         for ch in self.channels:
             ch.close()
         self.channels.clear()
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+        return stop(self.proc, timeout=timeout, sig=sig)
 
 
 def start_plane(data_dir: str, *args: str, timeout: float = 30) -> PlaneProcess:

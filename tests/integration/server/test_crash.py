@@ -6,6 +6,7 @@ import random
 import signal
 import sqlite3
 import threading
+from collections import Counter
 import time
 
 import grpc
@@ -13,6 +14,7 @@ from plane_fixtures_integration import workload_json
 from plane_process import start_plane
 
 from orchestra.api import orchestra_pb2
+from orchestra.store import SqliteStore
 
 
 def test_kill_9_under_load_keeps_acknowledged_applies(tmp_path):
@@ -28,7 +30,7 @@ def test_kill_9_under_load_keeps_acknowledged_applies(tmp_path):
         while not stop.is_set():
             name, replicas = f"w{k}-{rng.randrange(8)}", rng.randrange(1, 6)
             try:
-                c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json(name, replicas=replicas)]),
+                c.Apply(orchestra_pb2.ApplyRequest(documents_json=[workload_json(name, replicas=replicas)]),
                         timeout=30)
             except grpc.RpcError:
                 return  # the plane died under us: that request may or may not have committed
@@ -51,14 +53,14 @@ def test_kill_9_under_load_keeps_acknowledged_applies(tmp_path):
 
     db = sqlite3.connect(f"{data}/state.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    stored = {name: json.loads(spec)["spec"]["replicas"] for name, spec in db.execute(
-        "SELECT name, spec_json FROM workloads")}
-    counts = dict(db.execute("SELECT workload, COUNT(*) FROM replicas GROUP BY workload"))
-    orphans = db.execute("SELECT COUNT(*) FROM replicas WHERE workload NOT IN (SELECT name FROM workloads)")
-    assert orphans.fetchone()[0] == 0
     db.close()
-    # Each multi-record change was one transaction: replica records match their workload exactly.
-    assert counts == {n: r for n, r in stored.items()}
+    store = SqliteStore(f"{data}/state.db")
+    stored = {w.name: json.loads(w.spec_json)["spec"]["replicas"] for w in store.list_workloads()}
+    counts = Counter(r.workload for r in store.list_replicas())
+    store.close()
+    # Each multi-record change was one transaction: replica records match their workload exactly
+    # (and none is left without its workload).
+    assert dict(counts) == {n: r for n, r in stored.items() if r}
     # Acknowledged means committed (an apply acknowledged before the snapshot may since have been replaced
     # by a later one of the same name; it can never be missing).
     assert set(snapshot) <= set(stored)

@@ -12,26 +12,19 @@ from plane_process import start_plane
 from protocol_agent import ProtocolAgent
 
 from orchestra.api import agent_pb2, orchestra_pb2
+from tests.support.waiting import wait_for
 
 
 def apply(client, *docs, dry_run=False):
-    return client.Apply(orchestra_pb2.ApplyRequest(workloads_json=list(docs), dry_run=dry_run), timeout=30)
+    return client.Apply(orchestra_pb2.ApplyRequest(documents_json=list(docs), dry_run=dry_run), timeout=30)
 
 
 def replicas(client, **kw):
     return list(client.ListReplicas(orchestra_pb2.ListReplicasRequest(**kw), timeout=10).replicas)
 
 
-def eventually(fn, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
-        time.sleep(interval)
-
+def eventually(fn, timeout=30.0):
+    return wait_for("the plane to get there", fn, timeout=timeout, every=0.1)
 
 def raw_session(channel):
     """A Session call that sends bytes as they are (no protobuf serialisation)."""
@@ -89,10 +82,10 @@ def test_welcome_desired_set_status_and_listing(plane):
     assert [(p.replica, p.node) for p in res.placements] == [("web-0", "vm-1"), ("web-1", "vm-1")]
     ds = agent.wait_desired(lambda ds: len(ds.replicas) == 2)
     spec = ds.replicas[0]
-    assert (spec.replica_id, spec.image, spec.incarnation, spec.generation) == ("web-0", "local/busybox:1", 1, 1)
-    agent.report(agent_pb2.ReplicaStatus(replica_id="web-0", phase="Running", incarnation=1, generation=1,
-                                         container_id="abc"),
-                 agent_pb2.ReplicaStatus(replica_id="web-1", phase="Running", incarnation=7, generation=1))
+    assert (spec.replica_id, spec.image, spec.incarnation, spec.revision) == ("web-0", "local/busybox:1", 1, 1)
+    assert spec.template_hash
+    agent.report(agent_pb2.ReplicaStatus(replica_id="web-0", phase="Running", incarnation=1, container_id="abc"),
+                 agent_pb2.ReplicaStatus(replica_id="web-1", phase="Running", incarnation=7))
     eventually(lambda: {r.id: r.phase for r in replicas(c, workload="web")} == {"web-0": "Running",
                                                                                  "web-1": "Scheduled"})
     nodes = c.ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10).nodes

@@ -93,7 +93,7 @@ def test_damaged_database_pages(tmp_path):
     p = start_plane(str(data))
     c = p.client()
     for i in range(40):
-        c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json(f"w{i}", replicas=3)]), timeout=30)
+        c.Apply(orchestra_pb2.ApplyRequest(documents_json=[workload_json(f"w{i}", replicas=3)]), timeout=30)
     assert p.stop() == 0
     db = sqlite3.connect(data / "state.db")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -128,7 +128,7 @@ def test_disk_full_while_running_refuses_writes_and_recovers(mounted_tmpfs):
     p = start_plane(str(small / "data"))
     try:
         c = p.client()
-        c.Apply(orchestra_pb2.ApplyRequest(workloads_json=[workload_json("before")]), timeout=30)
+        c.Apply(orchestra_pb2.ApplyRequest(documents_json=[workload_json("before")]), timeout=30)
         fd = os.open(small / "filler", os.O_WRONLY | os.O_CREAT)
         try:
             while True:
@@ -138,12 +138,12 @@ def test_disk_full_while_running_refuses_writes_and_recovers(mounted_tmpfs):
         os.close(fd)
         big = [workload_json(f"w{i}", replicas=50) for i in range(40)]  # more than the few bytes left
         with pytest.raises(grpc.RpcError) as info:
-            c.Apply(orchestra_pb2.ApplyRequest(workloads_json=big), timeout=30)
+            c.Apply(orchestra_pb2.ApplyRequest(documents_json=big), timeout=30)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE and "disk full" in info.value.details()
         names = [w.name for w in c.ListWorkloads(orchestra_pb2.ListWorkloadsRequest(), timeout=30).workloads]
         assert names == ["before"]  # nothing of the failed apply, the rest intact and readable
         os.unlink(small / "filler")
-        c.Apply(orchestra_pb2.ApplyRequest(workloads_json=big[:2]), timeout=30)
+        c.Apply(orchestra_pb2.ApplyRequest(documents_json=big[:2]), timeout=30)
         names = [w.name for w in c.ListWorkloads(orchestra_pb2.ListWorkloadsRequest(), timeout=30).workloads]
         assert names == ["before", "w0", "w1"]
     finally:

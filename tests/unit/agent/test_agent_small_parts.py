@@ -6,7 +6,8 @@ import pytest
 
 from agent import session
 from agent.logs import chunks
-from agent.main import build_parser, parse_labels, parse_taints
+from agent.main import build_parser, parse_taints
+from orchestra.spec.names import parse_labels
 from agent.runtime.docker import container_from_inspect, parse_time_ms
 from agent.usage import cpu_percent, memory_bytes
 
@@ -56,8 +57,8 @@ def test_reconnect_back_off_doubles_to_ten_seconds_with_jitter():
 def test_labels_and_taints():
     assert parse_labels("zone=a, disk=ssd,empty=") == {"zone": "a", "disk": "ssd", "empty": ""}
     assert parse_labels("") == {}
-    for bad, msg in [("zone", "has no '='"), ("=a", "is not valid"), ("a=1,a=2", "twice"),
-                     ("-x=1", "is not valid")]:
+    for bad, msg in [("zone", "has no '='"), ("=a", "is empty"), ("a=1,a=2", "twice"),
+                     ("-x=1", "must consist of")]:
         with pytest.raises(ValueError, match=msg):
             parse_labels(bad)
     [t] = parse_taints(["gpu=yes:NoSchedule"])
@@ -95,11 +96,11 @@ def test_docker_timestamps():
 def test_container_from_inspect_reads_labels_and_state():
     c = container_from_inspect({
         "Id": "abc", "Created": "2026-11-27T20:50:40.0Z",
-        "Config": {"Labels": {"orchestra.replica": "web-0", "orchestra.generation": "2",
-                              "orchestra.incarnation": "x", "orchestra.spec-hash": "h"}},
+        "Config": {"Labels": {"orchestra.replica": "web-0", "orchestra.revision": "2",
+                              "orchestra.incarnation": "x", "orchestra.template-hash": "h"}},
         "State": {"Status": "exited", "ExitCode": 137, "OOMKilled": True,
                   "StartedAt": "2026-11-27T20:50:41Z", "FinishedAt": "2026-11-27T20:50:44Z"}})
-    assert (c.replica_id, c.generation, c.spec_hash, c.state, c.exit_code, c.oom_killed) == (
+    assert (c.replica_id, c.revision, c.template_hash, c.state, c.exit_code, c.oom_killed) == (
         "web-0", 2, "h", "exited", 137, True)
     assert c.incarnation == -1   # unreadable label: never equal to a desired one -> replaced
     assert c.finished_at_ms - c.started_at_ms == 3000

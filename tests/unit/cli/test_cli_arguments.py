@@ -64,12 +64,12 @@ def test_unreachable_server(run):
 
 def test_bad_server_address(run):
     res = run("--server", "nowhere", "get", "nodes")
-    assert res.exit_code == 1 and "invalid server address 'nowhere': expected HOST:PORT" in res.output
+    assert res.exit_code == 1 and "invalid server address: 'nowhere' is not HOST:PORT" in res.output
 
 
 def test_usage_errors_exit_2(run):
     assert run("get", "pods").exit_code == 2
-    assert run("apply").exit_code == 2                 # -f is required
+    assert run("apply").exit_code == 2                 # a FILE or -f is required
     assert run("delete").exit_code == 1                # says what to give
 
 
@@ -103,35 +103,74 @@ def test_cli_error_prints_one_prefixed_line(capsys):
     assert capsys.readouterr().err == "orchestra: something broke\n"
 
 
-def test_registration_skips_modules_not_written_yet():
-    group = click.Group("g")
-    missing = cli_main.register_optional_commands(group, (("orchestra.not_written_yet.command", ("x",)),))
-    assert missing == ["orchestra.not_written_yet.command"] and not group.commands
+def test_commands_are_imported_only_when_used():
+    group = cli_main.LazyGroup("g", lazy={"hello": ("fake_cli_owner_command", "hello")})
+    assert group.list_commands(None) == ["hello"] and "fake_cli_owner_command" not in sys.modules
+    with pytest.raises(ModuleNotFoundError):        # a missing module is an error, not a silent gap
+        group.get_command(None, "hello")
+    assert group.get_command(None, "absent") is None
 
 
-def test_registration_does_not_hide_errors_inside_a_module(monkeypatch, tmp_path):
+def test_lazy_command_errors_inside_a_module_are_not_hidden(monkeypatch, tmp_path):
     pkg = tmp_path / "brokenpkg_cli_test"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "command.py").write_text("import a_dependency_that_does_not_exist\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    group = cli_main.LazyGroup("g", lazy={"x": ("brokenpkg_cli_test.command", "x")})
     with pytest.raises(ModuleNotFoundError):
-        cli_main.register_optional_commands(click.Group("g"), (("brokenpkg_cli_test.command", ("x",)),))
+        group.get_command(None, "x")
 
 
-def test_registration_adds_named_commands(monkeypatch):
+def test_lazy_command_must_be_a_click_command(monkeypatch):
     mod = types.ModuleType("fake_cli_owner_command")
     mod.hello = click.Command("hello", callback=lambda: None)
     mod.helper = lambda: None
     monkeypatch.setitem(sys.modules, "fake_cli_owner_command", mod)
-    group = click.Group("g")
-    cli_main.register_optional_commands(group, (("fake_cli_owner_command", ("hello", "helper", "absent")),))
-    assert list(group.commands) == ["hello"]
+    group = cli_main.LazyGroup("g", lazy={"hello": ("fake_cli_owner_command", "hello"),
+                                          "helper": ("fake_cli_owner_command", "helper")})
+    assert group.get_command(None, "hello") is mod.hello
+    with pytest.raises(TypeError):
+        group.get_command(None, "helper")
 
 
-def test_builtin_commands_present():
-    for name in ("apply", "delete", "get", "describe", "top", "logs", "cordon", "uncordon", "local"):
-        assert name in cli_main.cli.commands
+def test_every_command_resolves(run):
+    names = cli_main.cli.list_commands(None)
+    for name in ("apply", "delete", "get", "describe", "events", "top", "logs", "exec", "cordon", "uncordon", "local",
+                 "server", "cluster", "node", "image", "token", "certificate"):
+        assert name in names
+        assert cli_main.cli.get_command(None, name).name == name
+    res = run("--help")
+    assert res.exit_code == 0 and "events" in res.output and "certificate" in res.output
+
+
+def test_apply_takes_files_as_arguments_and_with_f(run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: orchestra/v1\nkind: Workload\nmetadata: {name: web}\nspec: {replicas: -1}\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("apiVersion: orchestra/v1\nkind: Workload\nmetadata: {name: ok}\n"
+                    "spec: {template: {image: local/busybox:1}}\n")
+    server = ("--server", f"127.0.0.1:{unused_port()}")
+    for args in ((str(bad),), ("-f", str(bad)), (str(good), "-f", str(bad))):
+        res = run(*server, "apply", *args)
+        assert res.exit_code == 1 and f"orchestra: {bad}: document 1: spec.replicas" in res.output, args
+    res = run(*server, "apply", str(good))          # valid: it gets as far as calling the plane
+    assert res.exit_code == 1 and "cannot reach the control plane" in res.output
+    res = run("apply")
+    assert res.exit_code == 2 and "no manifest given" in res.output
+    assert run("apply", "-", "-f", "-").exit_code == 2
+
+
+def test_get_arguments_are_checked_before_any_call(run):
+    server = ("--server", f"127.0.0.1:{unused_port()}")
+    res = run(*server, "get", "all", "web")
+    assert res.exit_code == 2 and "takes no NAME" in res.output
+    res = run(*server, "get", "workload", "web", "-l", "app=web")
+    assert res.exit_code == 2 and "not both" in res.output
+    res = run(*server, "get", "replicas", "-l", "app==web==x")
+    assert res.exit_code == 2 and "--selector" in res.output
+    res = run(*server, "events", "--for", "pod/web")
+    assert res.exit_code == 2 and "expected workload/NAME, node/NAME or replica/NAME" in res.output
 
 
 @pytest.mark.parametrize("hostname,name", [("MyHost.example.com", "myhost"), ("a_b", "a-b"), ("---", "local")])
@@ -188,7 +227,7 @@ def test_manifests_from_stdin_and_directories(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.strip() == "a,b,c"
     res = runner.invoke(show, [str(d), "-"], input=doc.format("a"))
-    assert res.exit_code == 1 and '<stdin>: metadata.name: "a" is also defined in' in res.output
+    assert res.exit_code == 1 and '<stdin>: metadata.name: Workload "a" is also defined in' in res.output
     empty = tmp_path / "empty"
     empty.mkdir()
     res = runner.invoke(show, [str(empty)])

@@ -34,14 +34,16 @@ def test_replica_rows_and_usage():
                   created_at_ms=NOW - 3_000, container_id="0123456789abcdef",
                   usage=t.ContainerUsage(cpu_percent=12.5, memory_bytes=16 << 20, memory_limit_bytes=64 << 20,
                                          sampled_at_ms=NOW))
-    assert views.replica_row(r, False, NOW) == ["web-1", "web", "node-1", "Running", "3", "3s"]
-    assert views.replica_row(r, True, NOW)[8] == "0123456789ab"
+    assert views.replica_row(r, False, NOW) == ["web-1", "web", "node-1", "Running", "no", "3", "3s"]
+    r.ready = True
+    assert views.replica_row(r, False, NOW)[4] == "yes"
+    assert views.replica_row(r, True, NOW)[9] == "0123456789ab"
     assert views.replica_usage_row(r) == ["web-1", "node-1", "12%", "16Mi/64Mi", "25%"]
     pending = t.Replica(id="web-2", workload="web", phase="Pending")
     assert views.replica_row(pending, False, NOW)[2] == "<none>"
     assert views.replica_usage_row(pending)[2:] == ["-", "-", "-"]
     waiting = t.Replica(id="web-3", workload="web", phase="BackOff", restarts=4, next_restart_ms=NOW + 16_000)
-    assert views.replica_row(waiting, False, NOW)[3:5] == ["BackOff (retry in 16s)", "4"]
+    assert views.replica_row(waiting, False, NOW)[3:6] == ["BackOff (retry in 16s)", "no", "4"]
 
 
 def test_node_usage_row():
@@ -56,14 +58,16 @@ REPO = __import__("pathlib").Path(__file__).resolve().parents[3]
 def _info(path=REPO / "examples" / "web.yaml") -> pb.WorkloadInfo:
     (w,) = load_file(path)
     return pb.WorkloadInfo(name=w.name, workload_json=json.dumps(workload_to_dict(w), sort_keys=True),
-                           generation=2, desired=3, running=2, pending=1, created_at_ms=NOW - 60_000)
+                           generation=2, desired=3, running=2, pending=1, created_at_ms=NOW - 60_000, revision=2,
+                           ready=2, up_to_date=3, available=2, rollout=pb.RolloutStatus(state="Progressing"))
 
 
 def test_workload_row():
-    assert views.workload_row(_info(), False, NOW) == ["web", "2/3", "1", "local/busybox:1", "1m"]
-    assert views.workload_row(_info(), True, NOW)[5:] == ["2", "-", "100m", "32Mi", "default", "app=web"]
+    assert views.workload_row(_info(), False, NOW) == ["web", "2/3", "3", "2", "1", "local/busybox:1", "1m"]
+    assert views.workload_row(_info(), True, NOW)[7:] == ["2", "Progressing", "-", "100m", "32Mi", "default",
+                                                          "app=web"]
     broken = pb.WorkloadInfo(name="x", workload_json="{not json")
-    assert views.workload_row(broken, False, NOW)[3] == "-"
+    assert views.workload_row(broken, False, NOW)[5] == "-"
 
 
 def test_describe_workload_says_why_pending():
@@ -107,11 +111,12 @@ def test_message_dict_keeps_proto_names_and_empty_lists():
 
 
 def test_replica_outcome_by_restart_policy():
-    from orchestra.cli.apply import replica_outcome
-    running = t.Replica(phase="Running")
+    from orchestra.cli.rollout import replica_outcome
+    running = t.Replica(phase="Running", ready=True)
     ok = t.Replica(phase="Exited", exit_code=0)
     bad = t.Replica(phase="Exited", exit_code=3)
-    assert replica_outcome(running, "Always") == "running"
+    assert replica_outcome(running, "Always") == "ready"
+    assert replica_outcome(t.Replica(phase="Running"), "Always") == "waiting"   # not ready yet
     assert replica_outcome(ok, "Always") == "waiting"          # Always restarts it
     assert replica_outcome(ok, "OnFailure") == "completed"
     assert replica_outcome(bad, "OnFailure") == "waiting"      # OnFailure restarts it

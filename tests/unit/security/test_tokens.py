@@ -82,7 +82,8 @@ def test_durations():
     assert parse_duration("30m") == 1800
     assert parse_duration("7d") == 7 * 86400
     assert parse_duration("0") == 0
-    for bad in ("", "1x", "-1h", "h", "1.5h"):
+    assert parse_duration("1.5h") == 5400
+    for bad in ("", "1x", "-1h", "h", "500ms"):
         with pytest.raises(TokenError, match="invalid duration"):
             parse_duration(bad)
 

@@ -47,7 +47,7 @@ def test_duplicate_names_across_files(tmp_path):
     (tmp_path / "two.yaml").write_text(manifest("b") + "---\n" + manifest("a"))
     with pytest.raises(ManifestError) as e:
         load_files([tmp_path / "one.yaml", tmp_path / "two.yaml"])
-    assert "two.yaml: metadata.name: \"a\" is also defined in" in str(e.value)
+    assert "two.yaml: metadata.name: Workload \"a\" is also defined in" in str(e.value)
     assert [w.name for w in load_files([tmp_path / "two.yaml"])] == ["b", "a"]
 
 

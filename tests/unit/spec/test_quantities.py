@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from orchestra.spec.quantities import QuantityError, format_cpu, format_memory, parse_cpu, parse_memory
+from orchestra.spec.quantities import parse_duration_ms, QuantityError, format_cpu, format_memory, parse_cpu, parse_memory
 
 
 @pytest.mark.parametrize("text,millis", [
@@ -64,3 +64,15 @@ def test_format_cpu(millis, text):
 ])
 def test_format_memory(nbytes, text):
     assert format_memory(nbytes) == text
+
+
+@pytest.mark.parametrize("text, ms", [("10s", 10_000), ("500ms", 500), ("2m", 120_000), ("1.5", 1500),
+                                      ("0.25s", 250), ("24h", 86_400_000), ("7d", 604_800_000), (3, 3000)])
+def test_durations(text, ms):
+    assert parse_duration_ms(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-1s", "1.2.3s", "1x", "h", "0.5ms", True])
+def test_bad_durations(text):
+    with pytest.raises(QuantityError, match="duration|milliseconds"):
+        parse_duration_ms(text)

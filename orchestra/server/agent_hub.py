@@ -1,0 +1,187 @@
+"""The agent hub: agents' sessions and what their messages do (registration, heartbeats,
+replica reports, usage, log data, exec output: orchestra/server/exec_relay.py). Plain methods over the store, so tests call them directly;
+the gRPC servicer only feeds it.
+
+The acceptance rule for a replica status (docs/internals.md): it counts only when the replica
+is bound to the reporting node with the same incarnation (orchestra.server.lifecycle.accepts).
+A full report also shows which of the node's Terminating replicas are gone.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from orchestra.api import agent_pb2
+from orchestra.server import lifecycle
+from orchestra.server.controllers.liveness import Liveness
+from orchestra.server.errors import ProtocolError
+from orchestra.server.events import NORMAL, WARNING, EventLog
+from orchestra.server.exec_relay import ExecRelay
+from orchestra.server.failures import FailureCounter
+from orchestra.server.messages import message_to_dict, resources_from_pb, taints_from_pb
+from orchestra.server.sessions import AgentSession, LogRelay, SessionRegistry
+from orchestra.spec.names import node_name_problem
+from orchestra.store.base import Store
+from orchestra.store.records import NodeRecord
+
+
+class Refused(Exception):
+    """The plane will not serve this agent; the message goes into a Refusal."""
+
+
+class AgentHub:
+    def __init__(self, store: Store, events: EventLog, liveness: Liveness, failures: FailureCounter,
+                 clock_ms: Callable[[], int], heartbeat_interval_ms: int, usage_interval_ms: int,
+                 on_change: Callable[[set[str]], None], on_node: Callable[[str, int], None]):
+        """`on_change(workloads)`: reports changed these workloads' replicas. `on_node(node, last_revision)`:
+        a node (re)connected or became Ready: it may take replicas, and needs its desired set now."""
+        self.store = store
+        self.events = events
+        self.liveness = liveness
+        self.failures = failures
+        self.clock_ms = clock_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.usage_interval_ms = usage_interval_ms
+        self.on_change = on_change
+        self.on_node = on_node
+        self.sessions = SessionRegistry()
+        self.logs = LogRelay()
+        self.execs = ExecRelay()
+
+    def connected(self, node: str) -> bool:
+        return self.sessions.get(node) is not None
+
+    # -- sessions ---------------------------------------------------------------------------
+    def open_session(self, hello: agent_pb2.Hello) -> AgentSession:
+        """Register the node and queue Welcome + its desired set. Raises Refused."""
+        now = self.clock_ms()
+        self.register_node(hello, now)
+        session = AgentSession(hello.node_name, hello.agent_instance)
+        session.endpoints_ack = hello.last_endpoints_revision
+        # Welcome is queued before the session is visible to publishers: it is always the first message.
+        session.send(agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(
+            node_name=hello.node_name, heartbeat_interval_ms=self.heartbeat_interval_ms,
+            usage_interval_ms=self.usage_interval_ms)))
+        self.sessions.register(session)
+        self.liveness.heard_from(hello.node_name, now)
+        self.on_node(hello.node_name, hello.last_revision)
+        return session
+
+    def close_session(self, session: AgentSession) -> None:
+        session.end(None, "closed")
+        self.sessions.unregister(session)
+        self.logs.session_closed(session)
+        self.execs.session_closed(session)
+
+    def register_node(self, hello: agent_pb2.Hello, now_ms: int) -> NodeRecord:
+        """Upsert the node from its Hello. Its Ready status is liveness's; cordoning (schedulable) is
+        the plane's own and survives re-registration."""
+        name = hello.node_name
+        problem = node_name_problem(name)
+        if problem:
+            raise Refused(f"invalid node name {name!r}: {problem}")
+        if hello.capacity.cpu_millis < 0 or hello.capacity.memory_bytes < 0:
+            raise Refused(f"node {name}: negative capacity")
+        with self.store.transaction():
+            rec = self.store.get_node(name)
+            new = rec is None
+            if new:
+                rec = NodeRecord(name=name, registered_at_ms=now_ms)
+            rec.labels = dict(hello.labels)
+            rec.facts = message_to_dict(hello.facts)
+            rec.capacity = resources_from_pb(hello.capacity)
+            rec.taints = taints_from_pb(hello.taints)
+            rec.agent_instance = hello.agent_instance
+            rec.advertise_address = hello.advertise_address
+            rec.relay_port = hello.relay_port
+            self.store.put_node(rec)
+            if new:
+                self.events.emit("Node", name, NORMAL, "NodeRegistered",
+                                 f"node {name} registered ({rec.capacity.cpu_millis}m CPU, "
+                                 f"{rec.capacity.memory_bytes} bytes memory)")
+        return rec
+
+    # -- messages ---------------------------------------------------------------------------
+    def on_message(self, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
+        kind = msg.WhichOneof("msg")
+        if kind is None:
+            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log, exec is set")
+        if kind == "hello":
+            raise ProtocolError("hello is allowed only as the first message of a session")
+        if self.sessions.get(session.node) is not session:
+            return  # replaced by a newer session: its word counts no more
+        now = self.clock_ms()
+        if self.liveness.heard_from(session.node, now):
+            self.on_node(session.node, 0)   # back to Ready: it can take pending replicas again
+        if kind == "heartbeat":
+            self.record_runtime_status(session.node, msg.heartbeat.runtime_status)
+            if msg.heartbeat.endpoints_revision > session.endpoints_ack:
+                session.endpoints_ack = msg.heartbeat.endpoints_revision
+                self.on_change(set())    # a replica held for this acknowledgement may be stopped now
+        elif kind == "status":
+            self.accept_status(session.node, msg.status, now)
+        elif kind == "usage":
+            self.record_usage(session.node, msg.usage)
+        elif kind == "log":
+            self.logs.deliver(session, msg.log)
+        elif kind == "exec":
+            self.execs.deliver(session, msg.exec)
+
+    def record_runtime_status(self, node: str, runtime_status: str) -> None:
+        if not runtime_status:
+            return
+        with self.store.transaction():
+            rec = self.store.get_node(node)
+            if rec is None or rec.runtime_status == runtime_status:
+                return
+            rec.runtime_status = runtime_status
+            self.store.put_node(rec)
+            healthy = runtime_status == "available"
+            self.events.emit("Node", node, NORMAL if healthy else WARNING,
+                             "RuntimeAvailable" if healthy else "RuntimeUnavailable", f"node {node}: runtime {runtime_status}")
+
+    def accept_status(self, node: str, report: agent_pb2.StatusReport, now_ms: int) -> tuple[list[str], list[str]]:
+        """Returns (accepted, dropped) replica ids."""
+        accepted, dropped, changed = [], [], set()
+        with self.store.transaction():
+            for st in report.replicas:
+                r = self.store.get_replica(st.replica_id)
+                if not lifecycle.accepts(r, node, st):
+                    dropped.append(st.replica_id)
+                    if r is not None and lifecycle.is_foreign_claim(r, node, st.incarnation):
+                        self.events.emit("Node", node, WARNING, "ForeignReport",
+                                         f"node {node} reported replica {r.id} incarnation {st.incarnation}, which is "
+                                         f"{'bound to node ' + r.node if r.node else 'not bound to any node'} at "
+                                         f"incarnation {r.incarnation}; report refused")
+                    continue
+                accepted.append(r.id)
+                if lifecycle.accept_report(self.store, self.events, self.failures, r, node, st, now_ms):
+                    changed.add(r.workload)
+            terminating = [r for r in self.store.list_replicas(node=node) if lifecycle.is_terminating(r)]
+            gone = lifecycle.confirm_gone(self.store, self.events, node, report.revision,
+                                          {st.replica_id for st in report.replicas}, terminating)
+            changed |= {r.workload for r in terminating if r.id in gone}
+        if report.runtime_status:
+            self.record_runtime_status(node, report.runtime_status)
+        if changed:
+            self.on_change(changed)
+        return accepted, dropped
+
+    def record_usage(self, node: str, report: agent_pb2.UsageReport) -> int:
+        """Store node and per-replica usage; per-replica samples count only for replicas bound to `node`.
+        Returns how many replica samples were kept."""
+        kept = 0
+        with self.store.transaction():
+            rec = self.store.get_node(node)
+            if rec is None:
+                return 0
+            if report.HasField("node"):
+                rec.usage = message_to_dict(report.node)
+                self.store.put_node(rec)
+            for ru in report.replicas:
+                r = self.store.get_replica(ru.replica_id)
+                if r is None or r.node != node:
+                    continue
+                r.usage = message_to_dict(ru.usage)
+                self.store.put_replica(r)
+                kept += 1
+        return kept

@@ -1,0 +1,1 @@
+"""Real services that tests of several tiers start (etcd members, ...): one home each."""

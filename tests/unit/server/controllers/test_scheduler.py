@@ -1,0 +1,79 @@
+"""The scheduler controller over a real (in-memory) store: bindings, refusals said once, the
+stored explanation, preemption through the real scheduler, and nodes without a session."""
+from __future__ import annotations
+
+from plane_fixtures import desired_of, hello, workload_json
+
+from orchestra.scheduler import Preemption, ScheduleResult
+
+
+def test_binding_sets_node_incarnation_explanation_and_event(plane):
+    plane.hub.open_session(hello("vm-1"))
+    plane.service.apply([workload_json("web", replicas=2)])
+    for r in plane.store.list_replicas():
+        assert (r.node, r.phase, r.incarnation) == ("vm-1", "Scheduled", 1)
+        assert r.placement["node"] == "vm-1" and r.placement["summary"].startswith("placed on vm-1")
+    assert "Scheduled" in [e.reason for e in plane.store.list_events(obj="web-0")]
+
+
+def test_unplaceable_stays_pending_and_explains_once(plane, clock):
+    plane.hub.open_session(hello("vm-1", memory=128 << 20))
+    plane.service.apply([workload_json("big", memory="1Gi")])
+    r = plane.store.get_replica("big-0")
+    assert r.phase == "Pending" and r.node == "" and "insufficient memory" in r.reason
+    assert r.placement["rejections"][0]["nodes"] == ["vm-1"]
+    for _ in range(3):
+        clock.advance(1)
+        plane.wake()              # tried again, and again it does not fit
+        plane.run_controllers_once()
+    failed = [e for e in plane.store.list_events(obj="big-0") if e.reason == "FailedScheduling"]
+    assert len(failed) == 1
+
+
+def test_preemption_evicts_victim_to_pending(plane, clock):
+    plane.hub.open_session(hello("vm-1"))
+    plane.service.apply([workload_json("low")])
+    victim = plane.store.get_replica("low-0")
+    assert victim.node == "vm-1"
+    result = ScheduleResult(preemptions=[Preemption(victim="low-0", node="vm-1", for_replica="high-0",
+                                                    reason="needs 1 CPU")])
+    plane.scheduler.commit(result, [], clock())
+    victim = plane.store.get_replica("low-0")
+    assert (victim.node, victim.phase) == ("", "Pending") and "preempted" in victim.reason
+    assert [e.reason for e in plane.store.list_events(obj="low-0")][-1] == "Preempted"
+
+
+def test_higher_priority_preempts_through_the_real_scheduler(plane):
+    s = plane.hub.open_session(hello("vm-1", cpu=1000))
+    plane.service.apply([workload_json("low", cpu="800m")])
+    assert plane.store.get_replica("low-0").node == "vm-1"
+    plane.service.apply([workload_json("high", cpu="800m", priority=100)])
+    high, low = plane.store.get_replica("high-0"), plane.store.get_replica("low-0")
+    assert (high.node, high.phase) == ("vm-1", "Scheduled")
+    assert (low.node, low.phase) == ("", "Pending") and "preempt" in low.reason.lower()
+    assert high.placement["preempted"] == ["low-0"]
+    assert any(e.reason == "Preempted" for e in plane.store.list_events(obj="low-0"))
+    assert [c.replica_id for c in desired_of(s).replicas] == ["high-0"]
+
+
+def test_cordoned_node_gets_no_new_replicas(plane):
+    plane.hub.open_session(hello("vm-1"))
+    plane.service.set_schedulable("vm-1", False)
+    plane.service.apply([workload_json("web")])
+    assert plane.store.get_replica("web-0").node == ""
+    plane.service.set_schedulable("vm-1", True)
+    assert plane.store.get_replica("web-0").node == "vm-1"
+    reasons = [e.reason for e in plane.store.list_events(obj="vm-1")]
+    assert "Cordoned" in reasons and "Uncordoned" in reasons
+
+
+def test_a_node_whose_session_closed_takes_no_new_replicas(plane):
+    s = plane.hub.open_session(hello("vm-1"))
+    plane.hub.close_session(s)
+    assert plane.store.get_node("vm-1").status == "Ready"   # not yet past its grace
+    plane.service.apply([workload_json("web")])
+    r = plane.store.get_replica("web-0")
+    assert r.node == "" and "not ready" in r.reason.lower()
+    plane.hub.open_session(hello("vm-1"))
+    plane.run_controllers_once()
+    assert plane.store.get_replica("web-0").node == "vm-1"
