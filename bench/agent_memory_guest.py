@@ -52,7 +52,7 @@ def main() -> int:
     from orchestra.lab.ssh import Node
     from orchestra.lab.vagrant import Lab
     work = Path(tempfile.mkdtemp(prefix="agent-mem-guest-"))
-    plane = Plane(work)
+    plane = Plane(work, labnet=False)   # its lab network links exactly two VMs
     plane.start()
     name = f"mem-{secrets.token_hex(2)}"
     try:

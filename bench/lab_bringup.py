@@ -109,7 +109,7 @@ def main() -> int:
         print(e, file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="lab-bringup-"))
-    plane = Plane(work)
+    plane = Plane(work, labnet=False)   # its lab network links exactly two VMs
     plane.start()
     name = f"bench-{secrets.token_hex(2)}"
     ready: dict[str, float] = {}

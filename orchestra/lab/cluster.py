@@ -40,6 +40,7 @@ class UpOptions:
     zones: str = "a,b"
     labels: str = ""
     ssh_port_base: int = 2220
+    labnet_port: int = 0      # usernet, 2 nodes: the lab network's UDP link (vagrant/README.md)
     token: str = ""
     token_file: str = ""      # wins over token
     plane: str = ""           # host:port of the plane as seen from this machine
@@ -117,6 +118,9 @@ def up(lab: Lab, opt: UpOptions, log=print) -> dict:
     if net == "usernet" and host not in ("127.0.0.1", "localhost"):
         raise LabError(f"in usernet mode guests reach the plane through 127.0.0.1 only; the plane is at "
                        f"{opt.plane} (run it on 127.0.0.1 or use --net private)")
+    if opt.labnet_port and (net != "usernet" or opt.nodes != 2):
+        raise LabError(f"--labnet-port links the two VMs of a usernet lab; this one is {net} with {opt.nodes} "
+                       "node(s) (in private mode the VMs already share libvirt's network)")
     layered = opt.box == "local"
     if layered and not (opt.token_file or opt.token):
         raise LabError("cluster up needs the join token for the agents: --token-file <plane data>/node-token, "
@@ -130,7 +134,7 @@ def up(lab: Lab, opt: UpOptions, log=print) -> dict:
     t0 = time.monotonic()
     settings = dict(nodes=opt.nodes, memory=opt.memory, cpus=opt.cpus, accel=accel, net=net,
                     prefix=opt.prefix or lab.name, zones=opt.zones, labels=opt.labels,
-                    ssh_port_base=opt.ssh_port_base, plane_port=int(port))
+                    ssh_port_base=opt.ssh_port_base, plane_port=int(port), labnet_port=opt.labnet_port)
     if layered:
         settings["token_file"] = _token_file(lab, opt)
         settings["ssh_key"] = str(labkey.ensure(lab.dir)[0])

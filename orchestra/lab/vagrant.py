@@ -17,7 +17,7 @@ from orchestra.lab.ssh import LabError, SSHTarget
 from orchestra.lab.wheelhouse import CACHE, project_root
 
 SETTING_KEYS = ("nodes", "memory", "cpus", "accel", "net", "prefix", "zones", "labels",
-                "ssh_port_base", "plane_port", "box", "box_dir", "agent_layer", "token_file", "ssh_key")
+                "ssh_port_base", "plane_port", "box", "box_dir", "agent_layer", "token_file", "ssh_key", "labnet_port")
 
 
 def vagrant_dir() -> Path:
@@ -83,7 +83,7 @@ class Lab:
             raise LabError(f"vagrant {' '.join(args)} did not finish within {timeout:.0f} s") from None
         out = "".join(lines)
         if proc.returncode != 0:
-            raise LabError(f"vagrant {' '.join(args)} failed (lab {self.dir}):\n{out.strip()[-4000:]}")
+            raise LabError(f"vagrant {' '.join(args)} failed (lab {self.dir}):\n{_excerpt(out.strip())}")
         return out
 
     def nodes(self) -> list[dict]:
@@ -144,3 +144,11 @@ def parse_ssh_config(text: str) -> dict[str, dict[str, str]]:
         elif current is not None and key not in current:
             current[key] = value
     return hosts
+
+
+def _excerpt(out: str, limit: int = 4000) -> str:
+    """Vagrant's own message and the start of a Ruby traceback come first; a long run's last lines
+    say where it stopped. Both ends of a long output, then."""
+    if len(out) <= limit:
+        return out
+    return f"{out[:limit // 2]}\n[...]\n{out[-limit // 2:]}"

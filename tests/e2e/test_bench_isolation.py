@@ -34,6 +34,7 @@ def test_short_run_fills_every_cell_and_names_the_accelerator(engine, tmp_path):
                           "--docker-host", engine.host, "--workdir", str(tmp_path / "host")],
                          capture_output=True, text=True, timeout=3000, cwd=ROOT)
     (tmp_path / "bench.log").write_text(res.stderr)
+    (tmp_path / "table.txt").write_text(res.stdout)
     print(res.stdout)
     assert res.returncode == 0, res.stderr[-4000:]
     table = res.stdout
