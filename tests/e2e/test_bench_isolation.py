@@ -29,10 +29,11 @@ def engine():
     e.stop()
 
 
+@pytest.mark.timeout(1800)   # on a fresh machine this is where the box gets built (about 3 min)
 def test_short_run_fills_every_cell_and_names_the_accelerator(engine, tmp_path):
     res = subprocess.run([sys.executable, "-m", "orchestra.cli.main", "bench", "isolation", "--short",
                           "--docker-host", engine.host, "--workdir", str(tmp_path / "host")],
-                         capture_output=True, text=True, timeout=3000, cwd=ROOT)
+                         capture_output=True, text=True, timeout=1700, cwd=ROOT)
     (tmp_path / "bench.log").write_text(res.stderr)
     (tmp_path / "table.txt").write_text(res.stdout)
     print(res.stdout)
