@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("orchestra.cli.images", "image"),
     "token": ("orchestra.security.command", "token"),
     "certificate": ("orchestra.security.command", "certificate"),
+    "bench": ("orchestra.bench.command", "bench"),
 }
 
 
