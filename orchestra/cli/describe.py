@@ -289,6 +289,8 @@ def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
         u = n.usage
         pairs.append(("Usage", f"cpu {u.cpu_percent:.1f}%, memory {format_memory(u.memory_used_bytes)}/"
                                f"{format_memory(u.memory_total_bytes)}"))
+        if u.agent_memory_bytes:
+            pairs.append(("Agent memory", f"{format_memory(u.agent_memory_bytes)} resident"))
     out = _fields(pairs) + ["", "Replicas:"]
     if d.replicas:
         rows = [views.replica_row(r, False, now_ms) for r in sorted(d.replicas, key=lambda r: r.id)]

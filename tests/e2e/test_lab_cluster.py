@@ -75,6 +75,12 @@ def test_vm_nodes_are_ready_with_hypervisor_facts(plane, lab, machines):
         assert by_name[name].status == "Ready"
         assert by_name[name].facts.hypervisor in ("qemu", "kvm"), by_name[name].facts
         assert by_name[name].labels["zone"] in ("a", "b")
+        # The agent's own resident memory inside the guest, as `describe node` reports it.
+        described = wait_for(f"{name}'s agent memory in describe node",
+                             lambda: "Agent memory:" in (out := plane.cli("describe", "node", name).stdout) and out,
+                             timeout=60)
+        line = next(ln for ln in described.splitlines() if ln.startswith("Agent memory:"))
+        assert line.endswith(" resident") and "Mi" in line, line
 
 
 def test_agents_run_from_the_box_layer_with_nothing_installed_over_ssh(machines):
