@@ -34,7 +34,6 @@ from orchestra.spec.model import API_VERSION
 KIND_CONFIG = "Config"
 KIND_SECRET = "Secret"
 MAX_DATA_BYTES = 256 * 1024
-METADATA_FIELDS = ("name", "labels")
 CONFIG_FIELDS = ("apiVersion", "kind", "metadata", "data")
 SECRET_FIELDS = ("apiVersion", "kind", "metadata", "data", "stringData")
 _HOME = {"name": "metadata", "labels": "metadata"}
@@ -75,20 +74,6 @@ class Secret:
         return f"Secret(name={self.name!r}, sizes={self.sizes()!r})"
 
 
-def _metadata(f: Fields, top: Mapping[str, Any]) -> tuple[str | None, dict[str, str] | None]:
-    meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
-    if meta is None:
-        return None, None
-    if "metadata" not in top:
-        f.error("metadata", "required field is missing (expected a mapping with name, e.g. {name: web-config})")
-        return None, None
-    name = f.string(meta.get("name"), "metadata.name", names.dns_label_problem, required=True,
-                    expected="a name, e.g. web-config")
-    labels = f.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
-                          names.label_value_problem, key_what="label key")
-    return name, labels
-
-
 def _keys_of(f: Fields, value: Any, path: str) -> dict[str, Any] | None:
     """A mapping whose keys are data keys; its values are checked by the caller."""
     if value is None:
@@ -120,7 +105,7 @@ def _size_ok(f: Fields, total: int, path: str) -> bool:
 
 
 def parse_config(f: Fields, top: Mapping[str, Any]) -> Config | None:
-    name, labels = _metadata(f, top)
+    name, labels = f.metadata(top, _HOME, names.dns_label_problem, "web-config")
     entries = _keys_of(f, top.get("data"), "data")
     data: dict[str, str] = {}
     if entries is not None:
@@ -140,7 +125,7 @@ def parse_config(f: Fields, top: Mapping[str, Any]) -> Config | None:
 
 
 def parse_secret(f: Fields, top: Mapping[str, Any]) -> Secret | None:
-    name, labels = _metadata(f, top)
+    name, labels = f.metadata(top, _HOME, names.dns_label_problem, "web-config")
     encoded = _keys_of(f, top.get("data"), "data")
     plain = _keys_of(f, top.get("stringData"), "stringData")
     data: dict[str, bytes] = {}

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 
 from orchestra.spec import names, volumes
 from orchestra.spec.errors import ManifestError, raise_collected
-from orchestra.spec.fields import Fields, describe, quote
+from orchestra.spec.fields import METADATA_FIELDS, Fields, describe, quote
 from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, MODES, PROBE_ACTIONS, RESTART_POLICIES,
                                   SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
                                   Budget, JobSpec, Placement, Port, PreferredTerm, Probe, Resources,
@@ -45,7 +45,6 @@ MIN_MEMORY_BYTES = 6 * 1024 * 1024        # Docker refuses memory limits below 6
 PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
-METADATA_FIELDS = ("name", "labels")
 JOB_FIELDS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds")
 SPEC_FIELDS = ("mode", "replicas", "tenant", "priority", "template", "placement", "update", *JOB_FIELDS)
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
@@ -219,16 +218,7 @@ def _document(f: Fields, data: Any) -> Any:
 
 
 def _workload(f: Fields, top: Mapping[str, Any]) -> Workload | None:
-    meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
-    name = labels = None
-    if meta is not None:
-        if "metadata" not in top:
-            f.error("metadata", "required field is missing (expected a mapping with name, e.g. {name: web})")
-        else:
-            name = f.string(meta.get("name"), "metadata.name", names.workload_name_problem, required=True,
-                            expected="a name, e.g. web")
-        labels = f.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
-                              names.label_value_problem, key_what="label key")
+    name, labels = f.metadata(top, _HOME, names.workload_name_problem, "web")
 
     spec = _spec(f, top.get("spec"))
     if f.errors or name is None or labels is None or spec is None:
