@@ -8,7 +8,9 @@ tick (and at once when something asks for it), so work left by a crash resumes o
     scheduler   pending replicas -> bound to nodes (explained)
     publisher   each node's desired set -> its agent
 
-Controller passes are serialised by one lock; each writes in its own transactions.
+Controller passes are serialised by one lock; each writes in its own transactions. Users'
+changes that arrive together share a pass (`settle`). The state is held in memory and written
+through in batches (orchestra.store.cache): a Plane wraps the store it is given in one.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from orchestra.server.events import EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.service import UserService
 from orchestra.store.base import Store
+from orchestra.store.cache import CachedStore
 
 log = logging.getLogger("orchestra.server")
 
@@ -39,6 +42,7 @@ class Plane:
     def __init__(self, store: Store, *, node_grace_ms: int = 10_000, heartbeat_interval_ms: int = 2_000,
                  usage_interval_ms: int = 5_000, default_strategy: str = "spread",
                  clock_ms: Callable[[], int] = wall_ms, tick_s: float = 0.5, resend_ms: int = RESEND_MS):
+        store = store if isinstance(store, CachedStore) else CachedStore(store)
         self.store = store
         self.clock_ms = clock_ms
         self.tick_s = tick_s
@@ -55,6 +59,8 @@ class Plane:
         self.service = UserService(store, self.events, self.catalog, self.failures, self.hub, clock_ms,
                                    default_strategy, settle=self.settle, stopping=lambda: self.stopping)
         self._passes = threading.RLock()
+        self._passes_started = 0
+        self._count_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,6 +101,8 @@ class Plane:
 
     def run_controllers_once(self) -> None:
         with self._passes:
+            with self._count_lock:
+                self._passes_started += 1
             now = self.clock_ms()
             if self.liveness.run_once(now):
                 self.scheduler.wake()
@@ -113,7 +121,12 @@ class Plane:
             self.workloads.mark(name)
         self.scheduler.wake()
         self.publisher.mark()
-        self.run_controllers_once()
+        with self._count_lock:
+            wanted = self._passes_started + 1     # any pass that starts from now on sees this change
+        with self._passes:
+            if self._passes_started >= wanted:
+                return                            # another caller's pass did (we held the lock after it)
+            self.run_controllers_once()
 
     # -- what the hub tells --------------------------------------------------------------------
     def _replicas_changed(self, workloads: set[str]) -> None:

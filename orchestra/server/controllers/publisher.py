@@ -7,6 +7,11 @@ built from the replica's own revision (during a rollout a node may run two). A T
 replica leaves its node's set, and the revision from which it is gone is written on it
 (lifecycle.stopping_from): a report at or after that revision that no longer lists it shows
 its container is gone.
+
+Only the sets of nodes that a change touched are rebuilt (orchestra.server.controllers.node_changes,
+told by the store), plus every set every RECOMPUTE_EVERY_MS; a set's message is built once per
+revision and re-sent as it is. Nothing is sent before the store has written what the set came
+from (`store.flush()`), so that no agent acts on a change that could still be lost.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import Callable
 from orchestra.api import agent_pb2
 from orchestra.server import lifecycle
 from orchestra.server.catalog import Revisions, WorkloadCatalog
+from orchestra.server.controllers.node_changes import NodeChanges
 from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
@@ -32,6 +38,7 @@ RECOMPUTE_EVERY_MS = 10_000
 class NodeSet:
     revision: int
     replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
+    message: agent_pb2.DesiredSet | None = None                   # built when first sent
 
 
 def digest(replicas: list[ReplicaRecord]) -> str:
@@ -51,59 +58,78 @@ class Publisher:
         self.resend_ms = resend_ms
         self._sets: dict[str, NodeSet] = {}     # node -> as last computed
         self._last_compute_ms = 0
-        self._dirty = True
+        self.changes = NodeChanges(store)
         self._lock = threading.RLock()          # sets reach a session in revision order
 
     def mark(self) -> None:
-        """Bindings may have changed: recompute the sets on the next pass."""
-        self._dirty = True
+        """Bindings may have changed: recompute the sets on the next pass (a store that tells its
+        changes says which nodes' sets to recompute by itself)."""
+        if not self.changes.tracked:
+            self.changes.everything()
 
     def run_once(self, now_ms: int, floors: dict[str, int] | None = None, node: str = "") -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
         `floors` (node -> revision) forces a revision above what an agent says it already applied
         (e.g. after the plane's store was replaced)."""
         with self._lock:
-            if node or self._dirty or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
-                if not node:
-                    self._dirty = False
-                    self._last_compute_ms = now_ms
-                sets = self.sync(floors, node)
-                if node:
-                    self._sets.update(sets)
-                else:
-                    self._sets = sets
+            if node:
+                self._keep(self.sync(floors, nodes={node}))
             else:
-                sets = self._sets
+                changed = self.changes.take()
+                if changed is None or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
+                    self._last_compute_ms = now_ms
+                    self._keep(self.sync(floors), every=True)
+                elif changed:
+                    self._keep(self.sync(floors, nodes=changed))
+            sets = self._sets
+            self.store.flush()
             revisions: Revisions | None = None
             for s in self.sessions.all():
                 ns = sets.get(s.node)
                 if ns is None or (node and s.node != node):
                     continue
                 if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
-                    revisions = revisions or Revisions(self.store, self.catalog)
+                    if ns.message is None:
+                        revisions = revisions or Revisions(self.store, self.catalog)
+                        ns.message = self.message(ns, revisions)
                     s.last_sent_revision = ns.revision
                     s.last_sent_ms = now_ms
-                    s.send(agent_pb2.PlaneMessage(desired=self.message(ns, revisions)))
+                    s.send(agent_pb2.PlaneMessage(desired=ns.message))
 
-    def sync(self, floors: dict[str, int] | None = None, node: str = "") -> dict[str, NodeSet]:
-        """Bump and persist the revision of every node (or only `node`) whose set changed, in one
-        transaction; returns those nodes' current sets."""
+    def _keep(self, sets: dict[str, NodeSet], every: bool = False) -> None:
+        """Take newly computed sets; a set of the same revision keeps the message already built."""
+        kept = {} if every else self._sets
+        for name, ns in sets.items():
+            old = self._sets.get(name)
+            kept[name] = old if old is not None and old.revision == ns.revision else ns
+        self._sets = kept
+
+    def sync(self, floors: dict[str, int] | None = None, node: str = "",
+             nodes: set[str] | None = None) -> dict[str, NodeSet]:
+        """Bump and persist the revision of every node (or only `node`, or `nodes`) whose set changed, in
+        one transaction; returns those nodes' current sets."""
         floors = floors or {}
+        if node:
+            nodes = {node}
         out = {}
         with self.store.transaction():
-            workloads = {w.name for w in self.store.list_workloads()}
+            if nodes is None:
+                node_records = self.store.list_nodes()
+                bound = self.store.list_replicas(bound=True)
+            else:
+                node_records = [n for n in map(self.store.get_node, sorted(nodes)) if n is not None]
+                bound = [r for n in node_records for r in self.store.list_replicas(node=n.name)]
+            workloads = {w for w in {r.workload for r in bound} if self.store.get_workload(w) is not None}
             wanted: dict[str, list[ReplicaRecord]] = defaultdict(list)
             stopping: dict[str, list[ReplicaRecord]] = defaultdict(list)
-            for r in self.store.list_replicas(node=node, bound=True):
+            for r in bound:
                 if r.workload not in workloads:
                     continue
                 if lifecycle.is_terminating(r):
                     stopping[r.node].append(r)
                 else:
                     wanted[r.node].append(r)
-            one = self.store.get_node(node) if node else None
-            nodes = ([one] if one is not None else []) if node else self.store.list_nodes()
-            for n in nodes:
+            for n in node_records:
                 replicas = sorted(wanted.get(n.name, []), key=lambda r: r.id)
                 d = digest(replicas)
                 floor = floors.get(n.name, 0)
