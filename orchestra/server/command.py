@@ -109,7 +109,8 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         from orchestra.security.plane_security import plane_security
         from orchestra.security.policy import PolicyError
         try:
-            sec = plane_security(data.path, listen, store, extra_hosts=tls_san, allow_capabilities=allow_capability)
+            sec = plane_security(data.path, listen, plane.store, extra_hosts=tls_san,
+                                 allow_capabilities=allow_capability)
         except OSError as exc:
             full = exc.errno == errno.ENOSPC
             fail(f"{'disk full: ' if full else ''}cannot write the keys and certificates in {data.path}: "

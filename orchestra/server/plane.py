@@ -136,8 +136,8 @@ class Plane:
         self._wake.set()
 
     def _node_arrived(self, node: str, last_revision: int) -> None:
-        """A node (re)connected or became Ready: its desired set now, and maybe pending replicas for it."""
-        with self._passes:
-            self.publisher.run_once(self.clock_ms(), floors={node: last_revision} if last_revision else None,
-                                    node=node)
+        """A node (re)connected or became Ready: its desired set now, and maybe pending replicas for it.
+        Not inside a controller pass (the publisher's own lock orders the sets): an agent's session
+        must not wait for a whole pass."""
+        self.publisher.run_once(self.clock_ms(), floors={node: last_revision} if last_revision else None, node=node)
         self.wake()
