@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orchestra-agent",
                                 description="The orchestra node agent: runs the plane's desired "
                                             "containers on this node's Docker engine.")
-    p.add_argument("--server", required=True, type=_checked(names.address_problem), help="control plane HOST:PORT")
+    p.add_argument("--server", required=True, type=_checked(names.addresses_problem),
+                   help="control plane HOST:PORT, or the planes of one cluster: HOST:PORT,HOST:PORT,...")
     p.add_argument("--name", required=True, type=_checked(_node_name_problem), help="this node's name")
     p.add_argument("--labels", default="", type=_typed(names.parse_labels),
                    help="node labels, k=v,k2=v2")

@@ -25,7 +25,7 @@ def _selector(ctx, param, value: str | None) -> Selector:
 
 @click.command()
 @click.argument("kind", type=click.Choice(sorted([*ALIASES, ALL]), case_sensitive=False),
-                metavar="nodes|workloads|replicas|all")
+                metavar="nodes|workloads|replicas|planes|all")
 @click.argument("name", required=False)
 @click.option("-o", "--output", type=click.Choice(FORMATS), default=None, help="wide table, or the API message as json/yaml")
 @click.option("-l", "--selector", callback=_selector, default=None, metavar="SELECTOR",
@@ -36,13 +36,13 @@ def _selector(ctx, param, value: str | None) -> Selector:
 @click.pass_context
 def get(ctx: click.Context, kind: str, name: str | None, output: str | None, selector: Selector, watch: bool,
         workload: str, node: str) -> None:
-    """List nodes, workloads or replicas (all: the three), or show one by NAME."""
+    """List nodes, workloads, replicas (all: the three) or the control planes, or show one by NAME."""
     kind = kind.lower()
     if name and kind == ALL:
         raise click.UsageError("`get all` takes no NAME")
     if name and selector:
         raise click.UsageError("give a NAME or a --selector, not both")
-    kinds = list(KINDS.values()) if kind == ALL else [KINDS[ALIASES[kind]]]
+    kinds = [k for k in KINDS.values() if k.in_all] if kind == ALL else [KINDS[ALIASES[kind]]]
     filters = Filters(name=name or "", selector=selector, workload=workload, node=node)
     target = cli_context(ctx).target
     # Read the newest event id before listing: watching after it misses no change made meanwhile.

@@ -1,5 +1,5 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas): how to fetch and filter each
-from the plane, its name, its table row and its API message.
+"""The kinds of object `get` lists (nodes, workloads, replicas, and planes: not part of `all`):
+how to fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
 a node's labels, a workload's labels from its stored manifest, and for a replica the labels
@@ -16,7 +16,8 @@ from orchestra.cli.selectors import Selector
 
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
-           "replicas": "replicas", "replica": "replicas", "rep": "replicas"}
+           "replicas": "replicas", "replica": "replicas", "rep": "replicas",
+           "planes": "planes", "plane": "planes"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Kind:
     fetch: Callable[[Any, Filters], list]
     name: Callable[[Any], str]
     row: Callable[[Any, bool], list[str]]
+    in_all: bool = True          # listed by `get all`
 
     def columns(self, wide: bool) -> tuple[str, ...]:
         return self.headers + (self.wide if wide else ())
@@ -77,6 +79,11 @@ def _replicas(target, f: Filters) -> list:
     return sorted((r for r in replicas if not f.name or r.id == f.name), key=lambda r: (r.workload, r.index))
 
 
+def _planes(target, f: Filters) -> list:
+    planes = target.call("ListPlanes", pb.ListPlanesRequest()).planes
+    return [p for p in planes if not f.name or p.name == f.name]
+
+
 def replica_workload(replica_id: str) -> str:
     """`web-2` -> `web` (replica ids are <workload>-<index>); "" when the id has no such form."""
     workload, dash, index = replica_id.rpartition("-")
@@ -90,4 +97,6 @@ KINDS = {
                       lambda w: w.name, lambda w, wide: views.workload_row(w, wide)),
     "replicas": Kind("replicas", "replica", views.REPLICA_HEADERS, views.REPLICA_WIDE, _replicas,
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
+    "planes": Kind("planes", "plane", views.PLANE_HEADERS, views.PLANE_WIDE, _planes, lambda p: p.name,
+                   lambda p, wide: views.plane_row(p, wide), in_all=False),
 }

@@ -26,7 +26,7 @@ import grpc
 
 from orchestra.api import agent_pb2
 from orchestra.server.agent_hub import Refused
-from orchestra.server.errors import ProtocolError
+from orchestra.server.errors import PlaneError, ProtocolError
 from orchestra.server.servicers import parse_agent_message
 from orchestra.server.sessions import AgentSession, SessionEnd
 from orchestra.store.cache import never_wait
@@ -67,11 +67,11 @@ class InOrder:
 
 
 class AgentStreams:
-    """`plane` is anything with a `.hub` (the plane's AgentHub, or orchestra.server.leadership's view
-    of the current one)."""
+    """`hub_of()` is the hub a new session goes to: the plane's AgentHub, or the current term's
+    (orchestra.server.leadership; it raises a PlaneError while this plane does not lead)."""
 
-    def __init__(self, plane, threads: int = HUB_THREADS):
-        self.plane = plane
+    def __init__(self, hub_of: Callable[[], object], threads: int = HUB_THREADS):
+        self.hub_of = hub_of
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="agent-hub", initializer=never_wait)
 
     def close(self) -> None:
@@ -91,7 +91,10 @@ class AgentStreams:
         if kind != "hello":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"the first message of a session must be hello, got {kind or 'an empty message'}")
-        hub = self.plane.hub
+        try:
+            hub = self.hub_of()
+        except PlaneError as exc:     # no longer the leader (orchestra.server.leadership)
+            await context.abort(exc.code, str(exc))
         try:
             session = await loop.run_in_executor(self.pool, hub.open_session, first.hello)
         except Refused as exc:

@@ -157,7 +157,7 @@ def build_server(plane, listen: str, *, join: Callable | None = None,
     """A gRPC server with both services (and `extra_handlers`, e.g. the Security service), bound to
     `listen` (with `tls` when given; not started). `plane` is a Plane, or anything with its
     `.service` and `.hub` (orchestra.server.leadership's view of the current one). Returns (server, port)."""
-    streams = AgentStreams(plane)
+    streams = AgentStreams(getattr(plane, "term_hub", lambda: plane.hub))
 
     async def make():
         server = grpc.aio.server(

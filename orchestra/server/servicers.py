@@ -112,6 +112,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def DrainNode(self, request, context):
         return self.service.drain_node(request.name, request.include_daemons)
 
+    @_unary
+    def ListPlanes(self, request, context):
+        return self.service.list_planes()      # orchestra.server.leadership answers it, on every plane
+
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:
     try:

@@ -24,8 +24,9 @@ from memory, and changes are written in batches.
 
 Only one cache may write a store at a time: the holder of a cache is the store's only writer
 (one plane on SQLite, the leader on etcd: orchestra.server.leadership). It gives event ids
-itself and holds every record kind in memory, except PASS_THROUGH kinds (join tokens, which a
-plane writes when it starts, leader or not), which are read and written straight through.
+itself and holds every record kind in memory (the PRELOADED ones from the start, any other
+from its first use), except PASS_THROUGH kinds (join tokens, which a plane writes when it
+starts, leader or not), which are read and written straight through.
 
 Copies: a record read from the cache is a fresh copy: its fields may be set and its own dicts
 and lists changed, and it may be put back. What those dicts and lists hold is shared with the
@@ -52,7 +53,7 @@ from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, R
 
 log = logging.getLogger("orchestra.store")
 
-HELD = (NodeRecord, WorkloadRecord, ReplicaRecord, RevisionRecord, RevokedCertificateRecord)
+PRELOADED = (NodeRecord, WorkloadRecord, ReplicaRecord, RevisionRecord, RevokedCertificateRecord)
 PASS_THROUGH = (JoinTokenRecord,)
 INDEXED = ("workload", "node")
 # A batch holds at most about this many writes (an event counts two), so that it fits one etcd
@@ -126,25 +127,40 @@ class CachedStore(Store):
         self._closing = False
         self._subscribers: list[Callable[[list[Change] | None], None]] = []
         self.broken = ""
+        self.last_failure: BaseException | None = None     # what the last failed batch raised
         self._load()
 
     # -- loading --------------------------------------------------------------------------------
     def _load(self) -> None:
-        records = {cls: {r.key: r for r in self.backing.list(cls)} for cls in HELD}
+        kinds = [*PRELOADED, *(getattr(self, "_records", {}).keys() - set(PRELOADED))]
+        records: dict[type, dict[str, Any]] = {}
+        index: dict[type, dict[str, dict[Any, set[str]]]] = {}
+        for cls in kinds:
+            records[cls], index[cls] = self._read_kind(cls)
         last = self.backing.last_event_id()
         events = self.backing.list_events(after_id=max(0, last - self.event_retention))
-        index: dict[type, dict[str, dict[str, set[str]]]] = {}
-        for cls in HELD:
-            fields = [f for f in INDEXED if f in cls.__dataclass_fields__]
-            index[cls] = {f: {} for f in fields}
-            for key, rec in records[cls].items():
-                for f in fields:
-                    index[cls][f].setdefault(getattr(rec, f), set()).add(key)
         by_object: dict[str, list[EventRecord]] = {}
         for e in events:
             by_object.setdefault(e.object, []).append(e)
         self._records, self._index = records, index
         self._events, self._by_object, self._last_event_id = events, by_object, last
+
+    def _read_kind(self, cls: type) -> tuple[dict[str, Any], dict[str, dict[Any, set[str]]]]:
+        table = {r.key: r for r in self.backing.list(cls)}
+        fields = [f for f in INDEXED if f in cls.__dataclass_fields__]
+        index: dict[str, dict[Any, set[str]]] = {f: {} for f in fields}
+        for key, rec in table.items():
+            for f in fields:
+                index[f].setdefault(getattr(rec, f), set()).add(key)
+        return table, index
+
+    def _table(self, cls: type) -> dict[str, Any]:
+        """The kind's records (read from the backend on first use); the caller holds the lock."""
+        table = self._records.get(cls)
+        if table is None:
+            table, self._index[cls] = self._read_kind(cls)
+            self._records[cls] = table
+        return table
 
     def reload(self) -> None:
         """Memory again as the backend holds it (after a failed batch, or to leave `broken`)."""
@@ -208,7 +224,7 @@ class CachedStore(Store):
         """Under the lock: queue what the transaction changed; the changes for subscribers."""
         writes, changes = {}, []
         for (cls, key), old in txn.before.items():
-            new = self._records[cls].get(key)
+            new = self._table(cls).get(key)
             if new is old:
                 continue        # put back as it was
             writes[(cls, key)] = new
@@ -308,6 +324,7 @@ class CachedStore(Store):
         """Every commit still queued was made on top of the failed one: it fails too, and memory is
         read back from the backend."""
         log.warning("a batch of %d commits could not be written: %s", len(batch), exc)
+        self.last_failure = exc
         with self._lock:
             with self._queued:
                 failed = batch + self._queue
@@ -334,7 +351,7 @@ class CachedStore(Store):
     # -- records --------------------------------------------------------------------------------
     def _set(self, cls: type, key: str, new: Any) -> None:
         """Memory only (indexes included); the caller holds the lock."""
-        table = self._records[cls]
+        table = self._table(cls)
         old = table.get(key)
         for f, by_value in self._index[cls].items():
             was = getattr(old, f) if old is not None else None
@@ -357,7 +374,7 @@ class CachedStore(Store):
     def _write(self, cls: type, key: str, new: Any) -> None:
         txn = self._txn
         if (cls, key) not in txn.before:
-            txn.before[(cls, key)] = self._records[cls].get(key)
+            txn.before[(cls, key)] = self._table(cls).get(key)
         self._set(cls, key, new)
 
     def get(self, cls, key):
@@ -365,7 +382,7 @@ class CachedStore(Store):
             return self.backing.get(cls, key)
         with self._lock:
             self._usable()
-            rec = self._records[cls].get(key)
+            rec = self._table(cls).get(key)
             return _copy(rec) if rec is not None else None
 
     def list(self, cls, **where):
@@ -376,7 +393,7 @@ class CachedStore(Store):
                 raise TypeError(f"cannot filter {cls.KIND} on {', '.join(where)}: only workload and node are indexed")
         with self._lock:
             self._usable()
-            table = self._records[cls]
+            table = self._table(cls)
             if not where:
                 return [_copy(table[k]) for k in sorted(table)]
             keys: set[str] | None = None
@@ -388,8 +405,9 @@ class CachedStore(Store):
     def count(self, cls, **where) -> int:
         """How many records `list` would return, without copying them."""
         with self._lock:
+            table = self._table(cls)
             if not where:
-                return len(self._records[cls])
+                return len(table)
             name, value = next(iter(where.items()))
             if len(where) > 1:
                 return len(self.list(cls, **where))
@@ -407,7 +425,7 @@ class CachedStore(Store):
         if cls in PASS_THROUGH:
             return self.backing.delete(cls, key)
         with self._implicit():
-            if key not in self._records[cls]:
+            if key not in self._table(cls):
                 return False
             self._write(cls, key, None)
             return True
