@@ -53,6 +53,7 @@ class Converger:
         self._runtime_status = "unknown"
         self._applied_revision = 0
         self._adopted: list[str] = []
+        self._running: dict[str, object] = {}   # replica id -> its running Container (the services' relay)
         self.version = 0                      # grows whenever statuses or runtime status change
         self.changed = threading.Condition(self._lock)
 
@@ -99,6 +100,11 @@ class Converger:
         with self._lock:
             return {s.replica_id: s.container_id for s in self._statuses.values()
                     if s.phase == Phase.RUNNING and s.container_id}
+
+    def running_container(self, replica_id: str):
+        """The replica's running Container as last listed, or None."""
+        with self._lock:
+            return self._running.get(replica_id)
 
     def container_of(self, replica_id: str) -> str | None:
         with self._lock:
@@ -150,6 +156,8 @@ class Converger:
         self._book = book
         try:
             seen = self.runtime.list_managed()
+            with self._lock:
+                self._running = {c.replica_id: c for c in seen if c.state == "running"}
             if desired is None:
                 self._adopt(seen)
                 self._set_runtime("available")

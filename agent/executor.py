@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Callable, Sequence
 
+from agent import metrics
 from agent.reconciler import Action, Create, Remove, Start, Stop
 from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
 
@@ -32,7 +33,7 @@ class Failure:
 
 class Executor:
     def __init__(self, runtime: DockerRuntime, on_done: Callable[[], None] = lambda: None,
-                 concurrent_starts: int = 8):
+                 concurrent_starts: int = 16):
         self.runtime = runtime
         self.on_done = on_done
         self._starts = threading.BoundedSemaphore(concurrent_starts)
@@ -141,6 +142,7 @@ class _StepFailed(Exception):
 
 def _step(what: str, fn, *args):
     try:
-        return fn(*args)
+        with metrics.operation(what):
+            return fn(*args)
     except ContainerError as e:
         raise _StepFailed(f"{what} failed: {e}") from e

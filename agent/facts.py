@@ -114,6 +114,19 @@ def gather(docker_version: str = "") -> types_pb2.NodeFacts:
     )
 
 
+def route_source(server: str) -> str:
+    """The address this machine sends from to reach `server` (HOST:PORT): the one other nodes on
+    the same network reach it at. "" when there is no route."""
+    host = server.rpartition(":")[0].strip("[]")
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, 9, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(addr)            # UDP: picks the route and source, sends nothing
+            return s.getsockname()[0]
+    except OSError:
+        return ""
+
+
 def capacity(cpu_millis: int | None, memory_bytes: int | None) -> types_pb2.Resources:
     """What the node offers: --cpu/--memory when given, else the whole machine."""
     return types_pb2.Resources(

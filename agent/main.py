@@ -1,7 +1,7 @@
 """`orchestra-agent`: the node agent.
 
     orchestra-agent --server HOST:PORT --name NAME [--labels k=v,...] [--docker-host URL]
-                    [--cpu N] [--memory SIZE] [--network host|bridge|none]
+                    [--cpu N] [--memory SIZE] [--network host|bridge|none] [--metrics-listen HOST:PORT]
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad arguments, 3 when the plane refuses
 the node, 4 when the plane does not authorise the agent (or it cannot join: no/bad --token).
@@ -18,7 +18,18 @@ import threading
 from agent.runtime import NETWORK_MODES
 from orchestra.api import types_pb2
 from orchestra.spec import names
+from orchestra.service_network import DEFAULT_RELAY_PORT
 from orchestra.spec.quantities import QuantityError, parse_cpu, parse_memory
+
+
+def _ip_address(text: str) -> str:
+    import ipaddress
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address (e.g. 192.168.121.12)") from None
 
 def parse_taints(items: list[str]) -> list[types_pb2.Taint]:
     """`key=value:NoSchedule` or `key:NoSchedule`, each."""
@@ -75,12 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
                    help="grace period between SIGTERM and SIGKILL for containers that carry none "
                         "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
+    p.add_argument("--advertise-address", default=os.environ.get("ORCHESTRA_ADVERTISE_ADDRESS", ""),
+                   type=_typed(_ip_address),
+                   help="the address other nodes reach this one at for service traffic (default "
+                        "$ORCHESTRA_ADVERTISE_ADDRESS, else the address this node reaches the plane from)")
+    p.add_argument("--relay-port", type=int, default=DEFAULT_RELAY_PORT, metavar="PORT",
+                   help=f"port of the relay that takes service connections for this node's replicas, on "
+                        f"the advertised address (default {DEFAULT_RELAY_PORT}; 0: any free port)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--token", default=os.environ.get("ORCHESTRA_TOKEN", ""),
                    help="join token (orchestra token create), needed once: the first start joins the "
                         "cluster and keeps the node's key and certificate in --state-dir (default $ORCHESTRA_TOKEN)")
     p.add_argument("--state-dir", default="~/.orchestra/agent",
                    help="where the node's key and certificate are kept (default ~/.orchestra/agent)")
+    p.add_argument("--metrics-listen", default=None, metavar="HOST:PORT", type=_checked(names.address_problem),
+                   help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (e.g. "
+                        "127.0.0.1:9465; off unless given: without it prometheus_client is not even loaded)")
     return p
 
 
@@ -108,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--memory must be more than 0")
     if args.stop_timeout < 0:
         parser.error("--stop-timeout must be 0 or more")
+    if not 0 <= args.relay_port <= 65535:
+        parser.error("--relay-port must be from 0 to 65535")
+    from agent.facts import route_source
+    advertise = args.advertise_address or route_source(args.server)
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
     from orchestra.security.join import JoinError, node_credentials_retrying
@@ -121,8 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
-                         stop_timeout_s=args.stop_timeout, tls=creds.tls)
+                         stop_timeout_s=args.stop_timeout, tls=creds.tls,
+                         advertise_address=advertise, relay_port=args.relay_port)
     agent = Agent(config)
+    if args.metrics_listen:
+        from agent import metrics
+        from orchestra.metrics_endpoint import EndpointError
+        try:
+            url = metrics.serve(args.metrics_listen, agent)
+        except EndpointError as e:
+            logging.getLogger("orchestra.agent").error("--metrics-listen: %s", e)
+            return 2
+        logging.getLogger("orchestra.agent").info("metrics: %s", url)
     # The handler runs on the main thread, which may hold a lock agent.stop() needs (the
     # session's): stop from a fresh thread instead.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from agent import netns
+from agent import metrics, netns
 
 if TYPE_CHECKING:   # the pure rules must not pull the Docker SDK in
     from agent.reconciler import Container
@@ -462,6 +462,7 @@ class Prober:
         with self._cond:
             w.busy = False
             if ok is not None and self._workers.get((w.target.replica_id, w.cfg.kind)) is w:
+                metrics.probe_result(w.cfg.kind, ok)
                 before = w.state
                 w.state = observe(before, w.cfg, ok, message, began)
                 changed = w.state.result != before.result

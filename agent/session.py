@@ -1,10 +1,10 @@
 """The agent's stream to the plane (AgentLink.Session), and the reconnect loop around it.
 
 One session: send Hello; wait for Welcome (or Refusal); then, until the stream breaks,
-pass DesiredSets to the converger (it ignores older revisions), answer LogRequests, and
-send Heartbeats every heartbeat interval, a StatusReport whenever something changed (a
-phase, a reason, readiness, a probe's result) and at least every 10 s, and a UsageReport
-every usage interval.
+pass DesiredSets to the converger (it ignores older revisions), answer LogRequests and
+ExecStarts (agent/exec.py), and send Heartbeats every heartbeat interval, a StatusReport
+whenever something changed (a phase, a reason, readiness, a probe's result) and at least
+every 10 s, and a UsageReport every usage interval.
 
 Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
 a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from agent import facts
+from agent import facts, metrics
 from agent.converger import Converger, wall_ms
+from agent.exec import Execs
 from agent.logs import LogStreams
 from agent.reconciler import Status
 from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
@@ -36,6 +37,7 @@ from agent.usage import UsageSampler
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
 from orchestra.endpoints import Planes, redirect_of
+from orchestra.service_network import CLUSTER_DOMAIN, DEFAULT_RELAY_PORT, DNS_ADDRESS
 
 log = logging.getLogger("orchestra.agent")
 
@@ -66,6 +68,8 @@ class AgentConfig:
     taints: list[types_pb2.Taint] = field(default_factory=list)
     stop_timeout_s: int = 10
     tls: transport.ClientTLS | None = None       # the node's certificate (orchestra.security.join)
+    advertise_address: str = ""                  # other nodes reach this one's relay here ("": no services)
+    relay_port: int = DEFAULT_RELAY_PORT         # 0: any free port
 
 
 CONNECT_TIMEOUT_S = 5.0    # a plane that takes the connection but never answers (stopped) is left for the next
@@ -106,11 +110,37 @@ class Agent:
         self.converger = Converger(self.runtime, config.name)
         self.usage = UsageSampler(self.runtime, wall_ms)
         self.logs = LogStreams(self.runtime, self.converger.container_of, config.name)
+        self.execs = Execs(self.runtime, self.converger.running_containers, config.name)
         self.stop_event = threading.Event()
         self.planes = Planes([a.strip() for a in config.server.split(",")])
         self._hops = 0                 # planes tried in a row without a welcome
         self._session: Session | None = None
         self._lock = threading.Lock()
+        self.datapath = None     # agent.services.datapath.DataPath, once started
+
+    def start_services(self) -> None:
+        """The service data path: make the service range local (then containers get the node's
+        DNS), and open the relay. Without an advertised address the node takes no part."""
+        c = self.config
+        if not c.advertise_address:
+            log.warning("no --advertise-address: this node neither routes nor serves services")
+            return
+        if c.network != "none":
+            from agent.services.local_range import RangeUnavailable, make_local
+            try:
+                make_local()
+                self.runtime.dns, self.runtime.dns_search = [DNS_ADDRESS], [CLUSTER_DOMAIN]
+            except RangeUnavailable as e:
+                log.warning("containers get no service names: %s", e)
+        from agent.services.datapath import DataPath
+        try:
+            self.datapath = DataPath(c.name, self.converger.running_container, c.advertise_address, c.relay_port)
+        except OSError as e:
+            log.warning("relay port %s:%d: %s; taking any free port", c.advertise_address, c.relay_port,
+                        e.strerror or e)
+            self.datapath = DataPath(c.name, self.converger.running_container, c.advertise_address, 0)
+        self.runtime.before_stop = self.datapath.drain
+        log.info("services: relay on %s:%d", c.advertise_address, self.datapath.relay_port)
 
     def stop(self) -> None:
         """Ask the agent to end (from a signal handler or another thread)."""
@@ -120,8 +150,16 @@ class Agent:
         if s is not None:
             s.close()
 
+    @property
+    def connected(self) -> bool:
+        """A session is open and the plane welcomed it."""
+        with self._lock:
+            s = self._session
+        return s is not None and s.welcomed and not s.done.is_set()
+
     def run(self) -> int:
         """Run until stopped (exit 0) or refused (exit 3: refused, 4: not authorised)."""
+        self.start_services()
         self.converger.start()
         delay = BACKOFF_INITIAL_S
         try:
@@ -169,8 +207,11 @@ class Agent:
             return 0
         finally:
             self.logs.cancel_all()
+            self.execs.cancel_all()
             self.converger.stop()
             self.usage.close()
+            if self.datapath is not None:
+                self.datapath.close()
 
     def _next_plane(self, error: grpc.RpcError | None, welcomed: bool) -> bool:
         """Move to another plane after this session's end (several planes: whatever ended it, this
@@ -195,7 +236,13 @@ class Agent:
             node_name=c.name, labels=c.labels, facts=facts.gather(version),
             capacity=facts.capacity(c.cpu_millis, c.memory_bytes),
             agent_instance=self.instance, last_revision=self.converger.applied_revision,
-            taints=c.taints)
+            taints=c.taints, advertise_address=c.advertise_address if self.datapath else "",
+            relay_port=self.datapath.relay_port if self.datapath else 0,
+            last_endpoints_revision=self.endpoints_revision)
+
+    @property
+    def endpoints_revision(self) -> int:
+        return self.datapath.revision if self.datapath is not None else 0
 
 
 _END = object()
@@ -258,6 +305,7 @@ class Session:
                 timer.cancel()
             self.close()
             agent.logs.cancel_all()
+            agent.execs.cancel_all()   # the plane ended their calls with the session
             for t in self._threads:
                 t.join(5)
             channel.close()
@@ -286,10 +334,21 @@ class Session:
                     self._threads.append(t)
         elif kind == "desired":
             agent.converger.offer(msg.desired)
+        elif kind == "endpoints":
+            if agent.datapath is not None and agent.datapath.offer(msg.endpoints):
+                self._heartbeat(0)     # tells the plane at once: it waits for this before stopping replicas
         elif kind == "log_request":
             agent.logs.start(msg.log_request, self.send)
         elif kind == "log_cancel":
             agent.logs.cancel(msg.log_cancel.request_id)
+        elif kind == "exec_start":
+            agent.execs.start(msg.exec_start, self.send)
+        elif kind == "exec_input":
+            agent.execs.input(msg.exec_input)
+        elif kind == "exec_resize":
+            agent.execs.resize(msg.exec_resize)
+        elif kind == "exec_cancel":
+            agent.execs.cancel(msg.exec_cancel.exec_id)
         elif kind == "refusal":
             raise Refused(msg.refusal.reason or "no reason given")
         else:
@@ -306,9 +365,7 @@ class Session:
             now = time.monotonic()
             if now >= next_beat:
                 seq += 1
-                self.send(agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
-                    seq=seq, runtime_status=conv.runtime_status,
-                    applied_revision=conv.applied_revision)))
+                self._heartbeat(seq)
                 next_beat = now + self.heartbeat_s
             version, statuses, runtime_status, applied = conv.snapshot()
             if version != sent_version or now - last_status >= STATUS_EVERY_S:
@@ -323,6 +380,12 @@ class Session:
                     conv.changed.wait(max(0.0, min(next_beat - time.monotonic(),
                                                    last_status + STATUS_EVERY_S - time.monotonic())))
 
+    def _heartbeat(self, seq: int) -> None:
+        conv = self.agent.converger
+        self.send(agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+            seq=seq, runtime_status=conv.runtime_status, applied_revision=conv.applied_revision,
+            endpoints_revision=self.agent.endpoints_revision)))
+
     def _sample(self) -> None:
         agent = self.agent
         while not self.done.wait(self.usage_s):
@@ -331,6 +394,7 @@ class Session:
                 replicas = agent.usage.containers(agent.converger.running_containers())
             except Exception:   # usage must never break the session
                 log.exception("usage sampling failed")
+                metrics.usage_error()
                 continue
             self.send(agent_pb2.AgentMessage(usage=agent_pb2.UsageReport(
                 node=node, replicas=replicas)))

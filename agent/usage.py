@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 import psutil
 
+from agent import metrics
 from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2, types_pb2
 
@@ -88,6 +89,7 @@ class UsageSampler:
                 cur = fut.result()
             except (ContainerError, RuntimeUnavailable) as e:
                 log.debug("no stats for %s: %s", rid, e)
+                metrics.usage_error()
                 continue
             if not sampled(cur):
                 log.debug("no stats for %s: its container is not running", rid)

@@ -1,6 +1,6 @@
 """Resident memory (RSS) of a real orchestra-agent process while it manages N containers.
 
-    python3 bench/agent_memory.py [--containers 10] [--seconds 30]
+    python3 bench/agent_memory.py [--containers 10] [--seconds 30] [--metrics]
 
 Starts one real dockerd in its own network namespace (tests/integration/engines.py), a real
 AgentLink peer over mutual TLS (tests/integration/agent/link_peer.py) that sends a desired set
@@ -22,6 +22,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "agent"))
+sys.path.insert(0, str(ROOT))
 
 from engines import BUSYBOX_IMAGE, import_busybox, start_engine  # noqa: E402
 from link_peer import AgentProcess, LinkPeer  # noqa: E402
@@ -34,6 +35,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--containers", type=int, default=10)
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--metrics", action="store_true",
+                    help="run the agent with --metrics-listen and scrape it every second while sampling")
     args = ap.parse_args()
     if args.containers < 0 or args.seconds < 1:
         ap.error("--containers must be >= 0 and --seconds >= 1")
@@ -50,7 +53,13 @@ def main() -> int:
             for i in range(args.containers)]
         peer.set_desired(NODE, 1, specs, send=False)
         logdir = Path(tempfile.mkdtemp(prefix="agent-mem-"))
-        agent = AgentProcess(peer.address, NODE, engine.host, log_dir=logdir)
+        metrics_url = ""
+        extra = []
+        if args.metrics:
+            from tests.support.ports import free_port
+            port = free_port()
+            extra, metrics_url = ["--metrics-listen", f"127.0.0.1:{port}"], f"http://127.0.0.1:{port}/metrics"
+        agent = AgentProcess(peer.address, NODE, engine.host, *extra, log_dir=logdir)
         t0 = time.monotonic()
         ids = {s.replica_id for s in specs}
         peer.wait_status(NODE, lambda st: all(i in st and st[i].phase == "Running" for i in ids),
@@ -59,6 +68,9 @@ def main() -> int:
         proc = psutil.Process(agent.pid)
         samples = []
         for _ in range(args.seconds):
+            if metrics_url:
+                import urllib.request
+                urllib.request.urlopen(metrics_url, timeout=10).read()
             samples.append(proc.memory_info().rss)
             time.sleep(1)
         cpu = proc.cpu_times()

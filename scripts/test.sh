@@ -5,6 +5,6 @@
 # because the VMs need the CPUs. Extra args go to both pytest runs, e.g. `-x` or `-k scale`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --vm
+bash scripts/setup.sh --vm --browser
 python3 -m pytest tests/unit tests/integration -p no:cacheprovider -n 3 "$@"
 exec python3 -m pytest tests/e2e -p no:cacheprovider "$@"

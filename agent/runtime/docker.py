@@ -26,7 +26,7 @@ import requests.exceptions
 from agent import labels
 from agent.probes import ImageHealth
 from agent.reconciler import Container
-from agent.runtime import NETWORK_MODES
+from agent.runtime import NETWORK_MODES, docker_exec
 from orchestra.api import agent_pb2
 from orchestra.security.policy import docker_security_options
 
@@ -58,6 +58,12 @@ class DockerRuntime:
         self.node = node
         self.network = network
         self.stop_timeout_s = stop_timeout_s
+        # Services (agent.services): the nameserver and search domain containers get, once the node
+        # answers service names; and what to wait for before a container's SIGTERM (its open
+        # service connections), given the container id and a time limit.
+        self.dns: list[str] = []
+        self.dns_search: list[str] = []
+        self.before_stop = None
         self.api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout_s,
                                     max_pool_size=32)
         # id -> (state in the last listing, when inspected, Container)
@@ -149,6 +155,7 @@ class DockerRuntime:
             # Safe defaults: no-new-privileges, pids limit, cap_drop ALL + a short list (orchestra.security.policy).
             **docker_security_options(spec.read_only_root_fs, spec.add_capabilities),
             **limits,
+            **self._service_dns(),
         )
         with _translated(f"create container for {spec.replica_id}"):
             try:
@@ -160,11 +167,21 @@ class DockerRuntime:
                     name=labels.container_name(spec.replica_id, spec.incarnation),
                     ports=ports or None,
                     host_config=host_config,
+                    hostname=spec.replica_id,
                     stop_timeout=max(0, spec.termination_grace_seconds),
                 )
             except docker.errors.APIError as e:
                 raise ContainerError(_explain(e)) from e
         return r["Id"]
+
+    def _service_dns(self) -> dict:
+        if not self.dns or self.network == "none":
+            return {}
+        return {"dns": list(self.dns), "dns_search": list(self.dns_search)}
+
+    def _drain(self, container_id: str, grace_s: int | None) -> None:
+        if self.before_stop is not None:
+            self.before_stop(container_id, self._grace(grace_s) / 2)
 
     def start(self, container_id: str) -> None:
         self._forget(container_id)
@@ -180,6 +197,7 @@ class DockerRuntime:
         """SIGTERM, then SIGKILL after `grace_s` (None: the agent's default); the container
         stays, exited, for a restart."""
         self._forget(container_id)
+        self._drain(container_id, grace_s)
         with _translated(f"stop container {container_id[:12]}"):
             try:
                 self.api.stop(container_id, timeout=self._grace(grace_s))
@@ -193,6 +211,7 @@ class DockerRuntime:
     def remove(self, container_id: str, grace_s: int | None = None) -> None:
         """Stop (SIGTERM, then SIGKILL after `grace_s`; None: the agent's default) and remove."""
         self._forget(container_id)
+        self._drain(container_id, grace_s)
         with _translated(f"remove container {container_id[:12]}"):
             try:
                 self.api.stop(container_id, timeout=self._grace(grace_s))
@@ -269,6 +288,39 @@ class DockerRuntime:
         if info.get("Running") or info.get("ExitCode") is None:
             return None, bytes(output)
         return int(info["ExitCode"]), bytes(output)
+
+    # -- exec for a user (agent/exec.py) --
+
+    def exec_create(self, container_id: str, command, tty: bool, stdin: bool) -> str:
+        with _translated(f"exec in container {container_id[:12]}"):
+            try:
+                return self.api.exec_create(container_id, list(command), stdout=True, stderr=True,
+                                            stdin=stdin, tty=tty)["Id"]
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_attach(self, exec_id: str, tty: bool) -> docker_exec.ExecConnection:
+        """Start the exec; its stream (agent/runtime/docker_exec.py)."""
+        try:
+            return docker_exec.attach(self.base_url, API_VERSION, exec_id, tty)
+        except docker_exec.ExecStartError as e:
+            raise ContainerError(str(e)) from e
+        except OSError as e:
+            raise RuntimeUnavailable(_short(e)) from e
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        with _translated(f"inspect exec {exec_id[:12]}"):
+            try:
+                return self.api.exec_inspect(exec_id)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+
+    def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
+        with _translated(f"resize exec {exec_id[:12]}"):
+            try:
+                self.api.exec_resize(exec_id, height=rows, width=cols)
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
 
     def _grace(self, grace_s: int | None) -> int:
         return self.stop_timeout_s if grace_s is None else max(0, grace_s)

@@ -35,21 +35,23 @@ class JoinResponse(_message.Message):
     def __init__(self, certificate_pem: _Optional[bytes] = ..., ca_pem: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class AgentMessage(_message.Message):
-    __slots__ = ("hello", "heartbeat", "status", "usage", "log")
+    __slots__ = ("hello", "heartbeat", "status", "usage", "log", "exec")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
+    EXEC_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     heartbeat: Heartbeat
     status: StatusReport
     usage: UsageReport
     log: LogData
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., usage: _Optional[_Union[UsageReport, _Mapping]] = ..., log: _Optional[_Union[LogData, _Mapping]] = ...) -> None: ...
+    exec: ExecOutput
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., status: _Optional[_Union[StatusReport, _Mapping]] = ..., usage: _Optional[_Union[UsageReport, _Mapping]] = ..., log: _Optional[_Union[LogData, _Mapping]] = ..., exec: _Optional[_Union[ExecOutput, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("node_name", "labels", "facts", "capacity", "agent_instance", "last_revision", "taints")
+    __slots__ = ("node_name", "labels", "facts", "capacity", "agent_instance", "last_revision", "taints", "advertise_address", "relay_port", "last_endpoints_revision")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +66,9 @@ class Hello(_message.Message):
     AGENT_INSTANCE_FIELD_NUMBER: _ClassVar[int]
     LAST_REVISION_FIELD_NUMBER: _ClassVar[int]
     TAINTS_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PORT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     labels: _containers.ScalarMap[str, str]
     facts: _types_pb2.NodeFacts
@@ -71,17 +76,22 @@ class Hello(_message.Message):
     agent_instance: str
     last_revision: int
     taints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Taint]
-    def __init__(self, node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[_types_pb2.NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., agent_instance: _Optional[str] = ..., last_revision: _Optional[int] = ..., taints: _Optional[_Iterable[_Union[_types_pb2.Taint, _Mapping]]] = ...) -> None: ...
+    advertise_address: str
+    relay_port: int
+    last_endpoints_revision: int
+    def __init__(self, node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[_types_pb2.NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[_types_pb2.Resources, _Mapping]] = ..., agent_instance: _Optional[str] = ..., last_revision: _Optional[int] = ..., taints: _Optional[_Iterable[_Union[_types_pb2.Taint, _Mapping]]] = ..., advertise_address: _Optional[str] = ..., relay_port: _Optional[int] = ..., last_endpoints_revision: _Optional[int] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
-    __slots__ = ("seq", "runtime_status", "applied_revision")
+    __slots__ = ("seq", "runtime_status", "applied_revision", "endpoints_revision")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_STATUS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     runtime_status: str
     applied_revision: int
-    def __init__(self, seq: _Optional[int] = ..., runtime_status: _Optional[str] = ..., applied_revision: _Optional[int] = ...) -> None: ...
+    endpoints_revision: int
+    def __init__(self, seq: _Optional[int] = ..., runtime_status: _Optional[str] = ..., applied_revision: _Optional[int] = ..., endpoints_revision: _Optional[int] = ...) -> None: ...
 
 class ReplicaStatus(_message.Message):
     __slots__ = ("replica_id", "phase", "reason", "exit_code", "restarts", "container_id", "next_restart_ms", "incarnation", "ready", "probes")
@@ -148,18 +158,28 @@ class LogData(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class PlaneMessage(_message.Message):
-    __slots__ = ("welcome", "desired", "log_request", "log_cancel", "refusal")
+    __slots__ = ("welcome", "desired", "log_request", "log_cancel", "refusal", "exec_start", "exec_input", "exec_resize", "exec_cancel", "endpoints")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     DESIRED_FIELD_NUMBER: _ClassVar[int]
     LOG_REQUEST_FIELD_NUMBER: _ClassVar[int]
     LOG_CANCEL_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    EXEC_START_FIELD_NUMBER: _ClassVar[int]
+    EXEC_INPUT_FIELD_NUMBER: _ClassVar[int]
+    EXEC_RESIZE_FIELD_NUMBER: _ClassVar[int]
+    EXEC_CANCEL_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     desired: DesiredSet
     log_request: LogRequest
     log_cancel: LogCancel
     refusal: Refusal
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired: _Optional[_Union[DesiredSet, _Mapping]] = ..., log_request: _Optional[_Union[LogRequest, _Mapping]] = ..., log_cancel: _Optional[_Union[LogCancel, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ...) -> None: ...
+    exec_start: ExecStart
+    exec_input: ExecInput
+    exec_resize: ExecResize
+    exec_cancel: ExecCancel
+    endpoints: Endpoints
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., desired: _Optional[_Union[DesiredSet, _Mapping]] = ..., log_request: _Optional[_Union[LogRequest, _Mapping]] = ..., log_cancel: _Optional[_Union[LogCancel, _Mapping]] = ..., refusal: _Optional[_Union[Refusal, _Mapping]] = ..., exec_start: _Optional[_Union[ExecStart, _Mapping]] = ..., exec_input: _Optional[_Union[ExecInput, _Mapping]] = ..., exec_resize: _Optional[_Union[ExecResize, _Mapping]] = ..., exec_cancel: _Optional[_Union[ExecCancel, _Mapping]] = ..., endpoints: _Optional[_Union[Endpoints, _Mapping]] = ...) -> None: ...
 
 class Welcome(_message.Message):
     __slots__ = ("node_name", "heartbeat_interval_ms", "usage_interval_ms")
@@ -291,3 +311,87 @@ class Refusal(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     reason: str
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class ExecStart(_message.Message):
+    __slots__ = ("exec_id", "replica_id", "incarnation", "command", "tty", "stdin", "size", "output_window", "stdin_window")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    STDIN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    replica_id: str
+    incarnation: int
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    size: _types_pb2.TerminalSize
+    output_window: int
+    stdin_window: int
+    def __init__(self, exec_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., incarnation: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., size: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ..., output_window: _Optional[int] = ..., stdin_window: _Optional[int] = ...) -> None: ...
+
+class ExecInput(_message.Message):
+    __slots__ = ("exec_id", "stdin", "stdin_eof", "output_credit")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    STDIN_EOF_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    stdin: bytes
+    stdin_eof: bool
+    output_credit: int
+    def __init__(self, exec_id: _Optional[str] = ..., stdin: _Optional[bytes] = ..., stdin_eof: _Optional[bool] = ..., output_credit: _Optional[int] = ...) -> None: ...
+
+class ExecResize(_message.Message):
+    __slots__ = ("exec_id", "size")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    size: _types_pb2.TerminalSize
+    def __init__(self, exec_id: _Optional[str] = ..., size: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecCancel(_message.Message):
+    __slots__ = ("exec_id",)
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    def __init__(self, exec_id: _Optional[str] = ...) -> None: ...
+
+class ExecOutput(_message.Message):
+    __slots__ = ("exec_id", "stdout", "stderr", "stdin_credit", "exit", "error")
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    STDIN_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    exec_id: str
+    stdout: bytes
+    stderr: bytes
+    stdin_credit: int
+    exit: _types_pb2.ExecExit
+    error: str
+    def __init__(self, exec_id: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdin_credit: _Optional[int] = ..., exit: _Optional[_Union[_types_pb2.ExecExit, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Endpoints(_message.Message):
+    __slots__ = ("revision", "services")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    services: _containers.RepeatedCompositeFieldContainer[ServiceRoute]
+    def __init__(self, revision: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceRoute, _Mapping]]] = ...) -> None: ...
+
+class ServiceRoute(_message.Message):
+    __slots__ = ("name", "virtual_address", "ports", "endpoints")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    virtual_address: str
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ServicePort]
+    endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
+    def __init__(self, name: _Optional[str] = ..., virtual_address: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.ServicePort, _Mapping]]] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ...) -> None: ...

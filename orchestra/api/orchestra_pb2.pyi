@@ -28,7 +28,7 @@ class PlannedPlacement(_message.Message):
     def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,8 @@ class ApplyResult(_message.Message):
     NEW_REVISION_FIELD_NUMBER: _ClassVar[int]
     REPLACED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
     generation: int
@@ -47,7 +49,9 @@ class ApplyResult(_message.Message):
     new_revision: bool
     replaced_replicas: _containers.RepeatedScalarFieldContainer[str]
     rollout: str
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ...) -> None: ...
+    kind: str
+    virtual_address: str
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")
@@ -58,18 +62,32 @@ class ApplyResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[ApplyResult, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class DeleteRequest(_message.Message):
-    __slots__ = ("names",)
+    __slots__ = ("names", "objects")
     NAMES_FIELD_NUMBER: _ClassVar[int]
+    OBJECTS_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+    objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
-    __slots__ = ("deleted", "not_found")
+    __slots__ = ("deleted", "not_found", "deleted_objects", "not_found_objects")
     DELETED_FIELD_NUMBER: _ClassVar[int]
     NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    DELETED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     deleted: _containers.RepeatedScalarFieldContainer[str]
     not_found: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
+    deleted_objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    not_found_objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
+    def __init__(self, deleted: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ..., deleted_objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ..., not_found_objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ...) -> None: ...
+
+class ObjectRef(_message.Message):
+    __slots__ = ("kind", "name")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class WorkloadInfo(_message.Message):
     __slots__ = ("name", "workload_json", "generation", "desired", "running", "pending", "created_at_ms", "updated_at_ms", "revision", "ready", "up_to_date", "available", "rollout", "deleting", "mode", "succeeded", "failed")
@@ -332,3 +350,81 @@ class ListPlanesResponse(_message.Message):
     answered_by: str
     election: str
     def __init__(self, planes: _Optional[_Iterable[_Union[PlaneInfo, _Mapping]]] = ..., store: _Optional[str] = ..., answered_by: _Optional[str] = ..., election: _Optional[str] = ...) -> None: ...
+
+class ExecRequest(_message.Message):
+    __slots__ = ("command", "stdin", "stdin_eof", "resize")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    STDIN_EOF_FIELD_NUMBER: _ClassVar[int]
+    RESIZE_FIELD_NUMBER: _ClassVar[int]
+    command: ExecCommand
+    stdin: bytes
+    stdin_eof: bool
+    resize: _types_pb2.TerminalSize
+    def __init__(self, command: _Optional[_Union[ExecCommand, _Mapping]] = ..., stdin: _Optional[bytes] = ..., stdin_eof: _Optional[bool] = ..., resize: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecCommand(_message.Message):
+    __slots__ = ("replica", "command", "tty", "stdin", "size")
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    replica: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    size: _types_pb2.TerminalSize
+    def __init__(self, replica: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., size: _Optional[_Union[_types_pb2.TerminalSize, _Mapping]] = ...) -> None: ...
+
+class ExecResponse(_message.Message):
+    __slots__ = ("stdout", "stderr", "exit")
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    stdout: bytes
+    stderr: bytes
+    exit: _types_pb2.ExecExit
+    def __init__(self, stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., exit: _Optional[_Union[_types_pb2.ExecExit, _Mapping]] = ...) -> None: ...
+
+class ListServicesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services",)
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceInfo]
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceInfo, _Mapping]]] = ...) -> None: ...
+
+class ServiceInfo(_message.Message):
+    __slots__ = ("name", "service_json", "virtual_address", "ports", "endpoints", "workloads", "generation", "created_at_ms", "updated_at_ms", "endpoints_revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_JSON_FIELD_NUMBER: _ClassVar[int]
+    VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    WORKLOADS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    service_json: str
+    virtual_address: str
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ServicePort]
+    endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
+    workloads: _containers.RepeatedScalarFieldContainer[str]
+    generation: int
+    created_at_ms: int
+    updated_at_ms: int
+    endpoints_revision: int
+    def __init__(self, name: _Optional[str] = ..., service_json: _Optional[str] = ..., virtual_address: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.ServicePort, _Mapping]]] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ..., workloads: _Optional[_Iterable[str]] = ..., generation: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., endpoints_revision: _Optional[int] = ...) -> None: ...
+
+class ServiceDescription(_message.Message):
+    __slots__ = ("service", "events")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    service: ServiceInfo
+    events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
+    def __init__(self, service: _Optional[_Union[ServiceInfo, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...

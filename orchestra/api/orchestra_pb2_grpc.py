@@ -120,6 +120,21 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.FromString,
                 _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/orchestra.v1.Orchestra/Exec',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+                _registered_method=True)
+        self.ListServices = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListServices',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.FromString,
+                _registered_method=True)
+        self.DescribeService = channel.unary_unary(
+                '/orchestra.v1.Orchestra/DescribeService',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -233,6 +248,26 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request_iterator, context):
+        """A command in a running replica's container, relayed over its node's agent stream (the plane
+        never dials a node). First request `command`; answers: output as it comes, then `exit`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServices(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +355,21 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.ListPlanes,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.SerializeToString,
+            ),
+            'ListServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServices,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'DescribeService': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeService,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -781,6 +831,87 @@ class Orchestra:
             '/orchestra.v1.Orchestra/ListPlanes',
             orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/Exec',
+            orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ExecResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListServices',
+            orchestra_dot_v1_dot_orchestra__pb2.ListServicesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/DescribeService',
+            orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
             options,
             channel_credentials,
             insecure,

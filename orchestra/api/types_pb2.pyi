@@ -83,7 +83,7 @@ class ContainerUsage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., memory_limit_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("name", "labels", "facts", "capacity", "allocated", "status", "schedulable", "taints", "last_heartbeat_ms", "usage", "runtime_status", "replica_count", "desired_revision", "registered_at_ms", "draining")
+    __slots__ = ("name", "labels", "facts", "capacity", "allocated", "status", "schedulable", "taints", "last_heartbeat_ms", "usage", "runtime_status", "replica_count", "desired_revision", "registered_at_ms", "draining", "advertise_address")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class Node(_message.Message):
     DESIRED_REVISION_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     DRAINING_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     name: str
     labels: _containers.ScalarMap[str, str]
     facts: NodeFacts
@@ -121,7 +122,8 @@ class Node(_message.Message):
     desired_revision: int
     registered_at_ms: int
     draining: bool
-    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., status: _Optional[str] = ..., schedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ..., last_heartbeat_ms: _Optional[int] = ..., usage: _Optional[_Union[NodeUsage, _Mapping]] = ..., runtime_status: _Optional[str] = ..., replica_count: _Optional[int] = ..., desired_revision: _Optional[int] = ..., registered_at_ms: _Optional[int] = ..., draining: _Optional[bool] = ...) -> None: ...
+    advertise_address: str
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., facts: _Optional[_Union[NodeFacts, _Mapping]] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., status: _Optional[str] = ..., schedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[Taint, _Mapping]]] = ..., last_heartbeat_ms: _Optional[int] = ..., usage: _Optional[_Union[NodeUsage, _Mapping]] = ..., runtime_status: _Optional[str] = ..., replica_count: _Optional[int] = ..., desired_revision: _Optional[int] = ..., registered_at_ms: _Optional[int] = ..., draining: _Optional[bool] = ..., advertise_address: _Optional[str] = ...) -> None: ...
 
 class Replica(_message.Message):
     __slots__ = ("id", "workload", "index", "node", "phase", "reason", "exit_code", "restarts", "container_id", "created_at_ms", "updated_at_ms", "usage", "next_restart_ms", "requests", "incarnation", "revision", "ready", "ready_since_ms", "probes", "placement", "pinned_node")
@@ -259,3 +261,53 @@ class Event(_message.Message):
     reason: str
     message: str
     def __init__(self, id: _Optional[int] = ..., time_ms: _Optional[int] = ..., kind: _Optional[str] = ..., object: _Optional[str] = ..., type: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class TerminalSize(_message.Message):
+    __slots__ = ("rows", "cols")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    rows: int
+    cols: int
+    def __init__(self, rows: _Optional[int] = ..., cols: _Optional[int] = ...) -> None: ...
+
+class ExecExit(_message.Message):
+    __slots__ = ("exit_code", "error")
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    error: str
+    def __init__(self, exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ServicePort(_message.Message):
+    __slots__ = ("name", "port", "target_port", "protocol", "node_port")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PORT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    NODE_PORT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    port: int
+    target_port: int
+    protocol: str
+    node_port: int
+    def __init__(self, name: _Optional[str] = ..., port: _Optional[int] = ..., target_port: _Optional[int] = ..., protocol: _Optional[str] = ..., node_port: _Optional[int] = ...) -> None: ...
+
+class Endpoint(_message.Message):
+    __slots__ = ("replica_id", "workload", "node", "address", "relay_port", "incarnation", "ready", "reason")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PORT_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    workload: str
+    node: str
+    address: str
+    relay_port: int
+    incarnation: int
+    ready: bool
+    reason: str
+    def __init__(self, replica_id: _Optional[str] = ..., workload: _Optional[str] = ..., node: _Optional[str] = ..., address: _Optional[str] = ..., relay_port: _Optional[int] = ..., incarnation: _Optional[int] = ..., ready: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...

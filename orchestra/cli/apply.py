@@ -1,4 +1,4 @@
-"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload NAME`."""
+"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload NAME | service NAME`."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,6 @@ from orchestra.cli.tables import duration
 from orchestra.spec import codec
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.manifest import MAX_FILE_BYTES, load_files
-from orchestra.spec.model import Workload
 
 POLL_S = 1.0
 
@@ -40,7 +39,7 @@ def manifest_sources(files: tuple[str, ...]) -> list:
     return out
 
 
-def load_manifests(files: tuple[str, ...]) -> list[Workload]:
+def load_manifests(files: tuple[str, ...]) -> list:
     try:
         workloads = load_files(manifest_sources(files))
     except ManifestError as e:
@@ -87,7 +86,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
     if dry_run or no_wait:
         return
     echo = (lambda line: click.echo(line, err=True)) if output else click.echo   # keep stdout parseable
-    revisions = {r.workload: r.revision for r in resp.results}
+    revisions = {r.workload: r.revision for r in resp.results if r.kind != "Service"}   # a service may share a name
     deadline = time.monotonic() + timeout
     for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
         wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline, echo=echo)
@@ -96,6 +95,9 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
 def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     action = {"created": "would be created", "configured": "would be configured",
               "unchanged": "unchanged"}.get(result.action, result.action) if dry_run else result.action
+    if result.kind == "Service":
+        return (f"service/{result.workload}: {action}" + (" (dry run)" if dry_run else "")
+                + f" (address {result.virtual_address})")
     head = f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")
     if result.new_revision and result.action != "created":
         head += f" (revision {result.revision})"
@@ -117,21 +119,33 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
 
 
 @click.group(invoke_without_command=True)
-@click.option("-f", "--filename", "files", multiple=True, metavar="FILE", help="delete the workloads of these manifests")
+@click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
+              help="delete the workloads and services of these manifests")
 @click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="seconds to wait for the replicas to be gone")
 @click.pass_context
 def delete(ctx: click.Context, files: tuple[str, ...], no_wait: bool, timeout: float) -> None:
-    """Delete workloads: `delete -f FILE` or `delete workload NAME...`."""
+    """Delete workloads and services: `delete -f FILE`, `delete workload NAME...` or `delete service NAME...`."""
     if ctx.invoked_subcommand is not None:
         if files:
-            raise CliError("give either -f FILE or `workload NAME`, not both")
+            raise CliError("give either -f FILE or `workload NAME` / `service NAME`, not both")
         ctx.obj["delete"] = (no_wait, timeout)
         return
     if not files:
-        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete workload NAME`")
-    delete_names(ctx, [w.name for w in load_manifests(files)], no_wait, timeout)
+        raise CliError("what to delete? `orchestra delete -f FILE`, `orchestra delete workload NAME` or "
+                       "`orchestra delete service NAME`")
+    docs = load_manifests(files)
+    delete_names(ctx, [d.name for d in docs if d.KIND == "Workload"], no_wait, timeout,
+                 services=[d.name for d in docs if d.KIND == "Service"])
+
+
+@delete.command("service")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def delete_service(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Delete services by name (their names stop resolving, and their routes leave every node)."""
+    delete_names(ctx, [], True, 0, services=list(names))
 
 
 @delete.command("workload")
@@ -145,15 +159,20 @@ def delete_workload(ctx: click.Context, names: tuple[str, ...], no_wait: bool, t
     delete_names(ctx, list(names), no_wait or parent_no_wait, timeout if timeout is not None else parent_timeout)
 
 
-def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float) -> None:
+def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float,
+                 services: list[str] = ()) -> None:
     target = cli_context(ctx).target
-    resp = target.call("Delete", pb.DeleteRequest(names=names))
+    resp = target.call("Delete", pb.DeleteRequest(names=names, objects=[pb.ObjectRef(kind="Service", name=n)
+                                                                         for n in services]))
+    for o in resp.deleted_objects:
+        click.echo(f"{o.kind.lower()}/{o.name}: deleted")
     for name in resp.deleted:
         click.echo(f"{name}: deleted")
     if resp.deleted and not no_wait:
         wait_gone(target, list(resp.deleted), timeout)
-    if resp.not_found:
-        raise CliError("not found: " + ", ".join(f"workload {n}" for n in resp.not_found))
+    missing = [f"workload {n}" for n in resp.not_found] + [f"{o.kind.lower()} {o.name}" for o in resp.not_found_objects]
+    if missing:
+        raise CliError("not found: " + ", ".join(missing))
 
 
 def wait_gone(target, names: list[str], timeout: float) -> None:

@@ -1,5 +1,6 @@
-"""`orchestra describe workload|node|replica NAME`: the spec in short, the rollout, replicas, health
-checks, recent events, and why anything is pending or where it went and why."""
+"""`orchestra describe workload|node|replica|service NAME`: the spec in short, the rollout, replicas,
+health checks (a service: its endpoints), recent events, and why anything is pending, not ready, or
+where it went and why."""
 from __future__ import annotations
 
 import click
@@ -17,17 +18,20 @@ MAX_EVENTS = 20
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["workload", "node", "replica"], case_sensitive=False))
+@click.argument("kind", type=click.Choice(["workload", "node", "replica", "service"], case_sensitive=False))
 @click.argument("name")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="the API message")
 @click.pass_context
 def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> None:
-    """Show one workload, node or replica in detail."""
+    """Show one workload, node, replica or service in detail."""
     target = cli_context(ctx).target
     kind = kind.lower()
     if kind == "workload":
         d = target.call("DescribeWorkload", pb.DescribeRequest(name=name))
         text = describe_workload(d)
+    elif kind == "service":
+        d = target.call("DescribeService", pb.DescribeRequest(name=name))
+        text = describe_service(d)
     elif kind == "node":
         d = target.call("DescribeNode", pb.DescribeRequest(name=name))
         text = describe_node(d)
@@ -204,6 +208,35 @@ def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
         out += ["  " + line for line in table(views.REPLICA_HEADERS, rows).splitlines()]
     else:
         out.append("  <none>")
+    out += ["", "Events:"] + _events(d.events, now_ms)
+    return "\n".join(out)
+
+
+def describe_service(d: pb.ServiceDescription, now_ms: int | None = None) -> str:
+    s = d.service
+    doc = views.json_doc(s.service_json)
+    selector = labels_text(doc.get("spec", {}).get("selector", {}))
+    ready = [e for e in s.endpoints if e.ready]
+    pairs = [
+        ("Name", s.name),
+        ("Labels", labels_text(doc.get("metadata", {}).get("labels", {}))),
+        ("Selector", selector),
+        ("Workloads", ", ".join(s.workloads) or "<none>"),
+        ("Address", f"{s.virtual_address} (names {s.name}, {s.name}.orchestra)"),
+        ("Ports", views.service_ports(s)),
+        ("Endpoints", f"{len(ready)} ready of {len(s.endpoints)} (endpoints revision {s.endpoints_revision})"),
+        ("Created", f"{age(s.created_at_ms, now_ms)} ago"),
+    ]
+    out = _fields(pairs) + ["", "Endpoints:"]
+    if not s.workloads:
+        out.append(f"  <none>: the selector {selector} matches no workload")
+    elif not s.endpoints:
+        out.append(f"  <none>: workloads {', '.join(s.workloads)} have no replicas on a node")
+    else:
+        target_ports = ",".join(str(p.target_port) for p in s.ports)
+        rows = [[e.replica_id, e.node or "<none>", f"{e.address}:{target_ports}" if e.address else "-",
+                 "yes" if e.ready else "no", e.reason or "-"] for e in s.endpoints]
+        out += ["  " + line for line in table(("replica", "node", "address", "ready", "reason"), rows).splitlines()]
     out += ["", "Events:"] + _events(d.events, now_ms)
     return "\n".join(out)
 

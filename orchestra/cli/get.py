@@ -1,4 +1,4 @@
-"""`orchestra get nodes|workloads|replicas|all [NAME] [-l SELECTOR] [-o wide|json|yaml] [-w]`."""
+"""`orchestra get nodes|workloads|replicas|services|all [NAME] [-l SELECTOR] [-o wide|json|yaml] [-w]`."""
 from __future__ import annotations
 
 import json
@@ -25,7 +25,7 @@ def _selector(ctx, param, value: str | None) -> Selector:
 
 @click.command()
 @click.argument("kind", type=click.Choice(sorted([*ALIASES, ALL]), case_sensitive=False),
-                metavar="nodes|workloads|replicas|planes|all")
+                metavar="nodes|workloads|replicas|services|planes|all")
 @click.argument("name", required=False)
 @click.option("-o", "--output", type=click.Choice(FORMATS), default=None, help="wide table, or the API message as json/yaml")
 @click.option("-l", "--selector", callback=_selector, default=None, metavar="SELECTOR",
@@ -36,7 +36,7 @@ def _selector(ctx, param, value: str | None) -> Selector:
 @click.pass_context
 def get(ctx: click.Context, kind: str, name: str | None, output: str | None, selector: Selector, watch: bool,
         workload: str, node: str) -> None:
-    """List nodes, workloads, replicas (all: the three) or the control planes, or show one by NAME."""
+    """List nodes, workloads, replicas or services (all: every kind) or the control planes, or show one by NAME."""
     kind = kind.lower()
     if name and kind == ALL:
         raise click.UsageError("`get all` takes no NAME")

@@ -17,6 +17,7 @@ from orchestra.cli.selectors import Selector
 ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
            "replicas": "replicas", "replica": "replicas", "rep": "replicas",
+           "services": "services", "service": "services", "svc": "services",
            "planes": "planes", "plane": "planes"}
 
 
@@ -79,6 +80,17 @@ def _replicas(target, f: Filters) -> list:
     return sorted((r for r in replicas if not f.name or r.id == f.name), key=lambda r: (r.workload, r.index))
 
 
+def service_labels(info: pb.ServiceInfo) -> dict[str, str]:
+    labels = views.json_doc(info.service_json).get("metadata", {}).get("labels", {})
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _services(target, f: Filters) -> list:
+    infos = target.call("ListServices", pb.ListServicesRequest()).services
+    return sorted((s for s in infos if (not f.name or s.name == f.name) and f.selector.matches(service_labels(s))),
+                  key=lambda s: s.name)
+
+
 def _planes(target, f: Filters) -> list:
     planes = target.call("ListPlanes", pb.ListPlanesRequest()).planes
     return [p for p in planes if not f.name or p.name == f.name]
@@ -97,6 +109,8 @@ KINDS = {
                       lambda w: w.name, lambda w, wide: views.workload_row(w, wide)),
     "replicas": Kind("replicas", "replica", views.REPLICA_HEADERS, views.REPLICA_WIDE, _replicas,
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
+    "services": Kind("services", "service", views.SERVICE_HEADERS, views.SERVICE_WIDE, _services,
+                     lambda s: s.name, lambda s, wide: views.service_row(s, wide)),
     "planes": Kind("planes", "plane", views.PLANE_HEADERS, views.PLANE_WIDE, _planes, lambda p: p.name,
                    lambda p, wide: views.plane_row(p, wide), in_all=False),
 }

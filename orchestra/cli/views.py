@@ -11,13 +11,15 @@ from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 NODE_HEADERS = ("name", "status", "replicas", "cpu", "memory", "age")
-NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime")
+NODE_WIDE = ("labels", "taints", "os", "kernel", "docker", "hypervisor", "runtime", "address")
 WORKLOAD_HEADERS = ("name", "ready", "up-to-date", "available", "pending", "image", "age")
 WORKLOAD_WIDE = ("revision", "rollout", "tenant", "cpu", "memory", "strategy", "labels")
 REPLICA_HEADERS = ("name", "workload", "node", "phase", "ready", "restarts", "age")
 REPLICA_WIDE = ("revision", "incarnation", "container", "reason")
 PLANE_HEADERS = ("name", "address", "role", "leading", "age")
 PLANE_WIDE = ("leader-since",)
+SERVICE_HEADERS = ("name", "address", "ports", "endpoints", "age")
+SERVICE_WIDE = ("selector", "workloads")
 
 
 def node_status(n: t.Node) -> str:
@@ -33,17 +35,39 @@ def node_row(n: t.Node, wide: bool, now_ms: int | None = None) -> list[str]:
     if wide:
         taints = ",".join(taint_text(x.key, x.value, x.effect) for x in n.taints)
         row += [labels_text(n.labels), taints or "<none>", n.facts.os or "-", n.facts.kernel or "-",
-                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-"]
+                n.facts.docker_version or "-", n.facts.hypervisor or "none", n.runtime_status or "-",
+                n.advertise_address or "-"]
     return row
+
+
+def json_doc(text: str) -> dict:
+    """A stored manifest (canonical JSON), or {} if it cannot be read."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def workload_spec(info: pb.WorkloadInfo) -> dict:
     """The stored manifest of a workload (canonical JSON), or {} if it cannot be read."""
-    try:
-        data = json.loads(info.workload_json) if info.workload_json else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return json_doc(info.workload_json)
+
+
+def service_ports(info: pb.ServiceInfo) -> str:
+    """80->8080/tcp, 443->8443/tcp (node 30443)"""
+    return ", ".join(f"{p.port}->{p.target_port}/{p.protocol or 'tcp'}" + (f" (node {p.node_port})" if p.node_port else "")
+                     for p in info.ports) or "<none>"
+
+
+def service_row(info: pb.ServiceInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    ready = sum(1 for e in info.endpoints if e.ready)
+    row = [info.name, info.virtual_address or "-", service_ports(info),
+           f"{ready}/{len(info.endpoints)}" if info.endpoints else "<none>", age(info.created_at_ms, now_ms)]
+    if wide:
+        selector = json_doc(info.service_json).get("spec", {}).get("selector", {})
+        row += [labels_text(selector), ",".join(info.workloads) or "<none>"]
+    return row
 
 
 def workload_row(info: pb.WorkloadInfo, wide: bool, now_ms: int | None = None) -> list[str]:

@@ -9,7 +9,7 @@
                       a join token's CA hash, so allowing it would open health to strangers
   server reflection   an admin certificate: it lists every service and method, which only an
                       operator's tools (grpcurl) need; nodes have no use for it
-  everything else     an admin certificate
+  everything else     an admin certificate (Orchestra/Exec too: it runs commands in any replica)
 
 A refused call ends with UNAUTHENTICATED (no valid cluster certificate, or a revoked one) or
 PERMISSION_DENIED (valid certificate, wrong role), with a message saying which and why; the

@@ -1,5 +1,5 @@
 """The agent hub: agents' sessions and what their messages do (registration, heartbeats,
-replica reports, usage, log data). Plain methods over the store, so tests call them directly;
+replica reports, usage, log data, exec output: orchestra/server/exec_relay.py). Plain methods over the store, so tests call them directly;
 the gRPC servicer only feeds it.
 
 The acceptance rule for a replica status (docs/internals.md): it counts only when the replica
@@ -15,6 +15,7 @@ from orchestra.server import lifecycle
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.errors import ProtocolError
 from orchestra.server.events import NORMAL, WARNING, EventLog
+from orchestra.server.exec_relay import ExecRelay
 from orchestra.server.failures import FailureCounter
 from orchestra.server.messages import message_to_dict, resources_from_pb, taints_from_pb
 from orchestra.server.sessions import AgentSession, LogRelay, SessionRegistry
@@ -44,6 +45,7 @@ class AgentHub:
         self.on_node = on_node
         self.sessions = SessionRegistry()
         self.logs = LogRelay()
+        self.execs = ExecRelay()
 
     def connected(self, node: str) -> bool:
         return self.sessions.get(node) is not None
@@ -54,6 +56,7 @@ class AgentHub:
         now = self.clock_ms()
         self.register_node(hello, now)
         session = AgentSession(hello.node_name, hello.agent_instance)
+        session.endpoints_ack = hello.last_endpoints_revision
         # Welcome is queued before the session is visible to publishers: it is always the first message.
         session.send(agent_pb2.PlaneMessage(welcome=agent_pb2.Welcome(
             node_name=hello.node_name, heartbeat_interval_ms=self.heartbeat_interval_ms,
@@ -67,6 +70,7 @@ class AgentHub:
         session.end(None, "closed")
         self.sessions.unregister(session)
         self.logs.session_closed(session)
+        self.execs.session_closed(session)
 
     def register_node(self, hello: agent_pb2.Hello, now_ms: int) -> NodeRecord:
         """Upsert the node from its Hello. Its Ready status is liveness's; cordoning (schedulable) is
@@ -87,6 +91,8 @@ class AgentHub:
             rec.capacity = resources_from_pb(hello.capacity)
             rec.taints = taints_from_pb(hello.taints)
             rec.agent_instance = hello.agent_instance
+            rec.advertise_address = hello.advertise_address
+            rec.relay_port = hello.relay_port
             self.store.put_node(rec)
             if new:
                 self.events.emit("Node", name, NORMAL, "NodeRegistered",
@@ -98,7 +104,7 @@ class AgentHub:
     def on_message(self, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
         kind = msg.WhichOneof("msg")
         if kind is None:
-            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log is set")
+            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log, exec is set")
         if kind == "hello":
             raise ProtocolError("hello is allowed only as the first message of a session")
         if self.sessions.get(session.node) is not session:
@@ -108,12 +114,17 @@ class AgentHub:
             self.on_node(session.node, 0)   # back to Ready: it can take pending replicas again
         if kind == "heartbeat":
             self.record_runtime_status(session.node, msg.heartbeat.runtime_status)
+            if msg.heartbeat.endpoints_revision > session.endpoints_ack:
+                session.endpoints_ack = msg.heartbeat.endpoints_revision
+                self.on_change(set())    # a replica held for this acknowledgement may be stopped now
         elif kind == "status":
             self.accept_status(session.node, msg.status, now)
         elif kind == "usage":
             self.record_usage(session.node, msg.usage)
         elif kind == "log":
             self.logs.deliver(session, msg.log)
+        elif kind == "exec":
+            self.execs.deliver(session, msg.exec)
 
     def record_runtime_status(self, node: str, runtime_status: str) -> None:
         if not runtime_status:

@@ -90,11 +90,18 @@ def fail(message: str) -> None:
 @click.option("--tls-san", multiple=True, help="extra host name or IP the serving certificate must cover (repeatable)")
 @click.option("--allow-capability", multiple=True,
               help="let workloads add this Linux capability beyond the safe list (repeatable), e.g. NET_ADMIN")
+@click.option("--metrics-listen", default=None, metavar="HOST:PORT",
+              help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; "
+                   "off unless given)")
 def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int, default_strategy: str,
            tls_san: tuple[str, ...] = (), allow_capability: tuple[str, ...] = (), store_url: str = "",
            etcd_ca: str | None = None, etcd_cert: str | None = None, etcd_key: str | None = None,
-           plane_name: str = "", advertise: str = "", plane_token_file: str | None = None) -> None:
+           plane_name: str = "", advertise: str = "", plane_token_file: str | None = None,
+           metrics_listen: str | None = None) -> None:
     """Run the orchestra control plane."""
+    from orchestra.metrics_endpoint import EndpointError, listen_problem
+    if metrics_listen is not None and listen_problem(metrics_listen):
+        fail(f"--metrics-listen: {listen_problem(metrics_listen)}")
     if node_grace <= heartbeat_interval:
         fail(f"--node-grace ({node_grace}ms) must be longer than --heartbeat-interval ({heartbeat_interval}ms), "
              f"or every node would keep going NotReady")
@@ -102,6 +109,7 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         fail(f"--advertise: {address_problem(advertise)}")
     # gRPC core would print its own complaint next to ours (e.g. a port in use); set before gRPC starts.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from orchestra.server import metrics
     from orchestra.server.follower_gate import FollowerGate
     from orchestra.server.grpc_server import build_server
     from orchestra.server.leadership import CurrentPlane, CurrentStore, PlaneIdentity, PlaneLeadership
@@ -160,8 +168,10 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         if problem:
             fail(f"cannot listen on {listen}: {problem}")
         try:
-            grpc_server, port = build_server(CurrentPlane(leadership), listen, join=sec.join,
-                                             interceptors=[*sec.interceptors, FollowerGate(leadership)],
+            current = CurrentPlane(leadership)
+            grpc_server, port = build_server(current, listen, join=sec.join,
+                                             interceptors=[metrics.ApiMetrics(), *sec.interceptors,
+                                                           FollowerGate(leadership)],
                                              extra_handlers=sec.handlers, tls=sec.tls)
         except (OSError, RuntimeError) as exc:
             reason = "the address is in use or not available here" if "bind" in str(exc).lower() else str(exc)
@@ -171,6 +181,10 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        try:
+            metrics_url = metrics.serve(current, metrics_listen) if metrics_listen else ""
+        except EndpointError as exc:
+            fail(f"--metrics-listen: {exc}")
         grpc_server.start()
         leadership.start()
         if not etcd and not leadership.wait_leading(120):   # the sole plane serves before it says it listens
@@ -179,6 +193,8 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
         admin_conf = sec.pki.write_admin_config(me.address)   # before we say we listen
         click.echo(f"orchestra server listening on {host}:{port} (data dir {data.path})"
                    + (f"; plane {me.name} of the store {store_url}" if etcd else ""))
+        if metrics_url:
+            click.echo(f"metrics: {metrics_url}")
         click.echo(f"admin client config: {admin_conf} (use: export ORCHESTRA_CONFIG={admin_conf}); "
                    f"join token for agents: {sec.node_token_path}")
         if made is not None:

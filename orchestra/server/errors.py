@@ -27,3 +27,12 @@ class FailedPrecondition(PlaneError):
 class ProtocolError(PlaneError):
     """An agent broke the session protocol (garbage, no Hello first, a second Hello)."""
     code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class Aborted(PlaneError):
+    """Ended midway for a reason the caller cannot retry blindly (a node lost while it ran a command)."""
+    code = grpc.StatusCode.ABORTED
+
+
+class ResourceExhausted(PlaneError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -5,7 +5,8 @@ It is gRPC's asyncio server, on an event loop thread of its own (`PlaneServer`):
 streams are coroutines (orchestra.server.agent_streams), so a connected agent costs no thread.
 The user API, Join and the Security service keep their handlers written for threads: the
 server runs them on its thread pool (`max_workers`; each Logs/WatchEvents stream holds one
-thread while open), with a context that has is_active (orchestra.server.sync_context).
+thread while open), with a context that has is_active (orchestra.server.sync_context, which also
+runs the streaming ones as coroutines, so that a call its client cancels ends).
 
 Besides orchestra's services the port answers the standard gRPC health service
 (grpc.health.v1.Health) and server reflection, so that grpcurl, grpc_health_probe or a load
@@ -26,11 +27,14 @@ from orchestra.api import agent_pb2, orchestra_pb2
 from orchestra.security.access import AccessControl
 from orchestra.security.access_async import AsyncAccessControl
 from orchestra.server.agent_streams import AgentStreams
+from orchestra.server.errors import InvalidArgument
 from orchestra.server.servicers import AgentLinkServicer, OrchestraServicer
 from orchestra.server.sync_context import SyncContexts, streaming_as_generators
 from orchestra.store.cache import never_wait
 
-DEFAULT_MAX_WORKERS = 256    # threads for the user API; created on demand, so a high cap costs nothing idle
+# Threads for the user API: each Logs/WatchEvents stream holds one while open (an Exec: one, and one
+# that reads its requests); created on demand, so a high cap costs nothing idle.
+DEFAULT_MAX_WORKERS = 256
 
 
 def agent_link_handler(servicer: AgentLinkServicer, streams: AgentStreams) -> grpc.GenericRpcHandler:
@@ -59,12 +63,32 @@ def _parsed(method: Callable, request_type) -> Callable:
     return handler
 
 
+def _parsed_stream(method: Callable, request_type) -> Callable:
+    """`_parsed` for a request stream: each message is parsed as it is read, and garbage raises
+    InvalidArgument to the servicer's reader (which ends the call with it)."""
+    def parse_each(raws):
+        for raw in raws:
+            try:
+                yield request_type.FromString(raw)
+            except DecodeError as exc:
+                raise InvalidArgument(f"malformed {request_type.DESCRIPTOR.full_name} ({len(raw)} bytes): {exc}") from exc
+
+    def handler(raws, context: grpc.ServicerContext):
+        return method(parse_each(raws), context)
+    return handler
+
+
 def orchestra_handler(servicer: OrchestraServicer) -> grpc.GenericRpcHandler:
-    """The user-facing service, built from its descriptor (every method is unary or server-streaming)."""
+    """The user-facing service, built from its descriptor (unary, server-streaming and bidirectional methods)."""
     handlers = {}
     for m in orchestra_pb2.DESCRIPTOR.services_by_name["Orchestra"].methods:
-        make = grpc.unary_stream_rpc_method_handler if m.server_streaming else grpc.unary_unary_rpc_method_handler
-        handlers[m.name] = make(_parsed(getattr(servicer, m.name), GetMessageClass(m.input_type)),
+        if m.client_streaming:
+            make = grpc.stream_stream_rpc_method_handler if m.server_streaming else grpc.stream_unary_rpc_method_handler
+            parsed = _parsed_stream
+        else:
+            make = grpc.unary_stream_rpc_method_handler if m.server_streaming else grpc.unary_unary_rpc_method_handler
+            parsed = _parsed
+        handlers[m.name] = make(parsed(getattr(servicer, m.name), GetMessageClass(m.input_type)),
                                 request_deserializer=None,
                                 response_serializer=GetMessageClass(m.output_type).SerializeToString)
     return grpc.method_handlers_generic_handler("orchestra.v1.Orchestra", handlers)
@@ -160,9 +184,10 @@ def build_server(plane, listen: str, *, join: Callable | None = None,
     streams = AgentStreams(getattr(plane, "term_hub", lambda: plane.hub))
 
     async def make():
+        pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc")
         server = grpc.aio.server(
-            migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-            interceptors=[*(_on_asyncio(i) for i in interceptors), SyncContexts()],
+            migration_thread_pool=pool,
+            interceptors=[SyncContexts(pool), *(_on_asyncio(i) for i in interceptors)],
             # Without this, gRPC sets SO_REUSEPORT and a second plane on the same port
             # starts "successfully" and takes half of the connections.
             options=[*transport.SERVER_OPTIONS, ("grpc.so_reuseport", 0)])

@@ -309,6 +309,11 @@ class CurrentPlane:
     def term_hub(self):
         return self.hub._leadership_hub()
 
+    def current_plane(self):
+        """The leading term's Plane, or None while this plane does not lead (orchestra.server.metrics)."""
+        term = self.leadership.term
+        return term.plane if term is not None else None
+
 
 class CurrentStore:
     """The store as the security layer sees it: the term's cache while this plane leads (its writes

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from orchestra.api import agent_pb2
 from orchestra.phase import AGENT_PHASES, Phase
+from orchestra.server import metrics
 from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.messages import message_to_dict
@@ -115,6 +116,7 @@ def lose(store: Store, events: EventLog, r: ReplicaRecord, node: str, now_ms: in
     if is_terminating(r):
         remove(store, events, r, f"its node {node} became NotReady before it confirmed the stop")
         return
+    metrics.lost(r.id, now_ms)
     _clear_binding(r)
     r.phase = Phase.PENDING
     r.reason = f"lost: node {node} became NotReady; waiting to be rescheduled"
@@ -143,6 +145,7 @@ def retire(store: Store, events: EventLog, r: ReplicaRecord, why: str, now_ms: i
 
 def remove(store: Store, events: EventLog, r: ReplicaRecord, why: str) -> None:
     store.delete_replica(r.id)
+    metrics.forget(r.id)
     w = store.get_workload(r.workload)
     if w is not None and r.incarnation:
         w.last_incarnations[str(r.index)] = max(r.incarnation, int(w.last_incarnations.get(str(r.index), 0)))
@@ -200,6 +203,7 @@ def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: R
         return False
     failed_now = (st.phase in (Phase.FAILED, Phase.BACKOFF) and r.phase != st.phase) or \
         (st.phase == Phase.EXITED and st.exit_code != 0 and r.phase != Phase.EXITED) or st.restarts > r.restarts
+    metrics.reported(r, st, now_ms)
     old_phase, old_probes = r.phase, r.probes
     r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready = after
     if ready and not r.ready_since_ms:

@@ -39,7 +39,8 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
         last_heartbeat_ms=n.last_heartbeat_ms, runtime_status=n.runtime_status, replica_count=len(bound),
-        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining)
+        desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
+        advertise_address=n.advertise_address)
     json_format.ParseDict(n.facts, msg.facts, ignore_unknown_fields=True)
     json_format.ParseDict(n.usage, msg.usage, ignore_unknown_fields=True)
     return msg

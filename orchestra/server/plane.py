@@ -6,6 +6,7 @@ tick (and at once when something asks for it), so work left by a crash resumes o
     liveness    silent nodes -> NotReady -> their replicas lost
     workloads   each workload's replicas follow its spec, one rollout step at a time
     scheduler   pending replicas -> bound to nodes (explained)
+    endpoints   services' ready replicas -> every agent (and which retired replicas may stop)
     publisher   each node's desired set -> its agent
 
 Controller passes are serialised by one lock; each writes in its own transactions. Users'
@@ -21,6 +22,7 @@ from typing import Callable, Iterable
 
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
+from orchestra.server.controllers.endpoints import EndpointsController
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.controllers.publisher import RESEND_MS, Publisher
 from orchestra.server.controllers.scheduler import SchedulerController
@@ -55,7 +57,10 @@ class Plane:
         self.workloads = WorkloadController(store, self.events, self.catalog, clock_ms)
         self.scheduler = SchedulerController(store, self.events, self.catalog, self.failures, default_strategy,
                                              self.hub.connected)
-        self.publisher = Publisher(store, self.catalog, self.hub.sessions, clock_ms, resend_ms)
+        # A retired replica leaves every node's routes before it is stopped, waiting at most the node grace.
+        self.endpoints = EndpointsController(store, self.catalog, self.hub.sessions, clock_ms, node_grace_ms)
+        self.publisher = Publisher(store, self.catalog, self.hub.sessions, clock_ms, resend_ms,
+                                   may_stop=self.endpoints.may_stop)
         self.service = UserService(store, self.events, self.catalog, self.failures, self.hub, clock_ms,
                                    default_strategy, settle=self.settle, stopping=lambda: self.stopping)
         self._passes = threading.RLock()
@@ -107,12 +112,17 @@ class Plane:
             if self.liveness.run_once(now):
                 self.scheduler.wake()
                 self.publisher.mark()
+                self.endpoints.mark()
             if self.workloads.run_once(now):
                 self.scheduler.wake()
                 self.publisher.mark()
+                self.endpoints.mark()
             result = self.scheduler.run_once(now)
             if result.placements or result.preemptions:
                 self.publisher.mark()
+            self.endpoints.run_once(now)
+            if self.endpoints.waiting():   # acknowledgements (or the time limit) may release a stop
+                self.publisher.touch(self.endpoints.held_nodes())
             self.publisher.run_once(now)
 
     def settle(self, workloads: Iterable[str] = ()) -> None:
@@ -121,6 +131,7 @@ class Plane:
             self.workloads.mark(name)
         self.scheduler.wake()
         self.publisher.mark()
+        self.endpoints.mark()
         with self._count_lock:
             wanted = self._passes_started + 1     # any pass that starts from now on sees this change
         with self._passes:
@@ -133,11 +144,18 @@ class Plane:
         for name in workloads:
             self.workloads.mark(name)
         self.publisher.mark()
+        self.endpoints.mark()
         self._wake.set()
 
     def _node_arrived(self, node: str, last_revision: int) -> None:
-        """A node (re)connected or became Ready: its desired set now, and maybe pending replicas for it.
-        Not inside a controller pass (the publisher's own lock orders the sets): an agent's session
-        must not wait for a whole pass."""
-        self.publisher.run_once(self.clock_ms(), floors={node: last_revision} if last_revision else None, node=node)
+        """A node (re)connected or became Ready: its desired set and the endpoints now, and maybe pending
+        replicas for it. Not inside a controller pass (the publisher's and the endpoints controller's own
+        locks order what they send): an agent's session must not wait for a whole pass."""
+        now = self.clock_ms()
+        session = self.hub.sessions.get(node)
+        if session is not None:
+            self.endpoints.floor(session.endpoints_ack)
+        self.endpoints.mark()       # its address may be new, or it is Ready again
+        self.endpoints.run_once(now, node=node)
+        self.publisher.run_once(now, floors={node: last_revision} if last_revision else None, node=node)
         self.wake()

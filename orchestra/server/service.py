@@ -13,7 +13,7 @@ from orchestra.api import orchestra_pb2, types_pb2
 from orchestra.phase import Phase
 from orchestra.scheduler import schedule
 from orchestra.security.policy import SecurityPolicy, check_workload
-from orchestra.server import apply_plan, lifecycle, messages
+from orchestra.server import apply_plan, exec_relay, lifecycle, messages, service_plan
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
@@ -24,8 +24,9 @@ from orchestra.server.sessions import LogEnd
 from orchestra.spec import codec
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.model import Workload
+from orchestra.spec.service import Service
 from orchestra.store.base import Store
-from orchestra.store.records import ReplicaRecord, WorkloadRecord
+from orchestra.store.records import ReplicaRecord, ServiceRecord, WorkloadRecord
 
 EVENTS_IN_DESCRIBE = 50
 
@@ -94,17 +95,40 @@ class UserService:
             refused = check_workload(w, self.security_policy)
             if refused:
                 raise InvalidArgument(refused)
+        services = [d for d in docs if isinstance(d, Service)]
         names = [w.name for w in workloads]
         now = self.clock_ms()
         if dry_run:
             p = self._plan(names, workloads, now)
-            return self._dry_run_response(p, now)
+            svc = self._plan_services(services, workloads, now)
+            return self._with_services(self._dry_run_response(p, now), svc)
         with self.store.transaction():   # planned and committed on one state
             p = self._plan(names, workloads, now)
+            svc = self._plan_services(services, workloads, now)
             apply_plan.commit(self.store, self.events, p, now)
-        if any(c.action != "unchanged" for c in p.changes):
+            service_plan.commit(self.store, self.events, svc)
+        if any(c.action != "unchanged" for c in [*p.changes, *svc]):
             self.settle(names)
-        return self._response(p)
+        return self._with_services(self._response(p), svc)
+
+    def _plan_services(self, services: list[Service], workloads: list[Workload],
+                       now: int) -> list[service_plan.ServiceChange]:
+        if not services:
+            return []
+        try:
+            return service_plan.plan(service_plan.State.read(self.store, self.catalog), services, workloads, now)
+        except service_plan.ServicesRefused as exc:
+            raise InvalidArgument(str(exc)) from exc
+
+    @staticmethod
+    def _with_services(response: orchestra_pb2.ApplyResponse,
+                       changes: list[service_plan.ServiceChange]) -> orchestra_pb2.ApplyResponse:
+        for r in response.results:
+            r.kind = r.kind or "Workload"
+        for c in changes:
+            response.results.add(workload=c.service.name, kind="Service", action=c.action,
+                                 generation=c.record.generation, virtual_address=c.record.virtual_address)
+        return response
 
     def _plan(self, names: list[str], workloads: list[Workload], now: int) -> apply_plan.ApplyPlan:
         try:
@@ -151,14 +175,26 @@ class UserService:
         return response
 
     # -- delete -------------------------------------------------------------------------------
-    def delete(self, names: list[str]) -> orchestra_pb2.DeleteResponse:
+    def delete(self, names: list[str], objects: list[tuple[str, str]] = ()) -> orchestra_pb2.DeleteResponse:
         """Marks the workloads deleted and retires their replicas; a workload record goes once its
-        agents confirm every container is gone (`get workloads` shows it as deleting until then)."""
-        if not names:
+        agents confirm every container is gone (`get workloads` shows it as deleting until then).
+        `objects`: (kind, name) of other kinds; a Service goes at once (its routes leave every node
+        with the next Endpoints revision)."""
+        if not names and not objects:
             raise InvalidArgument("no workload name given")
+        for kind, _ in objects:
+            if kind != "Service":
+                raise InvalidArgument(f"cannot delete objects of kind {kind!r} (expected Service)")
         deleted, not_found = [], []
+        response = orchestra_pb2.DeleteResponse()
         now = self.clock_ms()
         with self.store.transaction():
+            for kind, name in objects:
+                if self.store.delete(ServiceRecord, name):
+                    response.deleted_objects.add(kind=kind, name=name)
+                    self.events.emit("Service", name, NORMAL, "Deleted", f"service {name} deleted")
+                else:
+                    response.not_found_objects.add(kind=kind, name=name)
             for name in names:
                 rec = self.store.get_workload(name)
                 if rec is None:
@@ -176,9 +212,41 @@ class UserService:
                 if not self.store.list_replicas(workload=name):
                     self.store.delete_workload(name)
                     self.events.emit("Workload", name, NORMAL, "Deleted", f"workload {name} deleted")
-        if deleted:
+        if deleted or response.deleted_objects:
             self.settle(deleted)
-        return orchestra_pb2.DeleteResponse(deleted=deleted, not_found=not_found)
+        response.deleted.extend(deleted)
+        response.not_found.extend(not_found)
+        return response
+
+    # -- services -----------------------------------------------------------------------------
+    def _service_infos(self, only: str = "") -> list[orchestra_pb2.ServiceInfo]:
+        from orchestra.server.controllers.endpoints import Snapshot, endpoints_of, ports_pb
+        snap = Snapshot.read(self.store, self.catalog)
+        out = []
+        for rec, s in snap.services:
+            if only and rec.name != only:
+                continue
+            out.append(orchestra_pb2.ServiceInfo(
+                name=rec.name, service_json=rec.spec_json, virtual_address=rec.virtual_address, ports=ports_pb(s),
+                endpoints=endpoints_of(s, snap.workloads, snap.replicas, snap.nodes),
+                workloads=service_plan.selected(s, snap.workloads), generation=rec.generation,
+                created_at_ms=rec.created_at_ms, updated_at_ms=rec.updated_at_ms,
+                endpoints_revision=self.endpoints_revision()))
+        return out
+
+    def endpoints_revision(self) -> int:
+        from orchestra.store.records import EndpointsRecord
+        rec = self.store.get(EndpointsRecord, "cluster")
+        return rec.revision if rec else 0
+
+    def list_services(self) -> orchestra_pb2.ListServicesResponse:
+        return orchestra_pb2.ListServicesResponse(services=self._service_infos())
+
+    def describe_service(self, name: str) -> orchestra_pb2.ServiceDescription:
+        found = self._service_infos(only=name)
+        if not found:
+            raise NotFound(f"service {name!r} not found")
+        return orchestra_pb2.ServiceDescription(service=found[0], events=self._events_for([name]))
 
     # -- reading ------------------------------------------------------------------------------
     def _counts(self, rec: WorkloadRecord, replicas: list[ReplicaRecord], now: int) -> Counts:
@@ -391,4 +459,28 @@ class UserService:
         finally:
             for request_id in remaining:
                 self.hub.logs.cancel(request_id)
+
+    # -- exec -----------------------------------------------------------------------------------
+    def exec(self, requests: Iterator[orchestra_pb2.ExecRequest],
+             is_active: Callable[[], bool]) -> Iterator[orchestra_pb2.ExecResponse]:
+        """Orchestra.Exec: a command in a Running replica's container, relayed over its node's
+        session (orchestra/server/exec_relay.py)."""
+        first = next(requests, None)
+        if first is None or first.WhichOneof("msg") != "command":
+            raise InvalidArgument("the first ExecRequest must be `command`: the replica and the command to run")
+        cmd = first.command
+        if not cmd.replica:
+            raise InvalidArgument("name the replica to run the command in, e.g. web-0")
+        if not cmd.command or not cmd.command[0]:
+            raise InvalidArgument(f"name the command to run in replica {cmd.replica}, e.g. sh")
+        r = self.store.get_replica(cmd.replica)
+        if r is None:
+            raise NotFound(f"replica {cmd.replica!r} not found")
+        if r.phase != Phase.RUNNING or not r.node:
+            raise FailedPrecondition(f"replica {r.id} is not running ({r.phase}{': ' + r.reason if r.reason else ''})")
+        session = self.hub.sessions.get(r.node)
+        if session is None:
+            raise FailedPrecondition(f"node {r.node} of replica {r.id} has no open session with the plane")
+        channel = self.hub.execs.open(session, r.id, r.incarnation, cmd)
+        yield from exec_relay.relay(channel, requests, is_active, self.stopping)
 

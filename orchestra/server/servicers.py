@@ -53,7 +53,15 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
 
     @_unary
     def Delete(self, request, context):
-        return self.service.delete(list(request.names))
+        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects])
+
+    @_unary
+    def ListServices(self, request, context):
+        return self.service.list_services()
+
+    @_unary
+    def DescribeService(self, request, context):
+        return self.service.describe_service(request.name)
 
     @_unary
     def ListWorkloads(self, request, context):
@@ -115,6 +123,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     @_unary
     def ListPlanes(self, request, context):
         return self.service.list_planes()      # orchestra.server.leadership answers it, on every plane
+
+    @_streaming
+    def Exec(self, request_iterator, context):
+        yield from self.service.exec(request_iterator, context.is_active)
 
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:

@@ -38,6 +38,10 @@ class AgentSession:
         self.log_requests: set[str] = set()
         # Called after each put: the stream that drains the outbox waits on its event loop, not on the queue.
         self.notify: Callable[[], None] = lambda: None
+        # Endpoints (orchestra.server.controllers.endpoints): what was sent, and what the agent says it routes by.
+        self.last_sent_endpoints = -1
+        self.last_sent_endpoints_ms = 0
+        self.endpoints_ack = 0
 
     def send(self, msg: agent_pb2.PlaneMessage) -> None:
         if not self.ended.is_set():

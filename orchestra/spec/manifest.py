@@ -658,3 +658,7 @@ def _tolerations(f: Fields, value: Any, path: str) -> tuple[Toleration, ...] | N
 # Every kind a manifest may hold: its `kind` -> the parser of a document's top-level fields
 # (apiVersion and kind already checked). Another kind's module adds itself here.
 KINDS: dict[str, Any] = {KIND_WORKLOAD: _workload}
+
+from orchestra.spec.service import KIND_SERVICE, parse_service  # noqa: E402 (its own module, registered here)
+
+KINDS[KIND_SERVICE] = parse_service

@@ -36,6 +36,8 @@ class NodeRecord:
     registered_at_ms: int = 0
     draining: bool = False                              # orchestra drain: its replicas move elsewhere
     drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
+    advertise_address: str = ""                         # where other nodes reach it (service traffic)
+    relay_port: int = 0                                 # its relay for service connections (0: none)
 
     @property
     def key(self) -> str:
@@ -121,6 +123,36 @@ class RevisionRecord:
     @property
     def key(self) -> str:
         return f"{self.workload}/{self.number:012d}"
+
+
+@dataclass
+class ServiceRecord:
+    """A Service (orchestra.spec.service) and the virtual address it keeps for its whole life."""
+    KIND: ClassVar[str] = "services"
+    name: str
+    spec_json: str                                      # canonical JSON (orchestra.spec.codec)
+    virtual_address: str = ""
+    generation: int = 1
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass
+class EndpointsRecord:
+    """The cluster's Endpoints revision (it grows when the set changes, across plane restarts) and a
+    digest of the set published as it."""
+    KIND: ClassVar[str] = "endpoints"
+    name: str = "cluster"
+    revision: int = 0
+    digest: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass

@@ -61,11 +61,14 @@ class Plane:
         self.address = f"127.0.0.1:{self.port}"
         self.data_dir = workdir / "plane"
         self.proc: subprocess.Popen | None = None
+        self.labnet_port = free_port_range(2)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(ORCHESTRA_CONFIG=str(self.data_dir / "admin.conf"), ORCHESTRA_SERVER=self.address,
                    ORCHESTRA_LAB_DIR=str(self.workdir / "labs"), PYTHONUNBUFFERED="1")
+        if NODES == 2:   # the lab network between the two VMs (vagrant/README.md), for service calls
+            env["ORCHESTRA_LABNET_PORT"] = str(self.labnet_port)
         return env
 
     def start(self) -> None:

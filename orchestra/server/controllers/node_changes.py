@@ -48,6 +48,10 @@ class NodeChanges:
             with self._lock:
                 self._nodes |= touched
 
+    def add(self, nodes: set[str]) -> None:
+        with self._lock:
+            self._nodes |= nodes
+
     def everything(self) -> None:
         with self._lock:
             self._everything = True

@@ -6,7 +6,9 @@ published set, kept on the node record, tells whether it did. Each replica's Con
 built from the replica's own revision (during a rollout a node may run two). A Terminating
 replica leaves its node's set, and the revision from which it is gone is written on it
 (lifecycle.stopping_from): a report at or after that revision that no longer lists it shows
-its container is gone.
+its container is gone. A Terminating replica that services may still route to stays in its
+node's set (still running) until the endpoints controller says every node stopped routing to it
+(`may_stop`): only then does it leave the set, and its container get SIGTERM.
 
 Only the sets of nodes that a change touched are rebuilt (orchestra.server.controllers.node_changes,
 told by the store), plus every set every RECOMPUTE_EVERY_MS; a set's message is built once per
@@ -50,12 +52,14 @@ def digest(replicas: list[ReplicaRecord]) -> str:
 
 class Publisher:
     def __init__(self, store: Store, catalog: WorkloadCatalog, sessions: SessionRegistry,
-                 clock_ms: Callable[[], int], resend_ms: int = RESEND_MS):
+                 clock_ms: Callable[[], int], resend_ms: int = RESEND_MS,
+                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True):
         self.store = store
         self.catalog = catalog
         self.sessions = sessions
         self.clock_ms = clock_ms
         self.resend_ms = resend_ms
+        self.may_stop = may_stop
         self._sets: dict[str, NodeSet] = {}     # node -> as last computed
         self._last_compute_ms = 0
         self.changes = NodeChanges(store)
@@ -67,20 +71,25 @@ class Publisher:
         if not self.changes.tracked:
             self.changes.everything()
 
+    def touch(self, nodes: set[str]) -> None:
+        """Recompute these nodes' sets on the next pass although the store did not change them (a held
+        stop that the endpoints controller may now release)."""
+        self.changes.add(nodes)
+
     def run_once(self, now_ms: int, floors: dict[str, int] | None = None, node: str = "") -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
         `floors` (node -> revision) forces a revision above what an agent says it already applied
         (e.g. after the plane's store was replaced)."""
         with self._lock:
             if node:
-                self._keep(self.sync(floors, nodes={node}))
+                self._keep(self.sync(floors, nodes={node}, now_ms=now_ms))
             else:
                 changed = self.changes.take()
                 if changed is None or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
                     self._last_compute_ms = now_ms
-                    self._keep(self.sync(floors), every=True)
+                    self._keep(self.sync(floors, now_ms=now_ms), every=True)
                 elif changed:
-                    self._keep(self.sync(floors, nodes=changed))
+                    self._keep(self.sync(floors, nodes=changed, now_ms=now_ms))
             sets = self._sets
             self.store.flush()
             revisions: Revisions | None = None
@@ -105,7 +114,7 @@ class Publisher:
         self._sets = kept
 
     def sync(self, floors: dict[str, int] | None = None, node: str = "",
-             nodes: set[str] | None = None) -> dict[str, NodeSet]:
+             nodes: set[str] | None = None, now_ms: int = 0) -> dict[str, NodeSet]:
         """Bump and persist the revision of every node (or only `node`, or `nodes`) whose set changed, in
         one transaction; returns those nodes' current sets."""
         floors = floors or {}
@@ -125,7 +134,7 @@ class Publisher:
             for r in bound:
                 if r.workload not in workloads:
                     continue
-                if lifecycle.is_terminating(r):
+                if lifecycle.is_terminating(r) and (r.stop_revision or self.may_stop(r, now_ms)):
                     stopping[r.node].append(r)
                 else:
                     wanted[r.node].append(r)

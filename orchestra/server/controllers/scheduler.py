@@ -8,12 +8,13 @@ likely go NotReady, and a replica placed there would be lost twice.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from orchestra.phase import JOB_DONE
 from orchestra.scheduler import BoundReplica, NodeInfo, PendingReplica, ScheduleResult, Snapshot, schedule
-from orchestra.server import lifecycle
+from orchestra.server import lifecycle, metrics
 from orchestra.server.catalog import Revisions, WorkloadCatalog
 from orchestra.server.events import EventLog
 from orchestra.server.failures import FailureCounter
@@ -90,11 +91,13 @@ class SchedulerController:
         self._last_ms = now_ms
         if not self.store.list_replicas(bound=False):
             return ScheduleResult()      # the common case: nothing waits, no snapshot to build
+        started = time.perf_counter()
         view = build_view(self.store, self.catalog, self.failures, now_ms, self.default_strategy, self.connected)
         if not view.pending:
             return ScheduleResult()
         result = schedule(view.snapshot, view.pending)
         self.commit(result, view.pending, now_ms)
+        metrics.scheduled(result, len(view.pending), time.perf_counter() - started)
         if result.preemptions:
             self._due = True             # the evicted replicas are pending now: place them at once
         return result

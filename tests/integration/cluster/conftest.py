@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import Cluster  # noqa: E402
 
@@ -35,3 +36,19 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture
+def linked_cluster(tmp_path, request, engines):
+    """A cluster whose nodes' namespaces are linked by a bridge (tests/integration/linked_network.py)."""
+    from linked_network import LinkedNetwork
+    network = LinkedNetwork()
+    c = Cluster(workdir=tmp_path, engine_factory=engines, network=network)
+    try:
+        yield c
+    finally:
+        c.stop()
+        network.stop()
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(c.logs())

@@ -77,6 +77,9 @@ class Cluster:
     engine_factory: Callable[..., list[Engine]] | None = None
     _api: object = None
     _channel: object = None
+    # Nodes linked to each other (tests/integration/linked_network.py): agents then run inside their
+    # node's namespace and reach the plane through the link.
+    network: object | None = None
 
     @property
     def address(self) -> str:
@@ -94,29 +97,42 @@ class Cluster:
         return env
 
     # -- processes ---------------------------------------------------------------------
-    def start_server(self) -> Proc:
+    def start_server(self, *extra: str) -> Proc:
+        """`extra`: more `orchestra server` options, e.g. "--metrics-listen", "127.0.0.1:PORT"."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "orchestra.cli.main", "server", "--listen", self.address,
                 "--data-dir", str(self.data_dir), "--node-grace", f"{self.node_grace_s}s",
-                "--heartbeat-interval", f"{self.heartbeat_s}s"]
+                "--heartbeat-interval", f"{self.heartbeat_s}s", *extra]
+        if self.network is not None:
+            from linked_network import PLANE_ADDRESS
+            args += ["--tls-san", PLANE_ADDRESS]
+            self.network.forward(self.port)
         self.server = Proc("server", args, self.workdir / "server.log", self.env()).start()
         wait_for("the control plane to answer", lambda: self.cli("get", "nodes", check=False).returncode == 0
                  or (not self.server.alive and _raise(f"server exited:\n{self.server.log()}")))
         return self.server
 
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
-                    memory: str = "2Gi") -> Proc:
+                    memory: str = "2Gi", extra: tuple[str, ...] = ()) -> Proc:
         self.engines[name] = engine
         # Containers of a bridge engine get their own network namespace (so replicas of one workload
         # can listen on one port on one node); else they share the engine's (network host).
         network = "bridge" if engine.bridge else "host"
-        args = [sys.executable, "-m", "agent.main", "--server", self.address, "--name", name,
+        server, inside = self.address, []
+        if self.network is not None:
+            from linked_network import PLANE_ADDRESS
+            if engine.netns_pid not in self.network.addresses:
+                self.network.attach(engine.netns_pid)
+            server = f"{PLANE_ADDRESS}:{self.port}"
+            inside = ["nsenter", "-t", str(engine.netns_pid), "-n", "--"]
+        args = inside + [sys.executable, "-m", "agent.main", "--server", server, "--name", name,
                 "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
                 "--token", (self.data_dir / "node-token").read_text().strip(),
                 "--state-dir", str(self.workdir / f"agent-state-{name}")]
         if labels:
             args += ["--labels", labels]
+        args += extra
         proc = Proc(f"agent-{name}", args, self.workdir / f"agent-{name}.log", self.env()).start()
         self.agents[name] = proc
         return proc

@@ -136,7 +136,7 @@ def test_lazy_command_must_be_a_click_command(monkeypatch):
 
 def test_every_command_resolves(run):
     names = cli_main.cli.list_commands(None)
-    for name in ("apply", "delete", "get", "describe", "events", "top", "logs", "cordon", "uncordon", "local",
+    for name in ("apply", "delete", "get", "describe", "events", "top", "logs", "exec", "cordon", "uncordon", "local",
                  "server", "cluster", "node", "image", "token", "certificate"):
         assert name in names
         assert cli_main.cli.get_command(None, name).name == name

@@ -6,7 +6,7 @@ from orchestra.security.identity import Identity
 
 METHODS = st.sampled_from([JOIN_METHOD, SESSION_METHOD, "/orchestra.v1.Orchestra/Apply",
                            "/orchestra.v1.Security/CreateJoinToken", "/grpc.health.v1.Health/Check",
-                           "/grpc.health.v1.Health/Watch", "/orchestra.v1.Orchestra/Logs",
+                           "/grpc.health.v1.Health/Watch", "/orchestra.v1.Orchestra/Logs", "/orchestra.v1.Orchestra/Exec",
                            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
                            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
                            "/some.unknown.Service/Call"])
