@@ -27,7 +27,7 @@ def test_the_plane_keeps_its_state_in_etcd(etcd_cluster, etcd_prefix, tmp_path):
     plane = start_plane(str(tmp_path / "data"), *etcd_args(etcd_cluster, etcd_prefix))
     try:
         # On etcd a plane listens before it has won the election (it may be one of several): it serves
-        # once it leads, and says so meanwhile (UNAVAILABLE, "taking over as leader").
+        # once it leads, and says so meanwhile (UNAVAILABLE: "no plane leads right now", "taking over as leader").
         assert wait_for("the plane to lead and answer", lambda: _nodes(plane), timeout=60) == ([],)
         plane.node_tls("vm-1")   # a real Join: the plane checks the node token it stored in etcd
     finally:
@@ -48,7 +48,7 @@ def _nodes(plane):
     try:
         return ([*plane.client().ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10).nodes],)
     except grpc.RpcError as exc:
-        assert exc.code() == grpc.StatusCode.UNAVAILABLE and "leader" in exc.details(), exc
+        assert exc.code() == grpc.StatusCode.UNAVAILABLE and "lead" in exc.details(), exc   # not leading yet
         return None
 
 
