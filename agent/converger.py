@@ -9,6 +9,11 @@ ends, when a probe's result changes, and at least every `tick_s`.
 
 Before the first desired set it only looks (adoption): the containers it finds are kept
 untouched, whatever they are, until the plane has said what it wants.
+
+Each round also writes the config and secret files of desired containers that lack them (on
+the agent's tmpfs: agent.container_files; after a reboot the tmpfs is empty again), removes the
+files no container needs any more, lists the node's orchestra volumes (reported to the plane)
+and removes, on a thread of their own, the volumes the plane asks to be removed.
 """
 from __future__ import annotations
 
@@ -17,10 +22,12 @@ import threading
 import time
 from typing import Callable
 
+from agent import labels
+from agent.container_files import FilesError, needs_files
 from agent.executor import Executor
 from agent.probes import Prober
 from agent.reconciler import Desired, Status, plan, record_failure
-from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
+from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2
 from orchestra.phase import Phase
 
@@ -47,11 +54,14 @@ class Converger:
         # Written by the plane's side (offer), read by the loop.
         self._desired: list[Desired] | None = None
         self._revision = 0
+        self._remove_volumes: list[str] = []
         # Written by the loop, read by the session.
         self._book: dict = {}
         self._statuses: dict[str, Status] = {}
         self._runtime_status = "unknown"
         self._applied_revision = 0
+        self._volumes: set[str] | None = None         # the node's orchestra volumes (None: not listed yet)
+        self._removing: set[str] = set()              # volumes a removal thread is working on
         self._adopted: list[str] = []
         self._running: dict[str, object] = {}   # replica id -> its running Container (the services' relay)
         self.version = 0                      # grows whenever statuses or runtime status change
@@ -70,6 +80,7 @@ class Converger:
             if not same:
                 log.info("desired revision %d: %d replicas", ds.revision, len(desired))
             self._desired, self._revision = desired, ds.revision
+            self._remove_volumes = list(ds.remove_volumes)
         if not same:
             self._wake.set()
         return True
@@ -84,6 +95,11 @@ class Converger:
         with self._lock:
             return (self.version, list(self._statuses.values()), self._runtime_status,
                     self._applied_revision)
+
+    def volume_snapshot(self) -> tuple[bool, list[str]]:
+        """(listed, names): the node's orchestra volumes as of the newest round that could list them."""
+        with self._lock:
+            return self._volumes is not None, sorted(self._volumes or ())
 
     @property
     def runtime_status(self) -> str:
@@ -145,7 +161,7 @@ class Converger:
 
     def converge_once(self) -> None:
         with self._lock:
-            desired, revision = self._desired, self._revision
+            desired, revision, remove_volumes = self._desired, self._revision, self._remove_volumes
         # In this order: a replica not in flight now has finished, so the listing below shows
         # what its operation did, and its failure (if any) is already queued.
         in_flight = self.executor.in_flight()
@@ -164,10 +180,14 @@ class Converger:
                 return
             images = {d.spec.image for d in desired}
             missing = {i for i in images if not self.runtime.image_present(i)}
+            present = self.runtime.list_volumes()
         except RuntimeUnavailable as e:
             self._set_runtime(f"unavailable: {e}")
             return
         self._set_runtime("available")
+        self._set_volumes(present)
+        self._remove(sorted(set(remove_volumes) & present))
+        book = self._write_files(desired, in_flight, book)
         with self._lock:
             previous = dict(self._statuses)
         p = plan(desired, seen, self.clock(), book, missing, self.node, in_flight=in_flight,
@@ -177,6 +197,49 @@ class Converger:
             self.executor.submit(p.actions, {d.replica_id: d.key for d in desired})
         self.prober.update(p.targets)
         self._publish(p.statuses, revision)
+        keep = {labels.container_name(c.replica_id, c.incarnation) for c in seen}
+        keep |= {labels.container_name(d.spec.replica_id, d.spec.incarnation) for d in desired}
+        self.runtime.files.sweep(keep)
+
+    def _write_files(self, desired: list[Desired], in_flight: dict, book: dict) -> dict:
+        """The config and secret files of every desired container, before it is created (or started
+        again after a reboot emptied the tmpfs); a failure fails the replica, retried with back-off."""
+        for d in desired:
+            if d.replica_id in in_flight or not needs_files(d.spec):
+                continue
+            try:
+                self.runtime.files.ensure(d.spec, labels.container_name(d.spec.replica_id, d.spec.incarnation))
+            except FilesError as e:
+                book = record_failure(book, d.replica_id, d.key, str(e), self.clock())
+        return book
+
+    def _set_volumes(self, present: set[str]) -> None:
+        with self._lock:
+            if self._volumes == present:
+                return
+            self._volumes = set(present)
+            self.version += 1           # a change of the node's volumes is worth a report
+            self.changed.notify_all()
+
+    def _remove(self, names: list[str]) -> None:
+        """Remove the volumes the plane asks to be removed, on a thread (deleting data may take long)."""
+        with self._lock:
+            todo = [n for n in names if n not in self._removing]
+            self._removing |= set(todo)
+        if todo:
+            threading.Thread(target=self._remove_all, args=(todo,), name="volume-removal", daemon=True).start()
+
+    def _remove_all(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.runtime.remove_volume(name)
+                log.info("removed volume %s (the plane asked for it)", name)
+            except (ContainerError, RuntimeUnavailable) as e:
+                log.warning("volume %s not removed yet: %s", name, e)   # e.g. still in use: next round
+            finally:
+                with self._lock:
+                    self._removing.discard(name)
+        self._wake.set()
 
     def _adopt(self, seen) -> None:
         ids = sorted(f"{c.replica_id}={c.id[:12]}" for c in seen)

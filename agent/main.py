@@ -14,12 +14,14 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from agent.runtime import NETWORK_MODES
 from orchestra.api import types_pb2
 from orchestra.spec import names
 from orchestra.service_network import DEFAULT_RELAY_PORT
-from orchestra.spec.quantities import QuantityError, parse_cpu, parse_memory
+
+_RESTARTED = "ORCHESTRA_AGENT_JOINED"   # set across the restart after a join
 
 
 def _ip_address(text: str) -> str:
@@ -54,11 +56,20 @@ def _node_name_problem(text: str) -> str | None:
     return f"{text!r} is not a node name: {why}" if why else None
 
 
+def _quantity(kind: str):
+    """--cpu / --memory: orchestra.spec.quantities (and decimal) is loaded only when one is given."""
+    def parse(text: str):
+        from orchestra.spec import quantities
+        return getattr(quantities, f"parse_{kind}")(text)
+    parse.__name__ = f"parse_{kind}"
+    return parse
+
+
 def _typed(fn):
     def parse(text: str):
         try:
             return fn(text)
-        except (ValueError, QuantityError) as e:
+        except ValueError as e:       # QuantityError is one
             raise argparse.ArgumentTypeError(str(e)) from e
     parse.__name__ = fn.__name__.lstrip("_").replace("parse_", "")
     return parse
@@ -77,15 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a taint key=value:NoSchedule (repeatable)")
     p.add_argument("--docker-host", default="unix:///var/run/docker.sock",
                    help="Docker engine URL (default unix:///var/run/docker.sock)")
-    p.add_argument("--cpu", type=_typed(parse_cpu), default=None,
+    p.add_argument("--cpu", type=_typed(_quantity("cpu")), default=None,
                    help="CPU capacity to advertise (e.g. 2, 1500m; default: all CPUs)")
-    p.add_argument("--memory", type=_typed(parse_memory), default=None,
+    p.add_argument("--memory", type=_typed(_quantity("memory")), default=None,
                    help="memory capacity to advertise (e.g. 4Gi; default: all memory)")
     p.add_argument("--network", choices=NETWORK_MODES, default="bridge",
                    help="network mode of containers (default bridge)")
     p.add_argument("--stop-timeout", type=int, default=10, metavar="SECONDS",
                    help="grace period between SIGTERM and SIGKILL for containers that carry none "
                         "of their own (the spec's terminationGracePeriodSeconds is used otherwise)")
+    p.add_argument("--secrets-dir", default=None, metavar="DIR",
+                   help="where containers' config and secret files are kept; must be on a tmpfs, never the "
+                        "disk (default: /run/orchestra-agent/NAME-<hash of --state-dir> if /run is a tmpfs, "
+                        "else the same under /dev/shm)")
     p.add_argument("--advertise-address", default=os.environ.get("ORCHESTRA_ADVERTISE_ADDRESS", ""),
                    type=_typed(_ip_address),
                    help="the address other nodes reach this one at for service traffic (default "
@@ -105,20 +120,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _without_ssh_support(docker_host: str) -> None:
-    """The docker SDK imports paramiko (for ssh:// engines) as soon as it is imported: about
-    19 MiB of resident memory an agent on a unix socket never uses. Done only in the agent's
-    own process, before the SDK is imported; the SDK then simply has no ssh:// support."""
+def _without_unused_modules(docker_host: str) -> None:
+    """Modules the docker SDK imports as soon as it is imported but the agent never uses: paramiko
+    (for ssh:// engines, about 19 MiB resident) and requests' charset guessers (about 4 MiB; the
+    Engine API answers JSON, whose encoding is known). Done only in the agent's own process,
+    before the SDK is imported; `import X` then raises ImportError, which both handle."""
     if not docker_host.startswith("ssh://") and "paramiko" not in sys.modules:
-        sys.modules["paramiko"] = None   # makes `import paramiko` raise ImportError
+        sys.modules["paramiko"] = None
+    for name in ("charset_normalizer", "chardet"):
+        sys.modules.setdefault(name, None)
+    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
+
+
+def _join_once(args: argparse.Namespace, state_dir: str, real_process: bool):
+    """Joins with the token (retrying while the plane is unreachable), then, in the real agent
+    process, starts it afresh: the join loaded the X.509 library (cryptography, about 10 MiB
+    resident), which a joined agent never needs again (orchestra.security.credentials)."""
+    from orchestra.security.join import node_credentials_retrying
+    creds = node_credentials_retrying(args.server, args.name, state_dir, args.token or None)
+    if real_process and not os.environ.get(_RESTARTED):
+        logging.getLogger("orchestra.agent").info("joined as node %s; restarting without the join's libraries",
+                                                  args.name)
+        os.environ[_RESTARTED] = "1"      # a second join (state dir unwritable?) does not loop
+        os.execv(sys.executable, [sys.executable, "-m", "agent.main", *sys.argv[1:]])
+    return creds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if argv is None:   # the real process (tests call main(argv) in their own process)
-        _without_ssh_support(args.docker_host)
-    from agent.session import Agent, AgentConfig
+        _without_unused_modules(args.docker_host)
     try:
         taints = parse_taints(args.taint)
     except ValueError as e:
@@ -135,19 +167,23 @@ def main(argv: list[str] | None = None) -> int:
     advertise = args.advertise_address or route_source(args.server)
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
-    from orchestra.security.join import JoinError, node_credentials_retrying
+    from orchestra.security.credentials import JoinError, stored_credentials
+    state_dir = os.path.expanduser(args.state_dir)
     try:
-        creds = node_credentials_retrying(args.server, args.name, os.path.expanduser(args.state_dir),
-                                          args.token or None)
+        creds = (stored_credentials(state_dir, args.name, args.token or None)
+                 or _join_once(args, state_dir, real_process=argv is None))
     except JoinError as e:
         logging.getLogger("orchestra.agent").error("cannot join the cluster: %s", e)
         return 4
+    from agent.container_files import default_dir
+    from agent.session import Agent, AgentConfig
     # Labels the token carries are set by the admin: they win over --labels.
     config = AgentConfig(server=args.server, name=args.name, labels={**args.labels, **creds.labels},
                          docker_host=args.docker_host, network=args.network,
                          cpu_millis=args.cpu, memory_bytes=args.memory, taints=taints,
                          stop_timeout_s=args.stop_timeout, tls=creds.tls,
-                         advertise_address=advertise, relay_port=args.relay_port)
+                         advertise_address=advertise, relay_port=args.relay_port,
+                         files_dir=args.secrets_dir or default_dir(args.name, os.path.expanduser(args.state_dir)))
     agent = Agent(config)
     if args.metrics_listen:
         from agent import metrics

@@ -1,10 +1,12 @@
 """The agent's stream to the plane (AgentLink.Session), and the reconnect loop around it.
 
 One session: send Hello; wait for Welcome (or Refusal); then, until the stream breaks,
-pass DesiredSets to the converger (it ignores older revisions), answer LogRequests and
-ExecStarts (agent/exec.py), and send Heartbeats every heartbeat interval, a StatusReport
-whenever something changed (a phase, a reason, readiness, a probe's result) and at least
-every 10 s, and a UsageReport every usage interval.
+pass DesiredSets to the converger (it ignores older revisions), answer LogRequests,
+ExecStarts (agent/exec.py) and ImageTransfers (agent/image_load.py), and send Heartbeats every
+heartbeat interval, a StatusReport whenever something changed (a phase, a reason, readiness, a
+probe's result) and at least every 10 s, a UsageReport every usage interval, and the engine's
+images (ImageInventory) in Hello and whenever they changed (looked at every IMAGES_EVERY_S and
+right after a load).
 
 Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
 a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
@@ -30,6 +32,7 @@ import grpc
 from agent import facts, metrics
 from agent.converger import Converger, wall_ms
 from agent.exec import Execs
+from agent.image_load import ImageLoads
 from agent.logs import LogStreams
 from agent.reconciler import Status
 from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
@@ -42,6 +45,7 @@ from orchestra.service_network import CLUSTER_DOMAIN, DEFAULT_RELAY_PORT, DNS_AD
 log = logging.getLogger("orchestra.agent")
 
 STATUS_EVERY_S = 10.0
+IMAGES_EVERY_S = 5.0      # images loaded behind the agent's back (docker load by hand) show up this soon
 WELCOME_TIMEOUT_S = 30.0
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -70,6 +74,7 @@ class AgentConfig:
     tls: transport.ClientTLS | None = None       # the node's certificate (orchestra.security.join)
     advertise_address: str = ""                  # other nodes reach this one's relay here ("": no services)
     relay_port: int = DEFAULT_RELAY_PORT         # 0: any free port
+    files_dir: str | None = None                 # config and secret files, on a tmpfs (agent.container_files)
 
 
 CONNECT_TIMEOUT_S = 5.0    # a plane that takes the connection but never answers (stopped) is left for the next
@@ -106,11 +111,13 @@ class Agent:
         self.config = config
         self.instance = uuid.uuid4().hex
         self.runtime = runtime or DockerRuntime(config.docker_host, config.name, config.network,
-                                                stop_timeout_s=config.stop_timeout_s)
+                                                stop_timeout_s=config.stop_timeout_s, files_dir=config.files_dir)
         self.converger = Converger(self.runtime, config.name)
         self.usage = UsageSampler(self.runtime, wall_ms)
         self.logs = LogStreams(self.runtime, self.converger.container_of, config.name)
         self.execs = Execs(self.runtime, self.converger.running_containers, config.name)
+        self.images_changed = threading.Event()      # look at the engine's images now
+        self.image_loads = ImageLoads(self.runtime, config.name, on_loaded=self.images_changed.set)
         self.stop_event = threading.Event()
         self.planes = Planes([a.strip() for a in config.server.split(",")])
         self._hops = 0                 # planes tried in a row without a welcome
@@ -208,6 +215,7 @@ class Agent:
         finally:
             self.logs.cancel_all()
             self.execs.cancel_all()
+            self.image_loads.cancel_all()
             self.converger.stop()
             self.usage.close()
             if self.datapath is not None:
@@ -231,6 +239,10 @@ class Agent:
             version = self.runtime.version()
         except RuntimeUnavailable:
             version = ""
+        try:
+            images = agent_pb2.ImageInventory(images=self.runtime.images())
+        except RuntimeUnavailable:
+            images = None     # said later, once the engine answers
         c = self.config
         return agent_pb2.Hello(
             node_name=c.name, labels=c.labels, facts=facts.gather(version),
@@ -238,7 +250,7 @@ class Agent:
             agent_instance=self.instance, last_revision=self.converger.applied_revision,
             taints=c.taints, advertise_address=c.advertise_address if self.datapath else "",
             relay_port=self.datapath.relay_port if self.datapath else 0,
-            last_endpoints_revision=self.endpoints_revision)
+            last_endpoints_revision=self.endpoints_revision, images=images)
 
     @property
     def endpoints_revision(self) -> int:
@@ -259,6 +271,7 @@ class Session:
         self.heartbeat_s = 2.0
         self.usage_s = 5.0
         self._call = None
+        self.sent_images: list[str] | None = None     # the inventory the plane has from this session
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
@@ -268,6 +281,7 @@ class Session:
 
     def close(self) -> None:
         self.done.set()
+        self.agent.images_changed.set()   # wakes the inventory thread, which then ends
         self.out.put(_END)
         with self._lock:
             call = self._call
@@ -286,7 +300,9 @@ class Session:
         channel = open_channel(agent.planes.current, agent.config.tls)
         timer = None
         try:
-            self.send(agent_pb2.AgentMessage(hello=agent.hello()))
+            hello = agent.hello()
+            self.sent_images = list(hello.images.images) if hello.HasField("images") else None
+            self.send(agent_pb2.AgentMessage(hello=hello))
             stub = agent_pb2_grpc.AgentLinkStub(channel)
             call = stub.Session(self._outgoing())
             with self._lock:
@@ -306,6 +322,7 @@ class Session:
             self.close()
             agent.logs.cancel_all()
             agent.execs.cancel_all()   # the plane ended their calls with the session
+            agent.image_loads.cancel_all()
             for t in self._threads:
                 t.join(5)
             channel.close()
@@ -328,7 +345,8 @@ class Session:
                 self.welcomed = True
                 log.info("connected to %s as node %s (heartbeat %.1fs, usage %.1fs)",
                          agent.planes.current, agent.config.name, self.heartbeat_s, self.usage_s)
-                for target, name in ((self._report, "report"), (self._sample, "usage")):
+                for target, name in ((self._report, "report"), (self._sample, "usage"),
+                                     (self._inventory, "images")):
                     t = threading.Thread(target=target, name=name, daemon=True)
                     t.start()
                     self._threads.append(t)
@@ -349,6 +367,12 @@ class Session:
             agent.execs.resize(msg.exec_resize)
         elif kind == "exec_cancel":
             agent.execs.cancel(msg.exec_cancel.exec_id)
+        elif kind == "image_transfer":
+            agent.image_loads.start(msg.image_transfer, self.send)
+        elif kind == "image_chunk":
+            agent.image_loads.chunk(msg.image_chunk)
+        elif kind == "image_cancel":
+            agent.image_loads.cancel(msg.image_cancel.load_id, msg.image_cancel.reason)
         elif kind == "refusal":
             raise Refused(msg.refusal.reason or "no reason given")
         else:
@@ -368,12 +392,14 @@ class Session:
                 self._heartbeat(seq)
                 next_beat = now + self.heartbeat_s
             version, statuses, runtime_status, applied = conv.snapshot()
+            listed, volumes = conv.volume_snapshot()    # read after: at least as new as `applied`
             if version != sent_version or now - last_status >= STATUS_EVERY_S:
                 # Before the first desired set there is nothing to report on.
                 if conv.revision > 0 or statuses:
                     self.send(agent_pb2.AgentMessage(status=agent_pb2.StatusReport(
                         revision=applied, runtime_status=runtime_status,
-                        replicas=[status_proto(s) for s in statuses])))
+                        replicas=[status_proto(s) for s in statuses], volumes=volumes,
+                        volumes_listed=listed)))
                 sent_version, last_status = version, now
             with conv.changed:
                 if conv.version == sent_version:
@@ -398,3 +424,19 @@ class Session:
                 continue
             self.send(agent_pb2.AgentMessage(usage=agent_pb2.UsageReport(
                 node=node, replicas=replicas)))
+
+    def _inventory(self) -> None:
+        """The engine's images to the plane whenever they differ from what it has."""
+        agent = self.agent
+        while not self.done.is_set():
+            agent.images_changed.wait(IMAGES_EVERY_S)
+            agent.images_changed.clear()
+            if self.done.is_set():
+                return
+            try:
+                images = agent.runtime.images()
+            except RuntimeUnavailable:
+                continue
+            if images != self.sent_images:
+                self.send(agent_pb2.AgentMessage(images=agent_pb2.ImageInventory(images=images)))
+                self.sent_images = images

@@ -68,6 +68,7 @@ class UsageSampler:
         self._prev: dict[str, dict] = {}   # container id -> last stats sample
         self._lock = threading.Lock()
         psutil.cpu_percent(interval=None)   # the first call only sets the baseline
+        self._me = psutil.Process()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -76,7 +77,8 @@ class UsageSampler:
         vm = psutil.virtual_memory()
         return types_pb2.NodeUsage(cpu_percent=psutil.cpu_percent(interval=None),
                                    memory_used_bytes=vm.total - vm.available,
-                                   memory_total_bytes=vm.total, sampled_at_ms=self.clock())
+                                   memory_total_bytes=vm.total, sampled_at_ms=self.clock(),
+                                   agent_memory_bytes=self._me.memory_info().rss)
 
     def containers(self, running: Mapping[str, str]) -> list[agent_pb2.ReplicaUsage]:
         """Usage of each running replica (replica id -> container id)."""

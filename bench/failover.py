@@ -17,24 +17,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "integration" / "cluster")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "integration" / "cluster")]
 
-from engines import BUSYBOX_IMAGE, import_busybox, start_engine  # noqa: E402
+from engines import EnginePool  # noqa: E402
 from harness import Cluster, wait_for  # noqa: E402
 from test_core import workload  # noqa: E402
 
 
 def one_run(workdir: Path, replicas: int) -> float:
-    started = []
-
-    def factory(n: int):
-        for _ in range(n):
-            e = start_engine()
-            import_busybox(e, BUSYBOX_IMAGE)
-            started.append(e)
-        return started[-n:]
-
-    cluster = Cluster(workdir=workdir, engine_factory=factory, node_grace_s=10.0, heartbeat_s=2.0)
+    pool = EnginePool()
+    cluster = Cluster(workdir=workdir, engine_factory=pool, node_grace_s=10.0, heartbeat_s=2.0)
     try:
         cluster.start_server()
         cluster.add_nodes(3)
@@ -53,8 +45,7 @@ def one_run(workdir: Path, replicas: int) -> float:
         return time.perf_counter() - t0
     finally:
         cluster.stop()
-        for e in started:
-            e.stop()
+        pool.stop()
 
 
 def main() -> None:

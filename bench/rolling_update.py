@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "integration" / "cluster")]
 
-from engines import BUSYBOX_IMAGE, import_busybox, start_engine  # noqa: E402
+from engines import EnginePool  # noqa: E402
 from harness import Cluster  # noqa: E402
 from test_rollouts import web  # noqa: E402
 
@@ -32,15 +32,10 @@ def main() -> None:
     ap.add_argument("--surge", default="1")
     ap.add_argument("--unavailable", default="0")
     args = ap.parse_args()
-    engines = []
+    engines = EnginePool()
     try:
-        for _ in range(args.nodes):
-            e = start_engine(bridge=True)
-            engines.append(e)
-            import_busybox(e, BUSYBOX_IMAGE)
-        engine_iter = iter(engines)
         with tempfile.TemporaryDirectory() as tmp:
-            cluster = Cluster(workdir=Path(tmp), engine_factory=lambda n, **_: [next(engine_iter) for _ in range(n)])
+            cluster = Cluster(workdir=Path(tmp), engine_factory=engines)
             try:
                 cluster.start_server()
                 cluster.add_nodes(args.nodes, bridge=True)
@@ -66,8 +61,7 @@ def main() -> None:
             finally:
                 cluster.stop()
     finally:
-        for e in engines:
-            e.stop()
+        engines.stop()
     print(f"rolling update of {args.replicas} replicas over {args.nodes} nodes "
           f"(maxSurge {args.surge}, maxUnavailable {args.unavailable}, readiness probe every 1 s, "
           f"each replica ready about 2 s after it starts)")

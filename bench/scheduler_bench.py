@@ -2,6 +2,7 @@
 
     python bench/scheduler_bench.py                    # 1,000 nodes/10,000 replicas, then 5,000/50,000
     python bench/scheduler_bench.py --nodes 5000 --replicas 50000 --profile
+    python bench/scheduler_bench.py --images 30         # nodes report 30 images each (2% lack the workloads')
 
 Workloads have 1..19 replicas with mixed CPU/memory requests; a quarter carry a nodeSelector,
 required or preferred affinity or a zone spread; a few have a tenant, host ports or maxPerNode.
@@ -35,15 +36,21 @@ GI = 1 << 30
 ZONES = [f"zone-{z}" for z in "abcde"]
 
 
-def cluster(n_nodes: int, rng: random.Random) -> tuple[NodeInfo, ...]:
+def cluster(n_nodes: int, rng: random.Random, images: int = 0) -> tuple[NodeInfo, ...]:
+    """`images` > 0: each node reports that many images (the image filter then checks every node);
+    0: none reported, as nodes of agents that do not report (the filter costs nothing)."""
     nodes = []
+    filler = [f"local/lib{k}:1" for k in range(max(0, images - 2))]
     for i in range(n_nodes):
+        held = None
+        if images:
+            held = frozenset(filler + ["x:latest"] + (["local/app:1"] if rng.random() > 0.02 else []))
         size = rng.choice((1, 2, 2, 4))
         taints = (Taint("dedicated", "gpu"),) if rng.random() < 0.03 else ()
         nodes.append(NodeInfo(
             f"vm-{i}", Resources(4000 * size, 8 * GI * size),
             labels={"zone": rng.choice(ZONES), "disk": rng.choice(("ssd", "hdd")), "rack": f"r{i % 50}"},
-            ready=rng.random() > 0.005, schedulable=rng.random() > 0.005, taints=taints))
+            ready=rng.random() > 0.005, schedulable=rng.random() > 0.005, taints=taints, images=held))
     return tuple(nodes)
 
 
@@ -85,11 +92,12 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run(n_nodes: int, n_replicas: int, seed: int, profile: bool) -> None:
+def run(n_nodes: int, n_replicas: int, seed: int, profile: bool, images: int = 0) -> None:
     rng = random.Random(seed)
-    snap = Snapshot(cluster(n_nodes, rng))
+    snap = Snapshot(cluster(n_nodes, rng, images))
     pending = workloads(n_replicas, rng)
-    print(f"== {n_nodes} nodes, {len(pending)} pending replicas in {len({p.workload.name for p in pending})} workloads")
+    print(f"== {n_nodes} nodes, {len(pending)} pending replicas in {len({p.workload.name for p in pending})} workloads"
+          + (f", {images} images per node" if images else ""))
 
     t0, cpu0 = time.perf_counter(), time.process_time()
     if profile:
@@ -160,10 +168,11 @@ def main() -> None:
     ap.add_argument("--replicas", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile the schedule() pass, print the top entries")
+    ap.add_argument("--images", type=int, default=0, metavar="N", help="images each node reports (default: none)")
     a = ap.parse_args()
     sizes = [(a.nodes, a.replicas or a.nodes * 10)] if a.nodes else [(1000, 10000), (5000, 50000)]
     for n, r in sizes:
-        run(n, r, a.seed, a.profile)
+        run(n, r, a.seed, a.profile, a.images)
 
 
 if __name__ == "__main__":

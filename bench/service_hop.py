@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration"), str(ROOT / "tests" / "integration" / "cluster")]
 
-from engines import import_busybox, start_engine  # noqa: E402
+from engines import EnginePool  # noqa: E402
 from harness import Cluster, wait_for  # noqa: E402
 from linked_network import LinkedNetwork, _in_netns  # noqa: E402
 
@@ -92,16 +92,8 @@ def main() -> None:
     load = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="svc-bench-"))
     network = LinkedNetwork()
-    engines = []
-
-    def factory(n, bridge=False):
-        for _ in range(n):
-            e = start_engine(bridge=bridge)
-            import_busybox(e)
-            engines.append(e)
-        return engines[-n:]
-
-    c = Cluster(workdir=work, engine_factory=factory, network=network)
+    engines = EnginePool()
+    c = Cluster(workdir=work, engine_factory=engines, network=network)
     try:
         c.start_server()
         c.add_nodes(1, prefix="a", labels=lambda i: "role=client")
@@ -163,8 +155,7 @@ def main() -> None:
     finally:
         c.stop()
         network.stop()
-        for e in engines:
-            e.stop()
+        engines.stop()
 
 
 if __name__ == "__main__":

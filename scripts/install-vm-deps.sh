@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # What the VM tier needs on a Debian 12 host (run as root), idempotently: QEMU, libvirt,
 # Vagrant with vagrant-libvirt, the box builder's tools, netcat for the guest->plane
-# forward; then libvirt set up for QEMU user networking and virtlogd/libvirtd started
-# when no init system runs them.
+# forward, the host side of `orchestra bench isolation` (sysbench, ab, gcc with a static libc
+# for its STREAM binary); then libvirt set up for QEMU user networking and virtlogd/libvirtd
+# started when no init system runs them.
 set -euo pipefail
 
 need=()
 for pair in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils vagrant:vagrant \
             virsh:libvirt-clients libvirtd:libvirt-daemon-system mmdebstrap:mmdebstrap \
-            mkfs.ext4:e2fsprogs nc.openbsd:netcat-openbsd; do
+            mkfs.ext4:e2fsprogs nc.openbsd:netcat-openbsd sysbench:sysbench ab:apache2-utils \
+            gcc:gcc busybox:busybox-static; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -d /usr/share/rubygems-integration/all/gems/vagrant-libvirt-0.11.2 ] \
   || ls -d /usr/share/rubygems-integration/all/gems/vagrant-libvirt-* >/dev/null 2>&1 \
   || need+=(vagrant-libvirt)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-vm-deps: installing ${need[*]}"
   apt-get update -qq

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds a Debian 12 libvirt box offline (only Debian packages, no public box, no PyPI):
-# Docker, Python 3.11 with venv, busybox-static, sshd with the Vagrant insecure key for the
-# first login (Vagrant replaces it on `up`). The image has no bootloader: the guest's own
-# kernel and initrd sit beside the box and the Vagrantfile boots them directly, which is
-# both smaller and faster under QEMU software emulation.
+# Docker, Python 3.11 with venv, busybox-static, sysbench and ab (for `orchestra bench
+# isolation`), sshd with the Vagrant insecure key for the first login (Vagrant replaces it on
+# `up`), and the unit that runs the agent from the agent layer (orchestra/lab/agentlayer.py:
+# a separate disk built on the host, so a new orchestra never rebuilds this box). The image
+# has no bootloader: the guest's own kernel and initrd sit beside the box and the Vagrantfile
+# boots them directly, which is both smaller and faster under QEMU software emulation.
 #
 # Usage: vagrant/build-box.sh [OUT_DIR]
 #   OUT_DIR defaults to ~/.cache/orchestra/boxes/<hash of the builder inputs>; if that
@@ -11,7 +13,8 @@
 # Env: ORCHESTRA_DEBIAN_MIRROR (default http://deb.debian.org/debian),
 #      ORCHESTRA_DEBIAN_SECURITY (default http://deb.debian.org/debian-security),
 #      ORCHESTRA_BOX_SIZE (ext4 size of the root disk, default 4G).
-# Output (last line of stdout): the directory holding orchestra-debian12.box, vmlinuz, initrd.img.
+# Output (last line of stdout): the directory holding orchestra-debian12.box (for Vagrant), its
+# disk box.img, vmlinuz and initrd.img.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mirror="${ORCHESTRA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -19,7 +22,7 @@ security="${ORCHESTRA_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}"
 size="${ORCHESTRA_BOX_SIZE:-4G}"
 packages="systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,openssh-server,\
 python3,python3-venv,docker.io,apparmor,iproute2,sudo,busybox-static,libnss-myhostname,\
-ca-certificates,procps"
+ca-certificates,procps,sysbench,apache2-utils"
 
 for tool in mmdebstrap mkfs.ext4 qemu-img sha256sum; do
   command -v "$tool" >/dev/null || { echo "build-box: $tool is missing (run scripts/install-vm-deps.sh)" >&2; exit 2; }
@@ -46,8 +49,12 @@ trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
 echo "build-box: mmdebstrap into $rootfs" >&2
+# The initramfs settings go in before the kernel is installed, so its initrd is made once.
 mmdebstrap --variant=minbase --mode=root --quiet \
   --include="$packages" \
+  --setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/usr/share/initramfs-tools/modules.d"' \
+  --setup-hook="copy-in $here/guest/etc/initramfs-tools/conf.d/orchestra-lab.conf /etc/initramfs-tools/conf.d" \
+  --setup-hook="copy-in $here/guest/usr/share/initramfs-tools/modules.d/orchestra-lab /usr/share/initramfs-tools/modules.d" \
   --customize-hook="sync-in $here/guest /" \
   --customize-hook="upload $insecure_pub /tmp/vagrant.pub" \
   --customize-hook='chroot "$1" sh /usr/local/lib/orchestra/customize.sh' \
@@ -70,7 +77,8 @@ Vagrant.configure("2") do |config|
 end
 VF
 tar -C "$work" -cf "$out/orchestra-debian12.box" metadata.json Vagrantfile box.img
-mv "$work/vmlinuz" "$work/initrd.img" "$out/"
+# box.img also stays beside the box: `orchestra bench isolation` boots it with QEMU directly.
+mv "$work/vmlinuz" "$work/initrd.img" "$work/box.img" "$out/"
 echo "$key" > "$out/key"
 end=$(date +%s)
 echo "build-box: built in $((end - start)) s, box $(du -h "$out/orchestra-debian12.box" | cut -f1)" >&2

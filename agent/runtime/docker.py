@@ -12,6 +12,12 @@ retrying and reports `unavailable: <reason>`), and `RuntimeError`s from the engi
 container (reported on that replica).
 
 Nothing here ever pulls: `image_present()` is checked before a container is created.
+
+Volumes: a replica's named volumes are created with orchestra.* labels before its container
+and mounted by name; they outlive the container and are removed only when the plane lists
+them for removal. Config and secret files are bound read-only from the agent's tmpfs
+(agent.container_files); a container with variables from secrets starts through /bin/sh,
+which sets them from that tmpfs: they never enter its stored config.
 """
 from __future__ import annotations
 
@@ -21,9 +27,11 @@ import time
 from datetime import datetime
 import docker
 import docker.errors
+import docker.types
 import requests.exceptions
 
 from agent import labels
+from agent.container_files import LAUNCH, ContainerFiles, default_dir
 from agent.probes import ImageHealth
 from agent.reconciler import Container
 from agent.runtime import NETWORK_MODES, docker_exec
@@ -47,11 +55,21 @@ class ContainerError(RuntimeError):
     """The engine refused an operation on a container; str() says why, for the user."""
 
 
+class ImageLoadError(RuntimeError):
+    """The engine did not load an image archive; str() is its reason."""
+
+
+# An archive's load may take long after its last byte (the engine unpacks and registers layers).
+_LOAD_TIMEOUT_S = 600
+
+
 class DockerRuntime:
     def __init__(self, base_url: str, node: str, network: str = "bridge",
-                 stop_timeout_s: int = 10, timeout_s: int = 30):
+                 stop_timeout_s: int = 10, timeout_s: int = 30, files_dir: str | None = None):
         """`stop_timeout_s`: the grace period of containers that carry none of their own
-        (made by an agent before grace periods came with the spec)."""
+        (made by an agent before grace periods came with the spec). `files_dir`: where config
+        and secret files are kept, on a tmpfs (default: container_files.default_dir)."""
+        self.files = ContainerFiles(files_dir or default_dir(node))
         if network not in NETWORK_MODES:
             raise ValueError(f"network must be one of {', '.join(NETWORK_MODES)}, not {network!r}")
         self.base_url = base_url
@@ -88,6 +106,39 @@ class DockerRuntime:
                 return False
             except docker.errors.NotFound:
                 return False
+
+    def images(self) -> list[str]:
+        """Every image the engine holds, by repo tag, repo digest and id (GET /images/json)."""
+        with _translated("list images"):
+            rows = self.api.images()
+        found = set()
+        for row in rows:
+            found.update(t for t in (row.get("RepoTags") or ()) if t != "<none>:<none>")
+            found.update(d for d in (row.get("RepoDigests") or ()) if not d.startswith("<none>"))
+            if row.get("Id"):
+                found.add(row["Id"])
+        return sorted(found)
+
+    def load_image(self, archive) -> list[str]:
+        """Stream an image archive (an iterable of bytes, `docker save` format) into the engine
+        (POST /images/load); returns the names it loaded (repo tags, or ids when untagged).
+        An exception raised by `archive` aborts the upload: the engine loads nothing of it."""
+        loader = docker.APIClient(base_url=self.base_url, version=API_VERSION, timeout=_LOAD_TIMEOUT_S)
+        loaded: list[str] = []
+        try:
+            with _translated("load image"):
+                for line in loader.load_image(archive):
+                    if line.get("error"):
+                        raise ImageLoadError(str(line["error"]).strip())
+                    text = str(line.get("stream", "")).strip()
+                    for prefix in ("Loaded image: ", "Loaded image ID: "):
+                        if text.startswith(prefix):
+                            loaded.append(text[len(prefix):])
+        except docker.errors.APIError as e:
+            raise ImageLoadError(_explain(e)) from e
+        finally:
+            loader.close()
+        return loaded
 
     # -- containers --
 
@@ -153,15 +204,20 @@ class DockerRuntime:
             network_mode=self.network,
             port_bindings=bindings or None,
             # Safe defaults: no-new-privileges, pids limit, cap_drop ALL + a short list (orchestra.security.policy).
+            mounts=self._mounts(spec) or None,
             **docker_security_options(spec.read_only_root_fs, spec.add_capabilities),
             **limits,
             **self._service_dns(),
         )
+        command, entrypoint = list(spec.command) or None, None
+        if spec.secret_env:
+            command, entrypoint = self._launched(spec), ["/bin/sh", "-c", LAUNCH, "orchestra-launch"]
         with _translated(f"create container for {spec.replica_id}"):
             try:
                 r = self.api.create_container(
                     image=spec.image,
-                    command=list(spec.command) or None,
+                    command=command,
+                    entrypoint=entrypoint,
                     environment=dict(spec.env) or None,
                     labels=labels.for_spec(spec, self.node),
                     name=labels.container_name(spec.replica_id, spec.incarnation),
@@ -182,6 +238,60 @@ class DockerRuntime:
     def _drain(self, container_id: str, grace_s: int | None) -> None:
         if self.before_stop is not None:
             self.before_stop(container_id, self._grace(grace_s) / 2)
+
+    def _mounts(self, spec: agent_pb2.ContainerSpec) -> list[docker.types.Mount]:
+        """Its named volumes (made first, with labels) and the binds of its files (written by the
+        converger before the create: agent.container_files)."""
+        out = []
+        for v in spec.volume_mounts:
+            self.ensure_volume(v.volume, spec)
+            out.append(docker.types.Mount(target=v.mount_path, source=v.volume, type="volume", read_only=v.read_only))
+        for b in self.files.binds(spec, labels.container_name(spec.replica_id, spec.incarnation)):
+            out.append(docker.types.Mount(target=b.target, source=b.source, type="bind", read_only=b.read_only))
+        return out
+
+    def _launched(self, spec: agent_pb2.ContainerSpec) -> list[str]:
+        """What the container would have run without the launcher: the image's entrypoint with
+        the spec's command, or else the image's own command (Docker drops that once an
+        entrypoint is given)."""
+        with _translated(f"inspect image {spec.image}"):
+            try:
+                config = self.api.inspect_image(spec.image).get("Config") or {}
+            except docker.errors.APIError as e:
+                raise ContainerError(_explain(e)) from e
+        argv = list(config.get("Entrypoint") or []) + (list(spec.command) or list(config.get("Cmd") or []))
+        if not argv:
+            raise ContainerError(f"image {spec.image} has no command and the template gives none")
+        return argv
+
+    # -- volumes --
+
+    def ensure_volume(self, name: str, spec: agent_pb2.ContainerSpec) -> None:
+        """Create the replica's named volume if it is not there (idempotent: Docker answers with the
+        existing one)."""
+        with _translated(f"create volume {name}"):
+            try:
+                self.api.create_volume(name=name, driver="local", labels={
+                    labels.MANAGED: "true", labels.NODE: self.node, labels.WORKLOAD: spec.workload,
+                    labels.REPLICA: spec.replica_id})
+            except docker.errors.APIError as e:
+                raise ContainerError(f"volume {name}: {_explain(e)}") from e
+
+    def list_volumes(self) -> set[str]:
+        """The names of this node's orchestra volumes."""
+        with _translated("list volumes"):
+            found = self.api.volumes(filters={"label": labels.selector(self.node)}) or {}
+        return {v["Name"] for v in found.get("Volumes") or []}
+
+    def remove_volume(self, name: str) -> None:
+        """Deletes the volume and its data; a volume still in use is refused (ContainerError)."""
+        with _translated(f"remove volume {name}"):
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError as e:
+                raise ContainerError(f"volume {name}: {_explain(e)}") from e
 
     def start(self, container_id: str) -> None:
         self._forget(container_id)

@@ -14,6 +14,8 @@ import struct
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from agent.sockets import close_now
+
 STDIN, STDOUT, STDERR = 0, 1, 2
 HEADER = struct.Struct(">BxxxL")      # stream type, 3 bytes of padding, payload length
 _MAX_HEAD = 64 * 1024                 # response headers longer than this are not Docker's
@@ -130,11 +132,7 @@ class ExecConnection:
 
     def close(self) -> None:
         """Also wakes a thread blocked in read()."""
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+        close_now(self.sock)
 
 
 def attach(base_url: str, api_version: str, exec_id: str, tty: bool, timeout_s: float = 30.0) -> ExecConnection:

@@ -16,6 +16,8 @@ import struct
 import threading
 from typing import Callable
 
+from agent.sockets import close_now
+
 log = logging.getLogger("orchestra.agent")
 
 TYPE_A = 1
@@ -109,8 +111,4 @@ class DnsServer:
                 log.debug("dns: cannot answer %s: %s", peer, e)
 
     def close(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+        close_now(self.sock)

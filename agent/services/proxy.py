@@ -11,6 +11,8 @@ import socket
 import threading
 from typing import Callable, Iterable
 
+from agent.sockets import close_now
+
 log = logging.getLogger("orchestra.agent")
 
 Key = tuple[str, int]
@@ -29,7 +31,7 @@ class Listeners:
         wanted = set(wanted)
         with self._lock:
             for key in [k for k in self._open if k not in wanted]:
-                _close(self._open.pop(key))
+                close_now(self._open.pop(key))
             failed = {}
             for key in wanted - set(self._open):
                 try:
@@ -68,10 +70,3 @@ class Listeners:
     def close(self) -> None:
         self.update(())
 
-
-def _close(s: socket.socket) -> None:
-    try:
-        s.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    s.close()

@@ -19,6 +19,7 @@ import threading
 from typing import Callable
 
 from agent.services.splice import splice
+from agent.sockets import close_now
 
 log = logging.getLogger("orchestra.agent")
 
@@ -113,8 +114,4 @@ class RelayServer:
         splice(conn, upstream)
 
     def close(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+        close_now(self.sock)

@@ -28,7 +28,7 @@ class PlannedPlacement(_message.Message):
     def __init__(self, replica: _Optional[str] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ..., detail: _Optional[_Union[_types_pb2.PlacementExplanation, _Mapping]] = ...) -> None: ...
 
 class ApplyResult(_message.Message):
-    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address")
+    __slots__ = ("workload", "action", "generation", "placements", "removed_replicas", "revision", "new_revision", "replaced_replicas", "rollout", "kind", "virtual_address", "cause")
     WORKLOAD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class ApplyResult(_message.Message):
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     VIRTUAL_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     workload: str
     action: str
     generation: int
@@ -51,7 +52,8 @@ class ApplyResult(_message.Message):
     rollout: str
     kind: str
     virtual_address: str
-    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ...) -> None: ...
+    cause: str
+    def __init__(self, workload: _Optional[str] = ..., action: _Optional[str] = ..., generation: _Optional[int] = ..., placements: _Optional[_Iterable[_Union[PlannedPlacement, _Mapping]]] = ..., removed_replicas: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ..., new_revision: _Optional[bool] = ..., replaced_replicas: _Optional[_Iterable[str]] = ..., rollout: _Optional[str] = ..., kind: _Optional[str] = ..., virtual_address: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("results", "dry_run")
@@ -62,12 +64,14 @@ class ApplyResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[ApplyResult, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class DeleteRequest(_message.Message):
-    __slots__ = ("names", "objects")
+    __slots__ = ("names", "objects", "volumes")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     objects: _containers.RepeatedCompositeFieldContainer[ObjectRef]
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ...) -> None: ...
+    volumes: bool
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., objects: _Optional[_Iterable[_Union[ObjectRef, _Mapping]]] = ..., volumes: _Optional[bool] = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
     __slots__ = ("deleted", "not_found", "deleted_objects", "not_found_objects")
@@ -351,6 +355,150 @@ class ListPlanesResponse(_message.Message):
     election: str
     def __init__(self, planes: _Optional[_Iterable[_Union[PlaneInfo, _Mapping]]] = ..., store: _Optional[str] = ..., answered_by: _Optional[str] = ..., election: _Optional[str] = ...) -> None: ...
 
+class ListConfigsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListConfigsResponse(_message.Message):
+    __slots__ = ("configs",)
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    configs: _containers.RepeatedCompositeFieldContainer[ConfigInfo]
+    def __init__(self, configs: _Optional[_Iterable[_Union[ConfigInfo, _Mapping]]] = ...) -> None: ...
+
+class ConfigInfo(_message.Message):
+    __slots__ = ("name", "labels", "data", "version", "used_by", "created_at_ms", "updated_at_ms")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class DataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    labels: _containers.ScalarMap[str, str]
+    data: _containers.ScalarMap[str, str]
+    version: int
+    used_by: _containers.RepeatedScalarFieldContainer[str]
+    created_at_ms: int
+    updated_at_ms: int
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., data: _Optional[_Mapping[str, str]] = ..., version: _Optional[int] = ..., used_by: _Optional[_Iterable[str]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class ListSecretsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListSecretsResponse(_message.Message):
+    __slots__ = ("secrets",)
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    secrets: _containers.RepeatedCompositeFieldContainer[SecretInfo]
+    def __init__(self, secrets: _Optional[_Iterable[_Union[SecretInfo, _Mapping]]] = ...) -> None: ...
+
+class SecretInfo(_message.Message):
+    __slots__ = ("name", "labels", "sizes", "version", "used_by", "created_at_ms", "updated_at_ms")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    SIZES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    labels: _containers.ScalarMap[str, str]
+    sizes: _containers.ScalarMap[str, int]
+    version: int
+    used_by: _containers.RepeatedScalarFieldContainer[str]
+    created_at_ms: int
+    updated_at_ms: int
+    def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., version: _Optional[int] = ..., used_by: _Optional[_Iterable[str]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class ListVolumesRequest(_message.Message):
+    __slots__ = ("workload", "node")
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    workload: str
+    node: str
+    def __init__(self, workload: _Optional[str] = ..., node: _Optional[str] = ...) -> None: ...
+
+class ListVolumesResponse(_message.Message):
+    __slots__ = ("volumes",)
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    volumes: _containers.RepeatedCompositeFieldContainer[VolumeInfo]
+    def __init__(self, volumes: _Optional[_Iterable[_Union[VolumeInfo, _Mapping]]] = ...) -> None: ...
+
+class VolumeInfo(_message.Message):
+    __slots__ = ("name", "workload", "index", "replica", "volume", "node", "state", "created_at_ms", "updated_at_ms", "message")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    workload: str
+    index: int
+    replica: str
+    volume: str
+    node: str
+    state: str
+    created_at_ms: int
+    updated_at_ms: int
+    message: str
+    def __init__(self, name: _Optional[str] = ..., workload: _Optional[str] = ..., index: _Optional[int] = ..., replica: _Optional[str] = ..., volume: _Optional[str] = ..., node: _Optional[str] = ..., state: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class MoveReplicaRequest(_message.Message):
+    __slots__ = ("replica",)
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    replica: str
+    def __init__(self, replica: _Optional[str] = ...) -> None: ...
+
+class MoveReplicaResponse(_message.Message):
+    __slots__ = ("replica", "released", "node", "explanation")
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    replica: str
+    released: _containers.RepeatedCompositeFieldContainer[VolumeInfo]
+    node: str
+    explanation: str
+    def __init__(self, replica: _Optional[str] = ..., released: _Optional[_Iterable[_Union[VolumeInfo, _Mapping]]] = ..., node: _Optional[str] = ..., explanation: _Optional[str] = ...) -> None: ...
+
 class ExecRequest(_message.Message):
     __slots__ = ("command", "stdin", "stdin_eof", "resize")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -428,3 +576,61 @@ class ServiceDescription(_message.Message):
     service: ServiceInfo
     events: _containers.RepeatedCompositeFieldContainer[_types_pb2.Event]
     def __init__(self, service: _Optional[_Union[ServiceInfo, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...
+
+class ImageLoadRequest(_message.Message):
+    __slots__ = ("start", "chunk")
+    START_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    start: ImageLoadStart
+    chunk: bytes
+    def __init__(self, start: _Optional[_Union[ImageLoadStart, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ImageLoadStart(_message.Message):
+    __slots__ = ("nodes", "size", "sha256", "name")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    size: int
+    sha256: str
+    name: str
+    def __init__(self, nodes: _Optional[_Iterable[str]] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ImageLoadResponse(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeImageLoad]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeImageLoad, _Mapping]]] = ...) -> None: ...
+
+class NodeImageLoad(_message.Message):
+    __slots__ = ("node", "images", "error")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    images: _containers.RepeatedScalarFieldContainer[str]
+    error: str
+    def __init__(self, node: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ListImagesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListImagesResponse(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeImages]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeImages, _Mapping]]] = ...) -> None: ...
+
+class NodeImages(_message.Message):
+    __slots__ = ("node", "status", "reported", "images")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    status: str
+    reported: bool
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node: _Optional[str] = ..., status: _Optional[str] = ..., reported: _Optional[bool] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...

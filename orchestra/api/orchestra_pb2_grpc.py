@@ -110,6 +110,26 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.FromString,
                 _registered_method=True)
+        self.ListConfigs = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListConfigs',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListConfigsRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListConfigsResponse.FromString,
+                _registered_method=True)
+        self.ListSecrets = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListSecrets',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListSecretsRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListSecretsResponse.FromString,
+                _registered_method=True)
+        self.ListVolumes = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListVolumes',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListVolumesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListVolumesResponse.FromString,
+                _registered_method=True)
+        self.MoveReplica = channel.unary_unary(
+                '/orchestra.v1.Orchestra/MoveReplica',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaResponse.FromString,
+                _registered_method=True)
         self.DrainNode = channel.unary_unary(
                 '/orchestra.v1.Orchestra/DrainNode',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
@@ -134,6 +154,16 @@ class OrchestraStub:
                 '/orchestra.v1.Orchestra/DescribeService',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
+                _registered_method=True)
+        self.LoadImage = channel.stream_unary(
+                '/orchestra.v1.Orchestra/LoadImage',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.FromString,
+                _registered_method=True)
+        self.ListImages = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListImages',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
                 _registered_method=True)
 
 
@@ -234,6 +264,32 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConfigs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecrets(self, request, context):
+        """keys and sizes only, never values
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVolumes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MoveReplica(self, request, context):
+        """off the node its volume data is on
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DrainNode(self, request, context):
         """cordon, then move its replicas within their update budgets
         """
@@ -264,6 +320,20 @@ class OrchestraServicer:
 
     def DescribeService(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadImage(self, request_iterator, context):
+        """`orchestra image load`: an image archive to nodes, relayed over each node's own agent stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImages(self, request, context):
+        """which node holds which image
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -346,6 +416,26 @@ def add_OrchestraServicer_to_server(servicer, server):
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.PauseRolloutRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.RolloutStatus.SerializeToString,
             ),
+            'ListConfigs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConfigs,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListConfigsRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListConfigsResponse.SerializeToString,
+            ),
+            'ListSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecrets,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListSecretsRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListSecretsResponse.SerializeToString,
+            ),
+            'ListVolumes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumes,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListVolumesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListVolumesResponse.SerializeToString,
+            ),
+            'MoveReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveReplica,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaResponse.SerializeToString,
+            ),
             'DrainNode': grpc.unary_unary_rpc_method_handler(
                     servicer.DrainNode,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.FromString,
@@ -370,6 +460,16 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.DescribeService,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.SerializeToString,
+            ),
+            'LoadImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.LoadImage,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.SerializeToString,
+            ),
+            'ListImages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImages,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -788,6 +888,114 @@ class Orchestra:
             _registered_method=True)
 
     @staticmethod
+    def ListConfigs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListConfigs',
+            orchestra_dot_v1_dot_orchestra__pb2.ListConfigsRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListConfigsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListSecrets',
+            orchestra_dot_v1_dot_orchestra__pb2.ListSecretsRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListVolumes',
+            orchestra_dot_v1_dot_orchestra__pb2.ListVolumesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListVolumesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/MoveReplica',
+            orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.MoveReplicaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def DrainNode(request,
             target,
             options=(),
@@ -912,6 +1120,60 @@ class Orchestra:
             '/orchestra.v1.Orchestra/DescribeService',
             orchestra_dot_v1_dot_orchestra__pb2.DescribeRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.ServiceDescription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/orchestra.v1.Orchestra/LoadImage',
+            orchestra_dot_v1_dot_orchestra__pb2.ImageLoadRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ImageLoadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListImages',
+            orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

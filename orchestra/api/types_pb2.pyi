@@ -59,16 +59,18 @@ class NodeFacts(_message.Message):
     def __init__(self, hostname: _Optional[str] = ..., cpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., kernel: _Optional[str] = ..., os: _Optional[str] = ..., docker_version: _Optional[str] = ..., hypervisor: _Optional[str] = ..., agent_version: _Optional[str] = ..., architecture: _Optional[str] = ...) -> None: ...
 
 class NodeUsage(_message.Message):
-    __slots__ = ("cpu_percent", "memory_used_bytes", "memory_total_bytes", "sampled_at_ms")
+    __slots__ = ("cpu_percent", "memory_used_bytes", "memory_total_bytes", "sampled_at_ms", "agent_memory_bytes")
     CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     MEMORY_TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     SAMPLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     cpu_percent: float
     memory_used_bytes: int
     memory_total_bytes: int
     sampled_at_ms: int
-    def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ...) -> None: ...
+    agent_memory_bytes: int
+    def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., sampled_at_ms: _Optional[int] = ..., agent_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class ContainerUsage(_message.Message):
     __slots__ = ("cpu_percent", "memory_bytes", "memory_limit_bytes", "sampled_at_ms")

@@ -1,4 +1,4 @@
-"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload NAME | service NAME`."""
+"""`orchestra apply FILE... | -f FILE` and `orchestra delete -f FILE | workload|service|config|secret|volume NAME`."""
 from __future__ import annotations
 
 import os
@@ -40,13 +40,14 @@ def manifest_sources(files: tuple[str, ...]) -> list:
 
 
 def load_manifests(files: tuple[str, ...]) -> list:
+    """Every document (Workload, Config, Secret, ...) of the files."""
     try:
-        workloads = load_files(manifest_sources(files))
+        docs = load_files(manifest_sources(files))
     except ManifestError as e:
         raise CliError(str(e)) from None
-    if not workloads:
-        raise CliError(f"{', '.join(files)}: no workloads found (every document is empty)")
-    return workloads
+    if not docs:
+        raise CliError(f"{', '.join(files)}: no documents found (every document is empty)")
+    return docs
 
 
 @click.command()
@@ -86,21 +87,36 @@ def apply(ctx: click.Context, paths: tuple[str, ...], files: tuple[str, ...], dr
     if dry_run or no_wait:
         return
     echo = (lambda line: click.echo(line, err=True)) if output else click.echo   # keep stdout parseable
-    revisions = {r.workload: r.revision for r in resp.results if r.kind != "Service"}   # a service may share a name
     deadline = time.monotonic() + timeout
-    for w in (d for d in workloads if d.KIND == "Workload"):   # other kinds are done once stored
-        wait_rollout(target, w.name, revisions[w.name], w.spec.template.restart_policy, timeout, deadline, echo=echo)
+    policies = {d.name: d.spec.template.restart_policy for d in workloads if d.KIND == "Workload"}
+    # The workloads of the files, and those a changed config or secret rolls out: done when every
+    # replica runs the new content. Other kinds are done once stored.
+    for r in resp.results:
+        if (r.kind or "Workload") == "Workload" and (r.workload in policies or r.cause):
+            policy = policies.get(r.workload) or _restart_policy(target, r.workload)
+            wait_rollout(target, r.workload, r.revision, policy, timeout, deadline, echo=echo)
+
+
+def _restart_policy(target, name: str) -> str:
+    from orchestra.cli.views import workload_spec
+    info = target.call("DescribeWorkload", pb.DescribeRequest(name=name)).workload
+    return workload_spec(info).get("spec", {}).get("template", {}).get("restartPolicy", "Always")
 
 
 def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
     action = {"created": "would be created", "configured": "would be configured",
               "unchanged": "unchanged"}.get(result.action, result.action) if dry_run else result.action
-    if result.kind == "Service":
-        return (f"service/{result.workload}: {action}" + (" (dry run)" if dry_run else "")
-                + f" (address {result.virtual_address})")
-    head = f"{result.workload}: {action}" + (" (dry run)" if dry_run else "")
+    kind = result.kind or "Workload"
+    name = result.workload if kind == "Workload" else f"{kind.lower()}/{result.workload}"
+    head = f"{name}: {action}" + (" (dry run)" if dry_run else "")
+    if kind == "Service":
+        return head + f" (address {result.virtual_address})"
+    if kind != "Workload":
+        return head + (f" (version {result.revision})" if result.new_revision and result.action != "created" else "")
     if result.new_revision and result.action != "created":
         head += f" (revision {result.revision})"
+    if result.cause:
+        head += f": {result.cause}"
     lines = [head]
     for p in result.placements:
         if p.node:
@@ -120,59 +136,94 @@ def result_text(result: pb.ApplyResult, dry_run: bool) -> str:
 
 @click.group(invoke_without_command=True)
 @click.option("-f", "--filename", "files", multiple=True, metavar="FILE",
-              help="delete the workloads and services of these manifests")
+              help="delete what these manifests define (workloads, services, configs, secrets)")
+@click.option("--volumes", "with_volumes", is_flag=True,
+              help="also delete the workloads' volumes, with their data (kept otherwise)")
 @click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="seconds to wait for the replicas to be gone")
+              help="seconds to wait for the replicas (and volumes) to be gone")
 @click.pass_context
-def delete(ctx: click.Context, files: tuple[str, ...], no_wait: bool, timeout: float) -> None:
-    """Delete workloads and services: `delete -f FILE`, `delete workload NAME...` or `delete service NAME...`."""
+def delete(ctx: click.Context, files: tuple[str, ...], with_volumes: bool, no_wait: bool, timeout: float) -> None:
+    """Delete workloads, services, configs, secrets or volumes: `delete -f FILE` or `delete KIND NAME...`.
+    A workload's volumes and their data stay unless --volumes is given."""
     if ctx.invoked_subcommand is not None:
         if files:
-            raise CliError("give either -f FILE or `workload NAME` / `service NAME`, not both")
-        ctx.obj["delete"] = (no_wait, timeout)
+            raise CliError("give either -f FILE or `KIND NAME`, not both")
+        ctx.obj["delete"] = (no_wait, timeout, with_volumes)
         return
     if not files:
-        raise CliError("what to delete? `orchestra delete -f FILE`, `orchestra delete workload NAME` or "
-                       "`orchestra delete service NAME`")
+        raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete KIND NAME` (KIND: workload, "
+                       "service, config, secret or volume)")
     docs = load_manifests(files)
-    delete_names(ctx, [d.name for d in docs if d.KIND == "Workload"], no_wait, timeout,
-                 services=[d.name for d in docs if d.KIND == "Service"])
+    delete_objects(ctx, [d.name for d in docs if d.KIND == "Workload"],
+                   [(d.KIND, d.name) for d in docs if d.KIND != "Workload"], with_volumes, no_wait, timeout)
 
 
-@delete.command("service")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def delete_service(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Delete services by name (their names stop resolving, and their routes leave every node)."""
-    delete_names(ctx, [], True, 0, services=list(names))
+def _delete_kind(kind: str, help_text: str, volumes_flag: bool = False):
+    @click.argument("names", nargs=-1, required=True)
+    @click.option("--no-wait", is_flag=True, help="return without waiting for it to be gone")
+    @click.option("--timeout", type=click.FloatRange(min=0), default=None, help="seconds to wait (default 120)")
+    @click.pass_context
+    def command(ctx: click.Context, names: tuple[str, ...], no_wait: bool, timeout: float | None,
+                with_volumes: bool = False) -> None:
+        parent_no_wait, parent_timeout, parent_volumes = ctx.obj.get("delete", (False, 120.0, False))
+        no_wait, timeout = no_wait or parent_no_wait, timeout if timeout is not None else parent_timeout
+        if kind == "Workload":
+            delete_objects(ctx, list(names), [], with_volumes or parent_volumes, no_wait, timeout)
+        else:
+            delete_objects(ctx, [], [(kind, n) for n in names], False, no_wait, timeout)
+    command.__doc__ = help_text
+    if volumes_flag:
+        command = click.option("--volumes", "with_volumes", is_flag=True,
+                               help="also delete their volumes, with their data")(command)
+    return delete.command(kind.lower())(command)
 
 
-@delete.command("workload")
-@click.argument("names", nargs=-1, required=True)
-@click.option("--no-wait", is_flag=True, help="return without waiting for the replicas to be gone")
-@click.option("--timeout", type=click.FloatRange(min=0), default=None, help="seconds to wait (default 120)")
-@click.pass_context
-def delete_workload(ctx: click.Context, names: tuple[str, ...], no_wait: bool, timeout: float | None) -> None:
-    """Delete workloads by name."""
-    parent_no_wait, parent_timeout = ctx.obj.get("delete", (False, 120.0))
-    delete_names(ctx, list(names), no_wait or parent_no_wait, timeout if timeout is not None else parent_timeout)
+delete_workload = _delete_kind("Workload", "Delete workloads by name (their volumes stay unless --volumes).",
+                               volumes_flag=True)
+delete_service = _delete_kind("Service", "Delete services by name (their names stop resolving, and their routes "
+                                          "leave every node).")
+delete_config = _delete_kind("Config", "Delete configs by name (refused while a workload uses one).")
+delete_secret = _delete_kind("Secret", "Delete secrets by name (refused while a workload uses one).")
+delete_volume = _delete_kind("Volume", "Delete volumes, with their data, by name (see `orchestra get volumes`).")
 
 
-def delete_names(ctx: click.Context, names: list[str], no_wait: bool, timeout: float,
-                 services: list[str] = ()) -> None:
+def delete_objects(ctx: click.Context, names: list[str], objects: list[tuple[str, str]], with_volumes: bool,
+                   no_wait: bool, timeout: float) -> None:
     target = cli_context(ctx).target
-    resp = target.call("Delete", pb.DeleteRequest(names=names, objects=[pb.ObjectRef(kind="Service", name=n)
-                                                                         for n in services]))
-    for o in resp.deleted_objects:
-        click.echo(f"{o.kind.lower()}/{o.name}: deleted")
+    resp = target.call("Delete", pb.DeleteRequest(names=names, volumes=with_volumes,
+                                                  objects=[pb.ObjectRef(kind=k, name=n) for k, n in objects]))
     for name in resp.deleted:
         click.echo(f"{name}: deleted")
-    if resp.deleted and not no_wait:
-        wait_gone(target, list(resp.deleted), timeout)
-    missing = [f"workload {n}" for n in resp.not_found] + [f"{o.kind.lower()} {o.name}" for o in resp.not_found_objects]
+    removing = [o.name for o in resp.deleted_objects if o.kind == "Volume"]
+    for o in resp.deleted_objects:
+        click.echo(f"{o.kind.lower()}/{o.name}: " + ("deleting (its data is removed from its node)"
+                                                      if o.kind == "Volume" else "deleted"))
+    if not no_wait:
+        deadline = time.monotonic() + timeout
+        if resp.deleted:
+            wait_gone(target, list(resp.deleted), timeout)
+        if removing:
+            wait_volumes_gone(target, removing, max(0.0, deadline - time.monotonic()))
+    missing = [f"workload {n}" for n in resp.not_found] + [f"{o.kind.lower()} {o.name}"
+                                                            for o in resp.not_found_objects]
     if missing:
         raise CliError("not found: " + ", ".join(missing))
+
+
+def wait_volumes_gone(target, names: list[str], timeout: float) -> None:
+    """Until the agents of the volumes' nodes have removed them (the plane drops their records then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [v for v in target.call("ListVolumes", pb.ListVolumesRequest()).volumes if v.name in set(names)]
+        if not left:
+            for name in names:
+                click.echo(f"volume/{name}: removed")
+            return
+        if time.monotonic() >= deadline:
+            raise CliError(f"timed out after {duration(timeout)} waiting for volumes to be removed: "
+                           + ", ".join(f"{v.name} on {v.node} ({v.state}; is its node Ready?)" for v in left))
+        time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
 
 
 def wait_gone(target, names: list[str], timeout: float) -> None:

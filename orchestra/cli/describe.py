@@ -1,6 +1,7 @@
-"""`orchestra describe workload|node|replica|service NAME`: the spec in short, the rollout, replicas,
-health checks (a service: its endpoints), recent events, and why anything is pending, not ready, or
-where it went and why."""
+"""`orchestra describe workload|node|replica|service|config|secret|volume NAME`: the spec in short,
+the rollout, replicas, health checks (a service: its endpoints), recent events, and why anything
+is pending, not ready, or where it went and why. A secret shows its keys and sizes, never its
+values; a volume, where its data is and whose it is."""
 from __future__ import annotations
 
 import click
@@ -15,15 +16,16 @@ from orchestra.spec.names import taint_text
 from orchestra.spec.quantities import format_cpu, format_memory
 
 MAX_EVENTS = 20
+KINDS = ["workload", "node", "replica", "service", "config", "secret", "volume"]
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["workload", "node", "replica", "service"], case_sensitive=False))
+@click.argument("kind", type=click.Choice(KINDS, case_sensitive=False))
 @click.argument("name")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None, help="the API message")
 @click.pass_context
 def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> None:
-    """Show one workload, node, replica or service in detail."""
+    """Show one workload, node, replica, service, config, secret or volume in detail."""
     target = cli_context(ctx).target
     kind = kind.lower()
     if kind == "workload":
@@ -35,6 +37,22 @@ def describe(ctx: click.Context, kind: str, name: str, output: str | None) -> No
     elif kind == "node":
         d = target.call("DescribeNode", pb.DescribeRequest(name=name))
         text = describe_node(d)
+    elif kind in ("config", "secret"):
+        call, request = (("ListConfigs", pb.ListConfigsRequest(name=name)) if kind == "config"
+                         else ("ListSecrets", pb.ListSecretsRequest(name=name)))
+        found = list(getattr(target.call(call, request), kind + "s"))
+        if not found:
+            raise CliError(f"{kind} {name!r} not found")
+        d = found[0]
+        events = target.call("ListEvents", pb.ListEventsRequest(object=name, limit=MAX_EVENTS)).events
+        text = describe_data(kind, d, [e for e in events if e.kind.lower() == kind])
+    elif kind == "volume":
+        found = [v for v in target.call("ListVolumes", pb.ListVolumesRequest()).volumes if v.name == name]
+        if not found:
+            raise CliError(f"volume {name!r} not found")
+        d = found[0]
+        events = target.call("ListEvents", pb.ListEventsRequest(object=name, limit=MAX_EVENTS)).events
+        text = describe_volume(d, [e for e in events if e.kind == "Volume"])
     else:
         found = [r for r in target.call("ListReplicas", pb.ListReplicasRequest()).replicas if r.id == name]
         if not found:
@@ -61,7 +79,7 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
     p = spec.get("placement", {})
     res = t.get("resources", {})
     ports = ", ".join(_port(x) for x in t.get("ports", [])) or "<none>"
-    env = ", ".join(f"{k}={v}" for k, v in sorted(t.get("env", {}).items())) or "<none>"
+    env = ", ".join(f"{k}={_env_value(v)}" for k, v in sorted(t.get("env", {}).items())) or "<none>"
     u = spec.get("update", {})
     ro = info.rollout
     pairs = [
@@ -90,6 +108,10 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
         ("Placement", _placement(p)),
         ("Created", f"{age(info.created_at_ms, now_ms)} ago"),
     ]
+    if t.get("envFrom"):
+        pairs.append(("Env from", ", ".join(_env_from(e) for e in t["envFrom"])))
+    if t.get("volumeMounts"):
+        pairs.append(("Volumes", _volumes(t)))
     if t.get("readOnlyRootFilesystem"):
         pairs.append(("Read-only root", "yes"))
     if t.get("addCapabilities"):
@@ -114,6 +136,71 @@ def describe_workload(d: pb.WorkloadDescription, now_ms: int | None = None) -> s
                                                rows).splitlines()]
     out += ["", "Events:"] + _events(d.events, now_ms)
     return "\n".join(out)
+
+
+def _env_value(v) -> str:
+    """A variable's value, or where it comes from (a secret's value is never in the manifest)."""
+    if not isinstance(v, dict):
+        return str(v)
+    src = v.get("valueFrom", {})
+    for key, kind in (("configKeyRef", "config"), ("secretKeyRef", "secret")):
+        if key in src:
+            return f"<{kind} {src[key].get('name')}, key {src[key].get('key')}>"
+    return "<?>"
+
+
+def _env_from(e: dict) -> str:
+    kind, ref = ("config", e["configRef"]) if "configRef" in e else ("secret", e.get("secretRef", {}))
+    return f"every key of {kind} {ref.get('name')}" + (f" (prefix {e['prefix']})" if e.get("prefix") else "")
+
+
+def _volumes(t: dict) -> str:
+    sources = {}
+    for v in t.get("volumes", []):
+        if "config" in v:
+            sources[v["name"]] = f"config {v['config'].get('name')}"
+        elif "secret" in v:
+            sources[v["name"]] = f"secret {v['secret'].get('secretName')}"
+        else:
+            sources[v["name"]] = "its own volume, kept on its node"
+    return "; ".join(f"{m.get('mountPath')}: {m.get('name')} ({sources.get(m.get('name'), '?')}"
+                     f"{', read-only' if m.get('readOnly') else ''})" for m in t.get("volumeMounts", []))
+
+
+def describe_data(kind: str, d, events, now_ms: int | None = None) -> str:
+    """A config (its entries) or a secret (its keys and sizes only)."""
+    sizes = dict(d.sizes) if kind == "secret" else {k: len(v.encode()) for k, v in d.data.items()}
+    pairs = [
+        ("Name", d.name),
+        ("Labels", labels_text(d.labels)),
+        ("Version", str(d.version)),
+        ("Keys", ", ".join(f"{k} ({n} bytes)" for k, n in sorted(sizes.items())) or "<none>"),
+        ("Used by", ", ".join(d.used_by) or "<none>"),
+        ("Created", f"{age(d.created_at_ms, now_ms)} ago"),
+        ("Updated", f"{age(d.updated_at_ms, now_ms)} ago"),
+    ]
+    out = _fields(pairs)
+    if kind == "config":
+        out += ["", "Data:"]
+        for k in sorted(d.data):
+            out += [f"  {k}:"] + [f"    {line}" for line in d.data[k].splitlines()]
+    out += ["", "Events:"] + _events(events, now_ms)
+    return "\n".join(out)
+
+
+def describe_volume(v: pb.VolumeInfo, events, now_ms: int | None = None) -> str:
+    """One replica's named volume: whose data it holds and on which node."""
+    pairs = [
+        ("Name", v.name),
+        ("Workload", v.workload),
+        ("Volume", f"{v.volume} (spec.template.volumes)"),
+        ("Replica", v.replica or f"<none> (released; it held {v.workload}-{v.index}'s data)"),
+        ("Node", v.node or "<none> (its replica was never placed)"),
+        ("State", v.state + (f": {v.message}" if v.message else "")),
+        ("Created", f"{age(v.created_at_ms, now_ms)} ago"),
+        ("Updated", f"{age(v.updated_at_ms, now_ms)} ago"),
+    ]
+    return "\n".join(_fields(pairs) + ["", "Events:"] + _events(events, now_ms))
 
 
 def _probe_text(name: str, p: dict | None) -> str:
@@ -202,6 +289,8 @@ def describe_node(d: pb.NodeDescription, now_ms: int | None = None) -> str:
         u = n.usage
         pairs.append(("Usage", f"cpu {u.cpu_percent:.1f}%, memory {format_memory(u.memory_used_bytes)}/"
                                f"{format_memory(u.memory_total_bytes)}"))
+        if u.agent_memory_bytes:
+            pairs.append(("Agent memory", f"{format_memory(u.agent_memory_bytes)} resident"))
     out = _fields(pairs) + ["", "Replicas:"]
     if d.replicas:
         rows = [views.replica_row(r, False, now_ms) for r in sorted(d.replicas, key=lambda r: r.id)]

@@ -1,4 +1,5 @@
-"""`orchestra get nodes|workloads|replicas|services|all [NAME] [-l SELECTOR] [-o wide|json|yaml] [-w]`."""
+"""`orchestra get nodes|workloads|replicas|services|configs|secrets|volumes|all [NAME] [-l SELECTOR]
+[-o wide|json|yaml] [-w]`."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import click
 
 from orchestra.cli.context import cli_context
 from orchestra.cli.failure import CliError
-from orchestra.cli.kinds import ALIASES, KINDS, Filters, Kind
+from orchestra.cli.kinds import ALIASES, IN_ALL, KINDS, Filters, Kind
 from orchestra.cli.output import FORMATS, emit, message_dict
 from orchestra.cli.selectors import Selector, SelectorError, parse_selector
 from orchestra.cli.tables import column_widths, table, table_line
@@ -25,24 +26,25 @@ def _selector(ctx, param, value: str | None) -> Selector:
 
 @click.command()
 @click.argument("kind", type=click.Choice(sorted([*ALIASES, ALL]), case_sensitive=False),
-                metavar="nodes|workloads|replicas|services|planes|all")
+                metavar="nodes|workloads|replicas|services|configs|secrets|volumes|planes|all")
 @click.argument("name", required=False)
 @click.option("-o", "--output", type=click.Choice(FORMATS), default=None, help="wide table, or the API message as json/yaml")
 @click.option("-l", "--selector", callback=_selector, default=None, metavar="SELECTOR",
               help="only objects whose labels match, e.g. app=web,tier!=db (replicas: their workload's labels)")
 @click.option("-w", "--watch", is_flag=True, help="after the list, print a row whenever an object changes (Ctrl-C ends)")
-@click.option("--workload", default="", help="only this workload's replicas")
-@click.option("--node", default="", help="only replicas on this node")
+@click.option("--workload", default="", help="only this workload's replicas (or volumes)")
+@click.option("--node", default="", help="only replicas (or volumes) on this node")
 @click.pass_context
 def get(ctx: click.Context, kind: str, name: str | None, output: str | None, selector: Selector, watch: bool,
         workload: str, node: str) -> None:
-    """List nodes, workloads, replicas or services (all: every kind) or the control planes, or show one by NAME."""
+    """List nodes, workloads, replicas, services, configs, secrets (keys and sizes only), volumes or
+    the control planes (all: nodes, workloads, replicas and services), or show one by NAME."""
     kind = kind.lower()
     if name and kind == ALL:
         raise click.UsageError("`get all` takes no NAME")
     if name and selector:
         raise click.UsageError("give a NAME or a --selector, not both")
-    kinds = [k for k in KINDS.values() if k.in_all] if kind == ALL else [KINDS[ALIASES[kind]]]
+    kinds = [KINDS[k] for k in IN_ALL] if kind == ALL else [KINDS[ALIASES[kind]]]
     filters = Filters(name=name or "", selector=selector, workload=workload, node=node)
     target = cli_context(ctx).target
     # Read the newest event id before listing: watching after it misses no change made meanwhile.

@@ -1,5 +1,5 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas, and planes: not part of `all`):
-how to fetch and filter each from the plane, its name, its table row and its API message.
+"""The kinds of object `get` lists (nodes, workloads, replicas, services, configs, secrets, volumes,
+planes): how to fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
 a node's labels, a workload's labels from its stored manifest, and for a replica the labels
@@ -18,7 +18,10 @@ ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "workloads": "workloads", "workload": "workloads", "wl": "workloads",
            "replicas": "replicas", "replica": "replicas", "rep": "replicas",
            "services": "services", "service": "services", "svc": "services",
-           "planes": "planes", "plane": "planes"}
+           "configs": "configs", "config": "configs", "secrets": "secrets", "secret": "secrets",
+           "volumes": "volumes", "volume": "volumes", "vol": "volumes", "planes": "planes", "plane": "planes"}
+# What `get all` lists (as kubectl's: not configs, secrets, volumes or planes).
+IN_ALL = ("nodes", "workloads", "replicas", "services")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,6 @@ class Kind:
     fetch: Callable[[Any, Filters], list]
     name: Callable[[Any], str]
     row: Callable[[Any, bool], list[str]]
-    in_all: bool = True          # listed by `get all`
 
     def columns(self, wide: bool) -> tuple[str, ...]:
         return self.headers + (self.wide if wide else ())
@@ -89,6 +91,19 @@ def _services(target, f: Filters) -> list:
     infos = target.call("ListServices", pb.ListServicesRequest()).services
     return sorted((s for s in infos if (not f.name or s.name == f.name) and f.selector.matches(service_labels(s))),
                   key=lambda s: s.name)
+def _configs(target, f: Filters) -> list:
+    found = target.call("ListConfigs", pb.ListConfigsRequest(name=f.name)).configs
+    return sorted((c for c in found if f.selector.matches(c.labels)), key=lambda c: c.name)
+
+
+def _secrets(target, f: Filters) -> list:
+    found = target.call("ListSecrets", pb.ListSecretsRequest(name=f.name)).secrets
+    return sorted((s for s in found if f.selector.matches(s.labels)), key=lambda s: s.name)
+
+
+def _volumes(target, f: Filters) -> list:
+    found = target.call("ListVolumes", pb.ListVolumesRequest(workload=f.workload, node=f.node)).volumes
+    return [v for v in found if not f.name or v.name == f.name]
 
 
 def _planes(target, f: Filters) -> list:
@@ -111,6 +126,12 @@ KINDS = {
                      lambda r: r.id, lambda r, wide: views.replica_row(r, wide)),
     "services": Kind("services", "service", views.SERVICE_HEADERS, views.SERVICE_WIDE, _services,
                      lambda s: s.name, lambda s, wide: views.service_row(s, wide)),
+    "configs": Kind("configs", "config", views.CONFIG_HEADERS, views.CONFIG_WIDE, _configs, lambda c: c.name,
+                    lambda c, wide: views.config_row(c, wide)),
+    "secrets": Kind("secrets", "secret", views.SECRET_HEADERS, views.SECRET_WIDE, _secrets, lambda s: s.name,
+                    lambda s, wide: views.secret_row(s, wide)),
+    "volumes": Kind("volumes", "volume", views.VOLUME_HEADERS, views.VOLUME_WIDE, _volumes, lambda v: v.name,
+                    lambda v, wide: views.volume_row(v, wide)),
     "planes": Kind("planes", "plane", views.PLANE_HEADERS, views.PLANE_WIDE, _planes, lambda p: p.name,
-                   lambda p, wide: views.plane_row(p, wide), in_all=False),
+                   lambda p, wide: views.plane_row(p, wide)),
 }

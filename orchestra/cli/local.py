@@ -322,13 +322,22 @@ def _remove_containers(docker_host: str, node: str) -> str:
                 client.api.remove_container(c["Id"], force=True)
             except docker.errors.NotFound:
                 pass                           # removed meanwhile: gone is what we want
+        # Its replicas' volumes too (the purge removes the cluster's data), once no container uses them.
+        volumes = (client.api.volumes(filters={"label": ["orchestra.managed=true", f"orchestra.node={node}"]})
+                   or {}).get("Volumes") or []
+        for v in volumes:
+            try:
+                client.api.remove_volume(v["Name"])
+            except docker.errors.NotFound:
+                pass
     except docker.errors.DockerException as e:
         raise CliError(f"removing node {node}'s containers on {docker_host} failed ({e}); the data dir is "
                        f"kept, run `local down --purge` again") from None
     finally:
         client.close()
     names = ", ".join(sorted(n.lstrip("/") for c in found for n in (c.get("Names") or [])[:1]))
-    return f"removed {len(found)} of node {node} on {docker_host}" + (f" ({names})" if names else "")
+    return (f"removed {len(found)} of node {node} on {docker_host}" + (f" ({names})" if names else "")
+            + (f", and its {len(volumes)} volumes" if volumes else ""))
 
 
 @local.command("status")

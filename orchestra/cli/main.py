@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("orchestra.cli.top", "top"),
     "logs": ("orchestra.cli.logs", "logs"),
     "exec": ("orchestra.cli.exec", "exec_"),
+    "move": ("orchestra.cli.move", "move"),
     "cordon": ("orchestra.cli.nodes", "cordon"),
     "uncordon": ("orchestra.cli.nodes", "uncordon"),
     "drain": ("orchestra.cli.nodes", "drain"),
@@ -38,9 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("orchestra.server.command", "server"),
     "cluster": ("orchestra.lab.command", "cluster"),
     "node": ("orchestra.lab.command", "node"),
-    "image": ("orchestra.lab.command", "image"),
+    "image": ("orchestra.cli.images", "image"),
     "token": ("orchestra.security.command", "token"),
     "certificate": ("orchestra.security.command", "certificate"),
+    "bench": ("orchestra.bench.command", "bench"),
 }
 
 

@@ -150,3 +150,40 @@ def plane_row(p: pb.PlaneInfo, wide: bool, now_ms: int | None = None) -> list[st
         row.append(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p.leader_since_ms / 1000))
                    if p.leader and p.leader_since_ms else "-")
     return row
+
+
+CONFIG_HEADERS = ("name", "keys", "size", "version", "used-by", "age")
+CONFIG_WIDE = ("labels", "key-names")
+SECRET_HEADERS = CONFIG_HEADERS
+SECRET_WIDE = ("labels", "key-sizes")
+VOLUME_HEADERS = ("name", "workload", "replica", "node", "state", "age")
+VOLUME_WIDE = ("volume", "message")
+
+
+def _size(n: int) -> str:
+    return f"{n}B" if n < 1024 else format_memory(n)
+
+
+def config_row(c: pb.ConfigInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    sizes = {k: len(v.encode()) for k, v in c.data.items()}
+    row = [c.name, str(len(sizes)), _size(sum(sizes.values())), str(c.version), ",".join(c.used_by) or "<none>",
+           age(c.created_at_ms, now_ms)]
+    if wide:
+        row += [labels_text(c.labels), ",".join(sorted(sizes)) or "<none>"]
+    return row
+
+
+def secret_row(s: pb.SecretInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    """Keys and sizes: nothing else of a secret ever reaches the CLI."""
+    row = [s.name, str(len(s.sizes)), _size(sum(s.sizes.values())), str(s.version), ",".join(s.used_by) or "<none>",
+           age(s.created_at_ms, now_ms)]
+    if wide:
+        row += [labels_text(s.labels), ",".join(f"{k}({_size(v)})" for k, v in sorted(s.sizes.items())) or "<none>"]
+    return row
+
+
+def volume_row(v: pb.VolumeInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    row = [v.name, v.workload, v.replica or "<released>", v.node or "<none>", v.state, age(v.created_at_ms, now_ms)]
+    if wide:
+        row += [v.volume, shorten(v.message, 100) or "-"]
+    return row

@@ -1,1 +1,1 @@
-"""The VM lab: boxes, Vagrant clusters, agent bootstrap and image loading over SSH."""
+"""The VM lab: boxes, Vagrant clusters and agent bootstrap over SSH (images travel through the plane: orchestra image load)."""

@@ -1,4 +1,4 @@
-"""`orchestra cluster up|down`, `orchestra node bootstrap`, `orchestra image load`: the VM lab
+"""`orchestra cluster up|down`, `orchestra node bootstrap`: the VM lab
 from the command line. Registered by orchestra/cli/main.py."""
 from __future__ import annotations
 
@@ -114,18 +114,26 @@ lab_options = [
 @click.option("--zones", default="a,b", show_default=True, help="zone labels given to nodes in turn")
 @click.option("--labels", default="", help="extra labels for every node k=v,...")
 @click.option("--ssh-port-base", default=2220, show_default=True, help="usernet: node i's ssh on 127.0.0.1:BASE+i")
+@click.option("--labnet-port", default=0, type=click.IntRange(0, 65533), envvar="ORCHESTRA_LABNET_PORT",
+              help="usernet, 2 nodes: link the VMs' second NICs (the lab network for service traffic) by UDP "
+                   "on 127.0.0.1:PORT+1 and PORT+2 (default $ORCHESTRA_LABNET_PORT, else off)")
 @_with(lab_options + token_options)
 @click.pass_context
-def cluster_up(ctx, nodes, memory, cpus, net, box, zones, labels, ssh_port_base, lab_name, token, token_file) -> None:
-    """Bring up NODES VMs, bootstrap their agents, print `get nodes`."""
+def cluster_up(ctx, nodes, memory, cpus, net, box, zones, labels, ssh_port_base, labnet_port, lab_name, token,
+               token_file) -> None:
+    """Bring up NODES VMs with their agents, wait until every node is Ready, print `get nodes`.
+    With the local box the agents start at boot from the box's agent layer; with a public box
+    they are bootstrapped over SSH."""
     from orchestra.lab.cluster import UpOptions, up
     from orchestra.lab.vagrant import Lab
     try:
         target = _plane(ctx)
         lab = Lab(lab_name)
+        if token_file and not os.path.isfile(os.path.expanduser(token_file)):
+            raise LabError(f"--token-file {token_file} does not exist")
         times = up(lab, UpOptions(nodes=nodes, memory=memory, cpus=cpus, net=net or "", box=box,
-                                  zones=zones, labels=labels, ssh_port_base=ssh_port_base,
-                                  token=_token(token, token_file), plane=target.address,
+                                  zones=zones, labels=labels, ssh_port_base=ssh_port_base, labnet_port=labnet_port,
+                                  token=_token(token, ""), token_file=token_file, plane=target.address,
                                   plane_tls=target.tls), log=_log)
     except LabError as e:
         _fail(e)
@@ -148,25 +156,3 @@ def cluster_down(lab_name) -> None:
     except LabError as e:
         _fail(e)
     click.echo(f"lab {lab_name} destroyed ({seconds:.1f}s)")
-
-
-# ---- image -----------------------------------------------------------------------------
-
-@click.group("image")
-def image() -> None:
-    """Images on lab nodes (labs often have no registry)."""
-
-
-@image.command("load")
-@click.argument("file", type=click.Path(dir_okay=False))
-@_with(lab_options)
-def image_load(file, lab_name) -> None:
-    """Load an image tarball (`docker save` format) into every node's Docker over SSH."""
-    from orchestra.lab.imageload import load_everywhere
-    from orchestra.lab.vagrant import Lab
-    try:
-        results = load_everywhere(Lab(lab_name).machines(), file)
-    except LabError as e:
-        _fail(e)
-    for name, said in sorted(results.items()):
-        click.echo(f"{name}: {said}")

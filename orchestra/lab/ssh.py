@@ -130,28 +130,6 @@ class Node:
             raise LabError(f"{self.target}: `{command}` failed with status {status}: {detail}")
         return res
 
-    def run_streaming_file(self, command: str, path: str, *, sudo: bool = False,
-                           timeout: float = 900.0) -> Result:
-        """Runs `command` with the local file `path` on its stdin, without reading it into memory."""
-        if sudo:
-            command = "sudo -n sh -c " + shlex.quote(command)
-        chan = self.client.get_transport().open_session(timeout=30)
-        chan.settimeout(timeout)
-        chan.exec_command(command)
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                chan.sendall(chunk)
-        chan.shutdown_write()
-        out = chan.makefile("rb").read()
-        err = chan.makefile_stderr("rb").read()
-        status = chan.recv_exit_status()
-        chan.close()
-        res = Result(status, out.decode(errors="replace"), err.decode(errors="replace"))
-        if status != 0:
-            raise LabError(f"{self.target}: `{command}` failed with status {status}: "
-                           f"{(res.stderr.strip() or res.stdout.strip())[-2000:]}")
-        return res
-
     def put_files(self, local_paths: list[str], remote_dir: str, always: tuple[str, ...] = ()) -> int:
         """Copies files into remote_dir (created), skipping those already there with the
         same size (unless listed in `always`); returns how many were copied. Dependency wheel

@@ -17,7 +17,7 @@ from orchestra.lab.ssh import LabError, SSHTarget
 from orchestra.lab.wheelhouse import CACHE, project_root
 
 SETTING_KEYS = ("nodes", "memory", "cpus", "accel", "net", "prefix", "zones", "labels",
-                "ssh_port_base", "plane_port", "box", "box_dir")
+                "ssh_port_base", "plane_port", "box", "box_dir", "agent_layer", "token_file", "ssh_key", "labnet_port")
 
 
 def vagrant_dir() -> Path:
@@ -83,7 +83,7 @@ class Lab:
             raise LabError(f"vagrant {' '.join(args)} did not finish within {timeout:.0f} s") from None
         out = "".join(lines)
         if proc.returncode != 0:
-            raise LabError(f"vagrant {' '.join(args)} failed (lab {self.dir}):\n{out.strip()[-4000:]}")
+            raise LabError(f"vagrant {' '.join(args)} failed (lab {self.dir}):\n{_excerpt(out.strip())}")
         return out
 
     def nodes(self) -> list[dict]:
@@ -93,19 +93,29 @@ class Lab:
             raise LabError(f"lab {self.name} has no machines yet ({path} missing): run `orchestra cluster up`")
         return json.loads(path.read_text())["nodes"]
 
-    def settings(self) -> dict:
+    def _expanded(self) -> dict:
         path = self.dir / ".vagrant" / "orchestra-lab.json"
-        return json.loads(path.read_text())["settings"] if path.exists() else {}
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def settings(self) -> dict:
+        return self._expanded().get("settings", {})
+
+    def boot_dir(self) -> str | None:
+        """Where the Vagrantfile wrote the nodes' boot-time agent configuration (layered labs)."""
+        return self._expanded().get("boot_dir")
 
     def machines(self) -> list[Machine]:
         """The lab's machines with how to reach them. In usernet mode that is known without
         asking Vagrant (127.0.0.1:<ssh_port>, the key Vagrant inserted); otherwise from
         `vagrant ssh-config`, which lists running machines only."""
-        if self.settings().get("net") == "usernet":
+        settings = self.settings()
+        if settings.get("net") == "usernet":
             out = []
             for node in self.nodes():
-                key = self.dir / ".vagrant" / "machines" / node["name"] / "libvirt" / "private_key"
-                if key.exists():
+                # The lab's own key (orchestra.lab.labkey), else the one Vagrant inserted.
+                key = Path(settings.get("ssh_key") or
+                           self.dir / ".vagrant" / "machines" / node["name"] / "libvirt" / "private_key")
+                if key.exists() and (self.dir / ".vagrant" / "machines" / node["name"] / "libvirt" / "id").exists():
                     out.append(Machine(node["name"], node["labels"], node["server"],
                                        SSHTarget("vagrant", "127.0.0.1", int(node["ssh_port"])), str(key)))
             return out
@@ -134,3 +144,11 @@ def parse_ssh_config(text: str) -> dict[str, dict[str, str]]:
         elif current is not None and key not in current:
             current[key] = value
     return hosts
+
+
+def _excerpt(out: str, limit: int = 4000) -> str:
+    """Vagrant's own message and the start of a Ruby traceback come first; a long run's last lines
+    say where it stopped. Both ends of a long output, then."""
+    if len(out) <= limit:
+        return out
+    return f"{out[:limit // 2]}\n[...]\n{out[-limit // 2:]}"

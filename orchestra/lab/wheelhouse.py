@@ -9,12 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
 from orchestra.lab.ssh import LabError
 
 GUEST_PYTHON = (3, 11)
+PACKAGES = ("orchestra", "agent")     # what orchestra's wheel holds (pyproject: packages.find)
 CACHE = Path(os.environ.get("ORCHESTRA_CACHE", Path.home() / ".cache" / "orchestra"))
 
 
@@ -56,11 +58,20 @@ def dependency_wheels(root: Path) -> list[str]:
 
 
 def orchestra_wheel(root: Path, out_dir: Path) -> str:
+    """Built from a clean copy of the sources: setuptools packs whatever its build/ directory
+    still holds, so a build in the work tree would ship modules deleted since."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("orchestra-*.whl"):
         old.unlink()
-    _pip(["wheel", "--no-deps", "--no-build-isolation", "-w", str(out_dir), str(root)],
-         "building the orchestra wheel")
+    with tempfile.TemporaryDirectory(prefix="orchestra-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(root / name, src / name)
+        for package in PACKAGES:
+            shutil.copytree(root / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
+        _pip(["wheel", "--no-deps", "--no-build-isolation", "-w", str(out_dir), str(src)],
+             "building the orchestra wheel")
     wheels = sorted(out_dir.glob("orchestra-*.whl"))
     if not wheels:
         raise LabError(f"pip wheel produced no orchestra wheel in {out_dir}")

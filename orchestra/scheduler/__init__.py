@@ -5,7 +5,9 @@ How it decides (see pipeline.py; one module per plugin under filters/ and scorer
   first, then by name. Filters and scorers run once per workload over whole-node vectors;
   each replica then takes the best node (ties: lowest name) and only that node is re-checked
   and re-scored for the next one, so replicas of one pass see each other.
-- Filters, in order (a dropped node is charged to the first that drops it): ready, cordoned,
+- Filters, in order (a dropped node is charged to the first that drops it): volume data (a
+  replica whose volumes hold data on a node goes there or nowhere; such a replica is placed as
+  a group of its own), ready, cordoned,
   nodeSelector, required affinity (In/NotIn/Exists/DoesNotExist), taints (NoSchedule) vs
   tolerations, tenant isolation (the empty tenant is a tenant of its own), maxPerNode, host
   ports, CPU/memory fit (capacity minus requests bound to the node).

@@ -49,6 +49,9 @@ class ClusterState:
                 col[i] = codes.setdefault(value, len(codes))
         self._missing_column = np.full(n, -1, dtype=np.int32)
 
+        self.node_images: list[frozenset[str] | None] = [x.images for x in nodes]
+        self._images_reported = any(imgs is not None for imgs in self.node_images)
+
         self.tenant_codes: dict[str, int] = {}
         self.tenant_names: list[str] = []
         self.node_tenant = np.full(n, NO_TENANT, dtype=np.int32)
@@ -117,6 +120,13 @@ class ClusterState:
         for v, code in codes.items():
             values[code] = v
         return values
+
+    # images -----------------------------------------------------------------------------------
+    def image_mask(self, image: str) -> np.ndarray:
+        """Nodes that hold `image` (a canonical reference), or never reported their images."""
+        if not self._images_reported:     # e.g. a cluster of fake nodes: one shared vector, no loop
+            return self.all_nodes
+        return np.fromiter((imgs is None or image in imgs for imgs in self.node_images), dtype=bool, count=self.size)
 
     # tenants ----------------------------------------------------------------------------------
     def tenant_code(self, tenant: str) -> int:

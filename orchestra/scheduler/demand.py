@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestra.spec.model import Placement, Port, Workload
+from orchestra.spec.names import canonical_image
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,13 @@ class Demand:
     selector: tuple[tuple[str, str], ...]  # nodeSelector, sorted: hashable for caches
     daemon: bool = False                  # a daemon's replicas run on cordoned nodes too (as DaemonSets)
     pinned: str = ""                      # a daemon's replica: the one node it may run on
+    image: str = ""                       # the template's image, canonical (orchestra.spec.names.canonical_image)
+    volume_node: str = ""                 # the node its volume data is on (filter volume-node)
+    volume_why: str = ""
 
     @staticmethod
-    def of(workload: Workload, default_strategy: str, pinned: str = "") -> "Demand":
+    def of(workload: Workload, default_strategy: str, pinned: str = "", volume_node: str = "",
+           volume_why: str = "") -> "Demand":
         spec = workload.spec
         p = spec.placement
         return Demand(
@@ -39,4 +44,7 @@ class Demand:
             selector=tuple(sorted(p.node_selector.items())),
             daemon=spec.mode == "daemon",
             pinned=pinned,
+            image=canonical_image(spec.template.image),
+            volume_node=volume_node,
+            volume_why=volume_why,
         )

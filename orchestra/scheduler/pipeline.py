@@ -26,6 +26,14 @@ from orchestra.spec.model import Resources
 TOP = 3                 # scores shown per placed replica: the chosen node and two runners-up
 
 
+def volume_note(d: Demand) -> str:
+    """What a replica held to its volume's node, and unplaceable, waits for."""
+    if not d.volume_node:
+        return ""
+    return (f"it waits for {d.volume_node}, where its volume data is (orchestra move REPLICA starts it "
+            f"elsewhere with empty volumes; the data stays on {d.volume_node})")
+
+
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
     cluster = ClusterState(snapshot)
     return Pipeline(cluster).run(pending)
@@ -41,14 +49,15 @@ class Pipeline:
 
     def run(self, pending: Sequence[PendingReplica]) -> ScheduleResult:
         result = ScheduleResult()
-        groups: dict[tuple[str, str], list[PendingReplica]] = {}
-        for p in pending:
-            groups.setdefault((p.workload.name, p.group, p.pinned), []).append(p)
+        groups: dict[tuple[str, str, str, str, str], list[PendingReplica]] = {}
+        for p in pending:   # a replica pinned to a node (a daemon's, or held by its volume data) is a group of its own
+            groups.setdefault((p.workload.name, p.group, p.pinned, p.volume_node, p.volume_why), []).append(p)
         # Higher priority first, so preemption never evicts what this pass just placed.
         order = sorted(groups, key=lambda key: (-groups[key][0].workload.spec.priority, key))
         for key in order:
             members = groups[key]
-            demand = Demand.of(members[0].workload, self.c.default_strategy, members[0].pinned)
+            m = members[0]
+            demand = Demand.of(m.workload, self.c.default_strategy, m.pinned, m.volume_node, m.volume_why)
             self.place_workload(demand, [p.replica_id for p in members], result)
         return result
 
@@ -116,7 +125,7 @@ class Pipeline:
                 chosen = self._preempt(w, static_ok, dynamic)
                 if chosen is None:
                     failed = result.details[rid] = Explanation(rid, d.workload, None, c.size, 0, why,
-                                                               unschedulable=self._never(w))
+                                                               note=volume_note(d), unschedulable=self._never(w))
                     failed_line = result.explanations[rid] = failed.line()
                     continue
                 j, preempted, freed = chosen

@@ -31,6 +31,7 @@ class NodeInfo:
     schedulable: bool = True              # False when cordoned
     taints: tuple[Taint, ...] = ()
     recent_failures: Mapping[str, int] = field(default_factory=dict)  # workload -> recent replica failures here
+    images: frozenset[str] | None = None  # canonical references its engine holds; None: never reported (not checked)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class PendingReplica:
     group: str = ""                       # replicas of one workload with another spec (an older revision
                                           # during a rollout) are placed as a group of their own
     pinned: str = ""                      # a daemon's replica: the one node it may run on
+    volume_node: str = ""                 # its volume data is on this node: it may go nowhere else
+    volume_why: str = ""                  # e.g. "volume data of web-0 is on vm-2"
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from orchestra.security.ca import create_ca, fingerprint
 from orchestra.security.private_files import ensure_private_dir, write_private
+from orchestra.security.secret_box import KEY_BYTES as SECRETS_KEY_BYTES, KEY_FILE as SECRETS_KEY_FILE
 from orchestra.store.records import ClusterKeysRecord
 
-CLUSTER_FILES = ("ca.crt", "ca.key", "secrets.key")
-SECRETS_KEY_BYTES = 32              # orchestra.security.secret_box's key
+CLUSTER_FILES = ("ca.crt", "ca.key", SECRETS_KEY_FILE)
 TOKEN_FILE = "plane-token"
 TOKEN_ENV = "ORCHESTRA_PLANE_TOKEN"
 TOKEN_PREFIX = "orchestra-plane-1:"
@@ -128,7 +128,7 @@ def share(data_dir: str | os.PathLike, store, plane: str, token: str | None,
     if fingerprint(files["ca.crt"]) != record.ca_fingerprint:
         raise ClusterKeysError("the cluster's stored keys are damaged (their CA does not match the record)")
     for name, content in files.items():
-        if name in CLUSTER_FILES and (name not in local or name == "secrets.key"):
+        if name in CLUSTER_FILES and (name not in local or name == SECRETS_KEY_FILE):
             write_private(pki / name, content)
     return None
 
@@ -143,8 +143,8 @@ def _first_plane(data: pathlib.Path, pki: pathlib.Path, store, plane: str, token
     if "ca.crt" not in local:
         ca = create_ca()
         made += [write_private(pki / "ca.key", ca.key_pem), write_private(pki / "ca.crt", ca.cert_pem)]
-    if "secrets.key" not in local:
-        made.append(write_private(pki / "secrets.key", os.urandom(SECRETS_KEY_BYTES)))
+    if SECRETS_KEY_FILE not in local:
+        made.append(write_private(pki / SECRETS_KEY_FILE, os.urandom(SECRETS_KEY_BYTES)))
     local = _local_files(pki)
     token_file = None
     if not token:

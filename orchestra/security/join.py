@@ -1,37 +1,34 @@
 """Joining a node: the plane's side (check the token, sign the node's CSR) and the agent's side
-(pin the CA, send the token and a CSR, keep the certificate in its state dir).
+(pin the CA, send the token and a CSR, keep the certificate in its state dir: the credentials
+themselves are orchestra.security.credentials, which an agent that has joined reads alone).
 """
 from __future__ import annotations
 
-import json
 import logging
 import pathlib
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import grpc
 
-from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, fingerprint, load_cert,
+from orchestra.security.ca import (ROLE_NODE, CertificateAuthority, CertificateError, check_name, load_cert,
                                    subject_name, subject_role, verify_issued_by)
+from orchestra.security.credentials import (TLS_DIR, JoinError, NodeCredentials, load_node_credentials,  # noqa: F401
+                                            paths, store_node_credentials, stored_credentials)
 from orchestra.security.enrolment import PinningError, enrolment_client_credentials, fetch_pinned_ca
 from orchestra.security.identity import serial_hex
-from orchestra.security.private_files import ensure_private_dir, write_private
 from orchestra.security.tokens import TokenError, check_token, parse_token
-from orchestra.store.records import JoinTokenRecord
 from orchestra.endpoints import Planes, redirect_of
 from orchestra.transport import ClientTLS, client_channel
 
+if TYPE_CHECKING:
+    from orchestra.store.records import JoinTokenRecord
+
 log = logging.getLogger(__name__)
 
-# Inside the agent's --state-dir.
-TLS_DIR = "tls"
 # How long a joining agent waits for the plane to notice that a node of its name has gone.
 BUSY_RETRY_S = 30.0
-
-
-class JoinError(RuntimeError):
-    """The agent could not join; the message says why (for the operator)."""
 
 
 class PlaneUnreachable(JoinError):
@@ -105,33 +102,6 @@ class JoinAuthority:
 
 # ---------------------------------------------------------------- agent side
 
-@dataclass(frozen=True)
-class NodeCredentials:
-    node_name: str
-    tls: ClientTLS
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-
-def _paths(state_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
-    d = pathlib.Path(state_dir) / TLS_DIR
-    return {"dir": d, "key": d / "node.key", "cert": d / "node.crt", "ca": d / "ca.crt", "labels": d / "labels.json"}
-
-
-def load_node_credentials(state_dir: str | pathlib.Path, node_name: str) -> NodeCredentials | None:
-    """The credentials a previous join stored, or None when there are none. Raises JoinError when they
-    belong to another node name (the operator must choose: keep the name or remove the state)."""
-    p = _paths(state_dir)
-    if not (p["key"].exists() and p["cert"].exists() and p["ca"].exists()):
-        return None
-    cert_pem, ca_pem = p["cert"].read_bytes(), p["ca"].read_bytes()
-    stored = subject_name(load_cert(cert_pem))
-    if stored != node_name:
-        raise JoinError(f"{p['cert']} is the certificate of node {stored!r}, not {node_name!r}: "
-                        f"run the agent with --name {stored}, or remove {p['dir']} and join again with a token")
-    labels = json.loads(p["labels"].read_text()) if p["labels"].exists() else {}
-    return NodeCredentials(node_name, ClientTLS(ca_pem, p["key"].read_bytes(), cert_pem), labels)
-
-
 def join_cluster(address: str, token: str, node_name: str, state_dir: str | pathlib.Path,
                  timeout: float = 15.0) -> NodeCredentials:
     """Join once: pin the CA from the token, send the token and a CSR, store key + certificate (0600)."""
@@ -175,36 +145,17 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
         node_name, ClientTLS(ca_pem, key_pem, bytes(resp.certificate_pem)), dict(resp.labels)))
 
 
-def store_node_credentials(state_dir: str | pathlib.Path, creds: NodeCredentials) -> NodeCredentials:
-    """Keep a node's key, certificate, CA and token labels in `<state dir>/tls/` (0600, dir 0700)."""
-    p = _paths(state_dir)
-    ensure_private_dir(p["dir"])
-    write_private(p["key"], creds.tls.key_pem)
-    write_private(p["ca"], creds.tls.ca_pem)
-    write_private(p["labels"], json.dumps(dict(creds.labels)))
-    write_private(p["cert"], creds.tls.cert_pem)   # last: its presence means "joined"
-    return creds
-
-
 def node_credentials(address: str, node_name: str, state_dir: str | pathlib.Path,
                      token: str | None = None) -> NodeCredentials:
     """What the agent calls at start: stored credentials if it joined before, else join with `token`.
 
     A token that pins another CA than the stored credentials' (the plane's CA was replaced)
     makes the agent join again: that is how nodes follow a CA rotation."""
-    creds = load_node_credentials(state_dir, node_name)
+    creds = stored_credentials(state_dir, node_name, token)
     if creds is not None:
-        if not token:
-            return creds
-        try:
-            pinned = parse_token(token).ca_fingerprint
-        except TokenError as e:
-            raise JoinError(str(e)) from None
-        if fingerprint(creds.tls.ca_pem) == pinned:
-            return creds
-        log.warning("the join token pins another CA than %s holds: joining again", _paths(state_dir)["dir"])
+        return creds
     if not token:
-        raise JoinError(f"node {node_name!r} has not joined yet (no certificate in {_paths(state_dir)['dir']}): "
+        raise JoinError(f"node {node_name!r} has not joined yet (no certificate in {paths(state_dir)['dir']}): "
                         "start the agent with --token (create one with `orchestra token create`)")
     return join_cluster(address, token, node_name, state_dir)
 

@@ -14,11 +14,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from orchestra.spec import names
-from orchestra.spec.quantities import QuantityError, parse_duration_ms
-from orchestra.store.records import JoinTokenRecord
+
+if TYPE_CHECKING:       # the store is the plane's; an agent parsing its token does not load it
+    from orchestra.store.records import JoinTokenRecord
 
 PREFIX = "K10"
 ID_LENGTH = 6
@@ -72,6 +73,7 @@ def new_token(ca_fingerprint: str, now_ms: int, ttl_seconds: int = 86400,
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
     token_id = "".join(secrets.choice(alphabet) for _ in range(ID_LENGTH))
     secret = "".join(secrets.choice(alphabet) for _ in range(SECRET_LENGTH))
+    from orchestra.store.records import JoinTokenRecord
     record = JoinTokenRecord(id=token_id, secret_hash=hash_secret(secret), created_at_ms=now_ms,
                              expires_at_ms=now_ms + ttl_seconds * 1000 if ttl_seconds else 0,
                              labels=dict(labels or {}))
@@ -120,6 +122,7 @@ def parse_duration(text: str) -> int:
     """'90s', '30m', '24h', '7d' -> seconds; '0' means no expiry."""
     if text.strip() == "0":
         return 0
+    from orchestra.spec.quantities import QuantityError, parse_duration_ms   # decimal: not for agents
     try:
         ms = parse_duration_ms(text)
     except QuantityError as e:

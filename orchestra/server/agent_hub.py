@@ -1,5 +1,6 @@
 """The agent hub: agents' sessions and what their messages do (registration, heartbeats,
-replica reports, usage, log data, exec output: orchestra/server/exec_relay.py). Plain methods over the store, so tests call them directly;
+replica reports, usage, log data, exec output: orchestra/server/exec_relay.py, image inventories
+and loads: orchestra/server/image_relay.py). Plain methods over the store, so tests call them directly;
 the gRPC servicer only feeds it.
 
 The acceptance rule for a replica status (docs/internals.md): it counts only when the replica
@@ -11,15 +12,16 @@ from __future__ import annotations
 from typing import Callable
 
 from orchestra.api import agent_pb2
-from orchestra.server import lifecycle
+from orchestra.server import lifecycle, volumes
 from orchestra.server.controllers.liveness import Liveness
 from orchestra.server.errors import ProtocolError
 from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.server.exec_relay import ExecRelay
 from orchestra.server.failures import FailureCounter
+from orchestra.server.image_relay import ImageRelay
 from orchestra.server.messages import message_to_dict, resources_from_pb, taints_from_pb
 from orchestra.server.sessions import AgentSession, LogRelay, SessionRegistry
-from orchestra.spec.names import node_name_problem
+from orchestra.spec.names import canonical_image, node_name_problem
 from orchestra.store.base import Store
 from orchestra.store.records import NodeRecord
 
@@ -46,6 +48,7 @@ class AgentHub:
         self.sessions = SessionRegistry()
         self.logs = LogRelay()
         self.execs = ExecRelay()
+        self.images = ImageRelay()
 
     def connected(self, node: str) -> bool:
         return self.sessions.get(node) is not None
@@ -71,6 +74,7 @@ class AgentHub:
         self.sessions.unregister(session)
         self.logs.session_closed(session)
         self.execs.session_closed(session)
+        self.images.session_closed(session)
 
     def register_node(self, hello: agent_pb2.Hello, now_ms: int) -> NodeRecord:
         """Upsert the node from its Hello. Its Ready status is liveness's; cordoning (schedulable) is
@@ -93,6 +97,8 @@ class AgentHub:
             rec.agent_instance = hello.agent_instance
             rec.advertise_address = hello.advertise_address
             rec.relay_port = hello.relay_port
+            rec.images_reported = hello.HasField("images")
+            rec.images = image_set(hello.images) if rec.images_reported else []
             self.store.put_node(rec)
             if new:
                 self.events.emit("Node", name, NORMAL, "NodeRegistered",
@@ -104,7 +110,8 @@ class AgentHub:
     def on_message(self, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
         kind = msg.WhichOneof("msg")
         if kind is None:
-            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log, exec is set")
+            raise ProtocolError("empty AgentMessage: none of hello, heartbeat, status, usage, log, exec, images, "
+                                "image_load is set")
         if kind == "hello":
             raise ProtocolError("hello is allowed only as the first message of a session")
         if self.sessions.get(session.node) is not session:
@@ -125,6 +132,22 @@ class AgentHub:
             self.logs.deliver(session, msg.log)
         elif kind == "exec":
             self.execs.deliver(session, msg.exec)
+        elif kind == "images":
+            if self.record_images(session.node, msg.images):
+                self.on_node(session.node, 0)   # it may hold what a pending replica waits for now
+        elif kind == "image_load":
+            self.images.deliver(session, msg.image_load)
+
+    def record_images(self, node: str, inventory: agent_pb2.ImageInventory) -> bool:
+        """Store the node's images; True when they changed."""
+        images = image_set(inventory)
+        with self.store.transaction():
+            rec = self.store.get_node(node)
+            if rec is None or (rec.images_reported and rec.images == images):
+                return False
+            rec.images, rec.images_reported = images, True
+            self.store.put_node(rec)
+        return True
 
     def record_runtime_status(self, node: str, runtime_status: str) -> None:
         if not runtime_status:
@@ -142,6 +165,7 @@ class AgentHub:
     def accept_status(self, node: str, report: agent_pb2.StatusReport, now_ms: int) -> tuple[list[str], list[str]]:
         """Returns (accepted, dropped) replica ids."""
         accepted, dropped, changed = [], [], set()
+        removed: list[str] = []
         with self.store.transaction():
             for st in report.replicas:
                 r = self.store.get_replica(st.replica_id)
@@ -160,9 +184,11 @@ class AgentHub:
             gone = lifecycle.confirm_gone(self.store, self.events, node, report.revision,
                                           {st.replica_id for st in report.replicas}, terminating)
             changed |= {r.workload for r in terminating if r.id in gone}
+            if report.volumes_listed:
+                removed = volumes.confirm_removed(self.store, self.events, node, report.revision, set(report.volumes))
         if report.runtime_status:
             self.record_runtime_status(node, report.runtime_status)
-        if changed:
+        if changed or (report.volumes_listed and removed):
             self.on_change(changed)
         return accepted, dropped
 
@@ -185,3 +211,7 @@ class AgentHub:
                 self.store.put_replica(r)
                 kept += 1
         return kept
+
+
+def image_set(inventory: agent_pb2.ImageInventory) -> list[str]:
+    return sorted({canonical_image(i) for i in inventory.images if i})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from orchestra.server import lifecycle, revisions, rollout
+from orchestra.server import configs, lifecycle, revisions, rollout
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.workloads import goal_of, start_rollout, views_of
 from orchestra.server.events import NORMAL, EventLog
@@ -33,6 +33,8 @@ class Current:
     replicas: list[ReplicaRecord] = field(default_factory=list)
     revision_numbers: list[int] = field(default_factory=list)
     spec: Workload | None = None
+    template_hash: str = ""                       # of its current revision, as stored
+    refs: dict = field(default_factory=dict)      # what its current revision reads of configs and secrets
 
 
 @dataclass
@@ -45,6 +47,7 @@ class WorkloadChange:
     retire: list[tuple[str, str]] = field(default_factory=list)   # (replica id, why), now
     replaced: list[str] = field(default_factory=list)             # old-revision replicas, over the rollout
     rollout: str = ""
+    cause: str = ""                               # a workload not in the apply: which config or secret changed
 
 
 @dataclass
@@ -59,17 +62,29 @@ def read_current(store: Store, catalog: WorkloadCatalog, names: list[str]) -> di
         if rec is None:
             out[name] = Current(None)
             continue
-        out[name] = Current(rec, store.list_replicas(workload=name),
-                            [r.number for r in store.list_revisions(name)], catalog.workload(rec))
+        revs = store.list_revisions(name)
+        spec = catalog.workload(rec)
+        now = next((r for r in revs if r.number == rec.revision), None)
+        out[name] = Current(rec, store.list_replicas(workload=name), [r.number for r in revs], spec,
+                            now.template_hash if now is not None else codec.template_hash(spec),
+                            now.refs if now is not None else {})
     return out
 
 
-def plan(current: dict[str, Current], workloads: list[Workload], now_ms: int) -> ApplyPlan:
-    return ApplyPlan([_plan_one(current.get(w.name) or Current(None), w, now_ms) for w in workloads])
+def plan(current: dict[str, Current], workloads: list[Workload], now_ms: int, refs: dict[str, dict] | None = None,
+         causes: dict[str, str] | None = None) -> ApplyPlan:
+    """`refs`: per workload, the snapshot of the configs and secrets its template reads
+    (orchestra.server.config_plan); `causes`: why a workload that is not in the apply is planned."""
+    refs, causes = refs or {}, causes or {}
+    return ApplyPlan([_plan_one(current.get(w.name) or Current(None), w, now_ms, refs.get(w.name, {}),
+                                causes.get(w.name, "")) for w in workloads])
 
 
-def _plan_one(cur: Current, w: Workload, now_ms: int) -> WorkloadChange:
+def _plan_one(cur: Current, w: Workload, now_ms: int, refs: dict, cause: str) -> WorkloadChange:
+    if w.spec.mode == "job" and cur.record is not None:
+        refs = cur.refs        # a running job keeps the config and secret content it started with
     text = codec.to_json(w)
+    new_hash = codec.template_hash(w, configs.digests(refs))
     old = cur.record
     if old is not None and old.deleting:
         left = sum(1 for r in cur.replicas if r.node)
@@ -79,8 +94,8 @@ def _plan_one(cur: Current, w: Workload, now_ms: int) -> WorkloadChange:
         rec = WorkloadRecord(name=w.name, spec_json=text, generation=1, created_at_ms=now_ms, updated_at_ms=now_ms,
                              revision=1)
         start_rollout(rec, now_ms)
-        change = WorkloadChange(w, "created", rec, revisions.make(w, 1, None, now_ms))
-    elif old.spec_json == text:
+        change = WorkloadChange(w, "created", rec, revisions.make(w, 1, None, now_ms, refs=refs))
+    elif old.spec_json == text and cur.template_hash == new_hash:
         return WorkloadChange(w, "unchanged", old)
     elif cur.spec is not None and cur.spec.spec.mode != w.spec.mode:
         raise PlanRefused(f"workload {w.name} is {cur.spec.spec.mode}; spec.mode cannot change to {w.spec.mode} "
@@ -89,13 +104,15 @@ def _plan_one(cur: Current, w: Workload, now_ms: int) -> WorkloadChange:
         raise PlanRefused(f"job {w.name}: its template, tenant and placement cannot change once it runs "
                           f"(delete the job and apply it again)")
     else:
-        rec = dataclasses.replace(old, spec_json=text, generation=old.generation + 1, updated_at_ms=now_ms,
-                                  last_incarnations=dict(old.last_incarnations))
-        change = WorkloadChange(w, "configured", rec)
-        if cur.spec is None or codec.template_hash(cur.spec) != codec.template_hash(w):
+        # The generation counts changes of the manifest; a changed config or secret alone makes a
+        # revision only.
+        rec = dataclasses.replace(old, spec_json=text, generation=old.generation + (old.spec_json != text),
+                                  updated_at_ms=now_ms, last_incarnations=dict(old.last_incarnations))
+        change = WorkloadChange(w, "configured", rec, cause=cause)
+        if cur.spec is None or cur.template_hash != new_hash:
             rec.revision = max([old.revision, *cur.revision_numbers]) + 1
             start_rollout(rec, now_ms)
-            change.revision = revisions.make(w, rec.revision, cur.spec, now_ms)
+            change.revision = revisions.make(w, rec.revision, cur.spec, now_ms, refs=refs, refs_before=cur.refs)
     if w.spec.mode != "replicated":
         return change          # a daemon's replicas follow the nodes, a job's its progress: the controller makes them
     goal = goal_of(rec, w)

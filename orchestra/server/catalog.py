@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestra.spec import codec
 from orchestra.spec.model import Workload
@@ -42,6 +42,7 @@ class WorkloadCatalog:
 class RevisionSpec:
     workload: Workload          # the workload as it was at that revision
     template_hash: str          # as stored with the revision: the same for the revision's whole life
+    refs: dict = field(default_factory=dict)   # what it reads of configs and secrets (orchestra.server.configs)
 
 
 class Revisions:
@@ -67,7 +68,7 @@ class Revisions:
             return None
         rev = self.store.get_revision(workload, revision)
         if rev is not None:
-            return RevisionSpec(self.catalog.revision(rev), rev.template_hash)
+            return RevisionSpec(self.catalog.revision(rev), rev.template_hash, rev.refs)
         # Pruned (never while a replica runs it) or not yet written: the workload's current form.
         w = self.catalog.workload(rec)
         return RevisionSpec(w, codec.template_hash(w))

@@ -133,12 +133,18 @@ def server(listen: str, data_dir: str, node_grace: int, heartbeat_interval: int,
                              read_token(plane_token_file), lambda: int(time.time() * 1000))
             except (ClusterKeysError, OSError) as exc:
                 fail(f"the cluster's shared keys: {exc}")
+        from orchestra.security.secret_box import SecretBox, SecretKeyError
+        try:   # the key secrets are sealed with, beside the PKI (orchestra.security.secret_box); with etcd,
+            # the cluster's one key that share() just wrote, so a secret sealed by one leader opens on the next
+            box = SecretBox.load_or_create(os.path.join(data.path, "pki"))
+        except (SecretKeyError, OSError) as exc:
+            fail(f"secrets key in {data.path}/pki: {exc}")
         me = PlaneIdentity(name=plane_name)
         policy = {}
 
         def make_plane(cache):
             plane = Plane(cache, node_grace_ms=node_grace, heartbeat_interval_ms=heartbeat_interval,
-                          default_strategy=default_strategy)
+                          default_strategy=default_strategy, secret_box=box)
             plane.service.security_policy = policy["policy"]
             return plane
 

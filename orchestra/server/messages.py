@@ -9,7 +9,8 @@ from google.protobuf import json_format
 from orchestra.api import agent_pb2, orchestra_pb2, types_pb2
 from orchestra.scheduler.explanation import Explanation
 from orchestra.spec.model import Probe, Resources, Taint, Workload
-from orchestra.store.records import EventRecord, NodeRecord, ReplicaRecord, RevisionRecord, WorkloadRecord
+from orchestra.store.records import (VOLUME_RELEASED, ConfigRecord, EventRecord, NodeRecord, ReplicaRecord,
+                                     RevisionRecord, SecretRecord, VolumeRecord, WorkloadRecord)
 
 
 def resources_pb(r: Resources) -> types_pb2.Resources:
@@ -139,3 +140,23 @@ def container_spec(w: Workload, template_hash: str, r: ReplicaRecord) -> agent_p
         incarnation=r.incarnation, readiness_probe=_probe_pb(t.readiness_probe),
         liveness_probe=_probe_pb(t.liveness_probe), startup_probe=_probe_pb(t.startup_probe),
         termination_grace_seconds=t.termination_grace_period_seconds)
+
+
+def config_info_pb(c: ConfigRecord, used_by: Iterable[str]) -> orchestra_pb2.ConfigInfo:
+    return orchestra_pb2.ConfigInfo(name=c.name, labels=c.labels, data=c.data, version=c.version,
+                                    used_by=list(used_by), created_at_ms=c.created_at_ms,
+                                    updated_at_ms=c.updated_at_ms)
+
+
+def secret_info_pb(s: SecretRecord, used_by: Iterable[str]) -> orchestra_pb2.SecretInfo:
+    """Keys and sizes: a secret's values never go into a user's answer."""
+    return orchestra_pb2.SecretInfo(name=s.name, labels=s.labels, sizes=s.sizes, version=s.version,
+                                    used_by=list(used_by), created_at_ms=s.created_at_ms,
+                                    updated_at_ms=s.updated_at_ms)
+
+
+def volume_info_pb(v: VolumeRecord) -> orchestra_pb2.VolumeInfo:
+    return orchestra_pb2.VolumeInfo(name=v.name, workload=v.workload, index=v.index,
+                                    replica=v.replica if v.state != VOLUME_RELEASED else "", volume=v.volume,
+                                    node=v.node, state=v.state, created_at_ms=v.created_at_ms,
+                                    updated_at_ms=v.updated_at_ms, message=v.message)

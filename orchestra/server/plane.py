@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Callable, Iterable
 
+from orchestra.security.secret_box import SecretBox
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.endpoints import EndpointsController
@@ -43,9 +44,13 @@ def wall_ms() -> int:
 class Plane:
     def __init__(self, store: Store, *, node_grace_ms: int = 10_000, heartbeat_interval_ms: int = 2_000,
                  usage_interval_ms: int = 5_000, default_strategy: str = "spread",
-                 clock_ms: Callable[[], int] = wall_ms, tick_s: float = 0.5, resend_ms: int = RESEND_MS):
+                 clock_ms: Callable[[], int] = wall_ms, tick_s: float = 0.5, resend_ms: int = RESEND_MS,
+                 secret_box: SecretBox | None = None):
+        """`secret_box`: the key secrets are sealed with (the server's, from its data dir; a plane
+        over an in-memory store gets one that lives as long as it)."""
         store = store if isinstance(store, CachedStore) else CachedStore(store)
         self.store = store
+        self.secret_box = secret_box or SecretBox.ephemeral()
         self.clock_ms = clock_ms
         self.tick_s = tick_s
         self.events = EventLog(store, clock_ms)
@@ -60,9 +65,10 @@ class Plane:
         # A retired replica leaves every node's routes before it is stopped, waiting at most the node grace.
         self.endpoints = EndpointsController(store, self.catalog, self.hub.sessions, clock_ms, node_grace_ms)
         self.publisher = Publisher(store, self.catalog, self.hub.sessions, clock_ms, resend_ms,
-                                   may_stop=self.endpoints.may_stop)
+                                   may_stop=self.endpoints.may_stop, secret_box=self.secret_box)
         self.service = UserService(store, self.events, self.catalog, self.failures, self.hub, clock_ms,
-                                   default_strategy, settle=self.settle, stopping=lambda: self.stopping)
+                                   default_strategy, settle=self.settle, stopping=lambda: self.stopping,
+                                   secret_box=self.secret_box)
         self._passes = threading.RLock()
         self._passes_started = 0
         self._count_lock = threading.Lock()

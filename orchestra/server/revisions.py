@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orchestra.server import configs
 from orchestra.spec import codec
 from orchestra.spec.model import Workload
 from orchestra.store.base import Store
@@ -58,10 +59,18 @@ def next_number(store: Store, workload: str, current: int) -> int:
 
 
 def make(workload: Workload, number: int, before: Workload | None, now_ms: int, origin: str = "apply",
-         change: str = "") -> RevisionRecord:
+         change: str = "", refs: dict | None = None, refs_before: dict | None = None) -> RevisionRecord:
+    """`refs`: the snapshot of the configs and secrets it reads (orchestra.server.configs); their
+    digests are part of its template hash."""
+    refs = refs or {}
+    if not change:
+        change = change_summary(before, workload)
+        moved = configs.refs_change(refs_before or {}, refs) if before is not None else []
+        if moved:
+            change = "; ".join(moved) if change == "no change in the template" else f"{change}; {'; '.join(moved)}"
     return RevisionRecord(workload=workload.name, number=number, spec_json=codec.to_json(workload),
-                          template_hash=codec.template_hash(workload), created_at_ms=now_ms,
-                          change=change or change_summary(before, workload), origin=origin)
+                          template_hash=codec.template_hash(workload, configs.digests(refs)), created_at_ms=now_ms,
+                          change=change, origin=origin, refs=refs)
 
 
 def prune(store: Store, workload: str, keep: set[int]) -> None:

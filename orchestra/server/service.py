@@ -13,7 +13,9 @@ from orchestra.api import orchestra_pb2, types_pb2
 from orchestra.phase import Phase
 from orchestra.scheduler import schedule
 from orchestra.security.policy import SecurityPolicy, check_workload
-from orchestra.server import apply_plan, exec_relay, lifecycle, messages, service_plan
+from orchestra.security.secret_box import SecretBox, SecretUnreadable
+from orchestra.server import (apply_plan, config_plan, configs, exec_relay, image_relay, lifecycle, messages,
+                              service_plan, volumes)
 from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
@@ -22,13 +24,16 @@ from orchestra.server.events import NORMAL, EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.sessions import LogEnd
 from orchestra.spec import codec
+from orchestra.spec.configs import Config, Secret
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.model import Workload
 from orchestra.spec.service import Service
 from orchestra.store.base import Store
-from orchestra.store.records import ReplicaRecord, ServiceRecord, WorkloadRecord
+from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, ReplicaRecord, SecretRecord, ServiceRecord,
+                                     VolumeRecord, WorkloadRecord)
 
 EVENTS_IN_DESCRIBE = 50
+DELETABLE = ("Service", "Config", "Secret", "Volume")   # kinds `delete` takes besides workloads
 
 
 class Counts:
@@ -75,8 +80,10 @@ def parse_documents(texts: list[str]) -> list:
 class UserService:
     def __init__(self, store: Store, events: EventLog, catalog: WorkloadCatalog, failures: FailureCounter,
                  hub: AgentHub, clock_ms: Callable[[], int], default_strategy: str,
-                 settle: Callable[[list[str]], None], stopping: Callable[[], bool]):
+                 settle: Callable[[list[str]], None], stopping: Callable[[], bool],
+                 secret_box: SecretBox | None = None):
         self.store = store
+        self.secret_box = secret_box or SecretBox.ephemeral()
         self.events = events
         self.catalog = catalog
         self.failures = failures
@@ -91,25 +98,26 @@ class UserService:
     def apply(self, documents: list[str], dry_run: bool = False) -> orchestra_pb2.ApplyResponse:
         docs = parse_documents(list(documents))
         workloads = [d for d in docs if isinstance(d, Workload)]
+        objects = [d for d in docs if isinstance(d, (Config, Secret))]
         for w in workloads:   # container security policy (orchestra.security.policy)
             refused = check_workload(w, self.security_policy)
             if refused:
                 raise InvalidArgument(refused)
         services = [d for d in docs if isinstance(d, Service)]
-        names = [w.name for w in workloads]
         now = self.clock_ms()
         if dry_run:
-            p = self._plan(names, workloads, now)
+            cfg, p = self._plan_apply(workloads, objects, now)
             svc = self._plan_services(services, workloads, now)
-            return self._with_services(self._dry_run_response(p, now), svc)
+            return self._with_services(self._dry_run_response(p, now, cfg.changes), svc)
         with self.store.transaction():   # planned and committed on one state
-            p = self._plan(names, workloads, now)
+            cfg, p = self._plan_apply(workloads, objects, now)
             svc = self._plan_services(services, workloads, now)
+            config_plan.commit(self.store, self.events, cfg)
             apply_plan.commit(self.store, self.events, p, now)
             service_plan.commit(self.store, self.events, svc)
-        if any(c.action != "unchanged" for c in [*p.changes, *svc]):
-            self.settle(names)
-        return self._with_services(self._response(p), svc)
+        if any(c.action != "unchanged" for c in [*cfg.changes, *p.changes, *svc]):
+            self.settle([c.workload.name for c in p.changes])
+        return self._with_services(self._response(p, cfg.changes), svc)
 
     def _plan_services(self, services: list[Service], workloads: list[Workload],
                        now: int) -> list[service_plan.ServiceChange]:
@@ -130,9 +138,25 @@ class UserService:
                                  generation=c.record.generation, virtual_address=c.record.virtual_address)
         return response
 
-    def _plan(self, names: list[str], workloads: list[Workload], now: int) -> apply_plan.ApplyPlan:
+    def _plan_apply(self, workloads: list[Workload], objects: list, now: int
+                    ) -> tuple[config_plan.ConfigPlan, apply_plan.ApplyPlan]:
+        """The configs and secrets of the apply, then its workloads and every stored workload whose
+        config or secret changed (a new revision each), all checked against what will be stored."""
         try:
-            return apply_plan.plan(apply_plan.read_current(self.store, self.catalog, names), workloads, now)
+            cfg = config_plan.plan(config_plan.State.read(self.store, self.catalog), self.secret_box, objects,
+                                   workloads, now)
+        except config_plan.ConfigsRefused as exc:
+            raise InvalidArgument(str(exc)) from exc
+        except SecretUnreadable as exc:
+            raise FailedPrecondition(str(exc)) from exc
+        return cfg, self._plan(workloads + cfg.rolled, now, cfg.refs, cfg.causes)
+
+    def _plan(self, workloads: list[Workload], now: int, refs: dict | None = None,
+              causes: dict | None = None) -> apply_plan.ApplyPlan:
+        names = [w.name for w in workloads]
+        try:
+            return apply_plan.plan(apply_plan.read_current(self.store, self.catalog, names), workloads, now, refs,
+                                   causes)
         except apply_plan.PlanRefused as exc:
             raise FailedPrecondition(str(exc)) from exc
 
@@ -140,10 +164,18 @@ class UserService:
         return orchestra_pb2.ApplyResult(
             workload=c.workload.name, action=c.action, generation=c.record.generation, revision=c.record.revision,
             new_revision=c.revision is not None, removed_replicas=[rid for rid, _ in c.retire],
-            replaced_replicas=c.replaced, rollout=c.rollout)
+            replaced_replicas=c.replaced, rollout=c.rollout, kind="Workload", cause=c.cause)
 
-    def _response(self, p: apply_plan.ApplyPlan) -> orchestra_pb2.ApplyResponse:
+    @staticmethod
+    def _object_results(response: orchestra_pb2.ApplyResponse, changes: list[config_plan.ObjectChange]) -> None:
+        for c in changes:
+            response.results.add(workload=c.name, action=c.action, kind=c.kind, revision=c.record.version,
+                                 new_revision=c.new_version)
+
+    def _response(self, p: apply_plan.ApplyPlan, changes: list[config_plan.ObjectChange] = ()
+                  ) -> orchestra_pb2.ApplyResponse:
         response = orchestra_pb2.ApplyResponse(dry_run=False)
+        self._object_results(response, changes)
         for c in p.changes:
             res = response.results.add()
             res.CopyFrom(self._result(c))
@@ -155,13 +187,15 @@ class UserService:
                 messages.json_format.ParseDict(r.placement, pp.detail, ignore_unknown_fields=True)
         return response
 
-    def _dry_run_response(self, p: apply_plan.ApplyPlan, now: int) -> orchestra_pb2.ApplyResponse:
+    def _dry_run_response(self, p: apply_plan.ApplyPlan, now: int, changes: list[config_plan.ObjectChange] = ()
+                          ) -> orchestra_pb2.ApplyResponse:
         extra = [(r, c.workload) for c in p.changes for r in c.create]
         view = build_view(self.store, self.catalog, self.failures, now, self.default_strategy, self.hub.connected,
                           extra)
         ids = {r.id for r, _ in extra}
         result = schedule(view.snapshot, [x for x in view.pending if x.replica_id in ids]) if ids else None
         response = orchestra_pb2.ApplyResponse(dry_run=True)
+        self._object_results(response, changes)
         for c in p.changes:
             res = response.results.add()
             res.CopyFrom(self._result(c))
@@ -175,48 +209,89 @@ class UserService:
         return response
 
     # -- delete -------------------------------------------------------------------------------
-    def delete(self, names: list[str], objects: list[tuple[str, str]] = ()) -> orchestra_pb2.DeleteResponse:
+    def delete(self, names: list[str], objects: list[tuple[str, str]] = (),
+               with_volumes: bool = False) -> orchestra_pb2.DeleteResponse:
         """Marks the workloads deleted and retires their replicas; a workload record goes once its
         agents confirm every container is gone (`get workloads` shows it as deleting until then).
-        `objects`: (kind, name) of other kinds; a Service goes at once (its routes leave every node
-        with the next Endpoints revision)."""
+        Their volumes stay unless `with_volumes`. `objects`: (kind, name) of services, configs, secrets
+        and volumes; a Service goes at once (its routes leave every node with the next Endpoints
+        revision). Everything is checked first: when anything is refused, nothing is deleted."""
+        objects = list(objects)
         if not names and not objects:
-            raise InvalidArgument("no workload name given")
+            raise InvalidArgument("nothing to delete: name a workload, service, config, secret or volume")
         for kind, _ in objects:
-            if kind != "Service":
-                raise InvalidArgument(f"cannot delete objects of kind {kind!r} (expected Service)")
-        deleted, not_found = [], []
+            if kind not in DELETABLE:
+                raise InvalidArgument(f"cannot delete objects of kind {kind!r} (known: Workload, {', '.join(DELETABLE)})")
         response = orchestra_pb2.DeleteResponse()
         now = self.clock_ms()
         with self.store.transaction():
-            for kind, name in objects:
-                if self.store.delete(ServiceRecord, name):
-                    response.deleted_objects.add(kind=kind, name=name)
-                    self.events.emit("Service", name, NORMAL, "Deleted", f"service {name} deleted")
-                else:
-                    response.not_found_objects.add(kind=kind, name=name)
+            self._refuse_deletes(names, objects)
             for name in names:
                 rec = self.store.get_workload(name)
-                if rec is None:
-                    not_found.append(name)
+                held = self.store.list(VolumeRecord, workload=name) if with_volumes else []
+                if rec is None and not held:
+                    response.not_found.append(name)
                     continue
-                deleted.append(name)
-                if rec.deleting:
-                    continue
-                rec.deleting = True
-                rec.updated_at_ms = now
-                self.store.put_workload(rec)
-                self.events.emit("Workload", name, NORMAL, "Deleting", f"workload {name} deleted; stopping its replicas")
-                for r in self.store.list_replicas(workload=name):
-                    lifecycle.retire(self.store, self.events, r, "its workload was deleted", now)
-                if not self.store.list_replicas(workload=name):
-                    self.store.delete_workload(name)
-                    self.events.emit("Workload", name, NORMAL, "Deleted", f"workload {name} deleted")
-        if deleted or response.deleted_objects:
-            self.settle(deleted)
-        response.deleted.extend(deleted)
-        response.not_found.extend(not_found)
+                if rec is not None:
+                    response.deleted.append(name)
+                    self._delete_workload(rec, now)
+                if held:
+                    why = f"workload {name} deleted with --volumes"
+                    for vname in volumes.mark_deleting(self.store, self.events, held, why, now):
+                        response.deleted_objects.add(kind="Volume", name=vname)
+            for kind, name in objects:
+                if self._delete_object(kind, name, now):
+                    response.deleted_objects.add(kind=kind, name=name)
+                else:
+                    response.not_found_objects.add(kind=kind, name=name)
+        if response.deleted or response.deleted_objects:
+            self.settle(list(response.deleted))
         return response
+
+    def _refuse_deletes(self, names: list[str], objects: list[tuple[str, str]]) -> None:
+        going = set(names)
+        live = [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads()
+                if not w.deleting and w.name not in going]
+        for kind, name in objects:
+            if kind in configs.KINDS:
+                users = configs.users(live, kind, name)
+                if users:
+                    raise FailedPrecondition(f"{kind.lower()} {name} is used by workload {', '.join(users)}: delete "
+                                             f"them or change their templates first (or delete them in the same "
+                                             f"command)")
+            elif kind == "Volume":
+                v = self.store.get(VolumeRecord, name)
+                r = self.store.get_replica(v.replica) if v is not None and v.state == VOLUME_BOUND else None
+                if r is not None and r.node and r.workload not in going and not lifecycle.is_terminating(r):
+                    raise FailedPrecondition(f"volume {name} holds the data of {r.id}, which is {r.phase} on "
+                                             f"{r.node}: delete or scale down workload {r.workload} first")
+
+    def _delete_workload(self, rec: WorkloadRecord, now: int) -> None:
+        name = rec.name
+        if rec.deleting:
+            return
+        rec.deleting = True
+        rec.updated_at_ms = now
+        self.store.put_workload(rec)
+        self.events.emit("Workload", name, NORMAL, "Deleting", f"workload {name} deleted; stopping its replicas")
+        for r in self.store.list_replicas(workload=name):
+            lifecycle.retire(self.store, self.events, r, "its workload was deleted", now)
+        if not self.store.list_replicas(workload=name):
+            self.store.delete_workload(name)
+            self.events.emit("Workload", name, NORMAL, "Deleted", f"workload {name} deleted")
+
+    def _delete_object(self, kind: str, name: str, now: int) -> bool:
+        if kind == "Volume":
+            v = self.store.get(VolumeRecord, name)
+            if v is None:
+                return False
+            volumes.mark_deleting(self.store, self.events, [v], "deleted", now)
+            return True
+        cls = {"Service": ServiceRecord, "Config": ConfigRecord, "Secret": SecretRecord}[kind]
+        if not self.store.delete(cls, name):
+            return False
+        self.events.emit(kind, name, NORMAL, "Deleted", f"{kind.lower()} {name} deleted")
+        return True
 
     # -- services -----------------------------------------------------------------------------
     def _service_infos(self, only: str = "") -> list[orchestra_pb2.ServiceInfo]:
@@ -273,6 +348,50 @@ class UserService:
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
         return orchestra_pb2.ListReplicasResponse(
             replicas=[messages.replica_pb(r) for r in self.store.list_replicas(workload=workload, node=node)])
+
+    def _live_workloads(self) -> list[tuple[str, Workload]]:
+        return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]
+
+    def list_configs(self, name: str = "") -> orchestra_pb2.ListConfigsResponse:
+        live = self._live_workloads()
+        found = [c for c in self.store.list(ConfigRecord) if not name or c.name == name]
+        return orchestra_pb2.ListConfigsResponse(
+            configs=[messages.config_info_pb(c, configs.users(live, "Config", c.name)) for c in found])
+
+    def list_secrets(self, name: str = "") -> orchestra_pb2.ListSecretsResponse:
+        live = self._live_workloads()
+        found = [c for c in self.store.list(SecretRecord) if not name or c.name == name]
+        return orchestra_pb2.ListSecretsResponse(
+            secrets=[messages.secret_info_pb(c, configs.users(live, "Secret", c.name)) for c in found])
+
+    def list_volumes(self, workload: str = "", node: str = "") -> orchestra_pb2.ListVolumesResponse:
+        where = {k: v for k, v in (("workload", workload), ("node", node)) if v}
+        found = sorted(self.store.list(VolumeRecord, **where), key=lambda v: (v.workload, v.index, v.volume, v.claim))
+        return orchestra_pb2.ListVolumesResponse(volumes=[messages.volume_info_pb(v) for v in found])
+
+    def move_replica(self, replica: str) -> orchestra_pb2.MoveReplicaResponse:
+        """Let a pending replica held by its volume data start elsewhere, with new empty volumes;
+        the old volumes and their data stay on their node (Released)."""
+        now = self.clock_ms()
+        with self.store.transaction():
+            r = self.store.get_replica(replica)
+            if r is None:
+                raise NotFound(f"replica {replica!r} not found")
+            if lifecycle.is_terminating(r):
+                raise FailedPrecondition(f"{r.id} is stopping on {r.node}; nothing to move")
+            if r.node:
+                raise FailedPrecondition(f"{r.id} is {r.phase} on {r.node}: move is for a pending replica whose "
+                                         f"volume data is on a node it cannot go back to (e.g. a lost node)")
+            released = volumes.release(self.store, self.events, r, now)
+            if not released:
+                raise FailedPrecondition(f"{r.id} has no volume data holding it to a node (it is pending: "
+                                         f"{r.reason or 'waiting to be scheduled'})")
+        self.settle([r.workload])
+        after = self.store.get_replica(replica)
+        return orchestra_pb2.MoveReplicaResponse(
+            replica=replica, released=[messages.volume_info_pb(v) for v in released],
+            node=after.node if after else "",
+            explanation=(after.placement.get("summary", after.reason) if after else ""))
 
     def list_nodes(self) -> orchestra_pb2.ListNodesResponse:
         by_node: dict[str, list[ReplicaRecord]] = {}
@@ -372,7 +491,8 @@ class UserService:
                 raise FailedPrecondition(f"revision {target.number} is already the current revision of {name}")
             current = self.catalog.workload(rec)
             w = codec.with_revision_part(current, codec.revision_part(self.catalog.revision(target)))
-            p = self._plan([name], [w], now)
+            # The old revision's configs and secrets come back with its template.
+            p = self._plan([w], now, {name: target.refs})
             [c] = p.changes
             if c.revision is not None:
                 c.revision.origin = f"undo to {target.number}"
@@ -484,3 +604,19 @@ class UserService:
         channel = self.hub.execs.open(session, r.id, r.incarnation, cmd)
         yield from exec_relay.relay(channel, requests, is_active, self.stopping)
 
+    def load_image(self, requests: Iterator[orchestra_pb2.ImageLoadRequest],
+                   is_active: Callable[[], bool]) -> orchestra_pb2.ImageLoadResponse:
+        """Orchestra.LoadImage: an image archive to nodes over their own sessions
+        (orchestra/server/image_relay.py); a node that is not connected is reported and skipped."""
+        start = image_relay.check_start(next(requests, None))
+        nodes = {n.name: n for n in self.store.list_nodes()}
+        targets = image_relay.targets(start, list(nodes))
+        if not targets:
+            raise FailedPrecondition("the cluster has no nodes to load the image into")
+        return image_relay.load(self.hub.images, self.hub.sessions, targets, lambda n: nodes[n].status, start,
+                                requests, is_active, self.stopping)
+
+    def list_images(self) -> orchestra_pb2.ListImagesResponse:
+        return orchestra_pb2.ListImagesResponse(nodes=[
+            orchestra_pb2.NodeImages(node=n.name, status=n.status, reported=n.images_reported, images=n.images)
+            for n in self.store.list_nodes()])

@@ -53,7 +53,8 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
 
     @_unary
     def Delete(self, request, context):
-        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects])
+        return self.service.delete(list(request.names), [(o.kind, o.name) for o in request.objects],
+                                   with_volumes=request.volumes)
 
     @_unary
     def ListServices(self, request, context):
@@ -117,6 +118,22 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
         return self.service.pause_rollout(request.workload, request.paused)
 
     @_unary
+    def ListConfigs(self, request, context):
+        return self.service.list_configs(request.name)
+
+    @_unary
+    def ListSecrets(self, request, context):
+        return self.service.list_secrets(request.name)
+
+    @_unary
+    def ListVolumes(self, request, context):
+        return self.service.list_volumes(request.workload, request.node)
+
+    @_unary
+    def MoveReplica(self, request, context):
+        return self.service.move_replica(request.replica)
+
+    @_unary
     def DrainNode(self, request, context):
         return self.service.drain_node(request.name, request.include_daemons)
 
@@ -127,6 +144,14 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     @_streaming
     def Exec(self, request_iterator, context):
         yield from self.service.exec(request_iterator, context.is_active)
+
+    @_unary
+    def LoadImage(self, request_iterator, context):
+        return self.service.load_image(request_iterator, context.is_active)
+
+    @_unary
+    def ListImages(self, request, context):
+        return self.service.list_images()
 
 
 def parse_agent_message(raw: bytes) -> agent_pb2.AgentMessage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from orchestra.spec.errors import ManifestError
 from orchestra.spec.manifest import parse_document
@@ -44,8 +44,14 @@ def revision_part(w: Workload) -> dict[str, Any]:
     return {k: spec[k] for k in REVISION_FIELDS}
 
 
-def template_hash(w: Workload) -> str:
-    return hashlib.sha256(_canonical(revision_part(w)).encode()).hexdigest()
+def template_hash(w: Workload, refs: Mapping[str, str] | None = None) -> str:
+    """`refs`: a content digest of each config and secret the template uses ("secret/db" -> digest,
+    orchestra.server.configs): a change of what they hold makes a new revision like a change of the
+    template. A workload that uses none hashes as it did before configs existed."""
+    part = revision_part(w)
+    if refs:
+        part = {**part, "refs": dict(refs)}
+    return hashlib.sha256(_canonical(part).encode()).hexdigest()
 
 
 def with_revision_part(w: Workload, part: dict[str, Any]) -> Workload:

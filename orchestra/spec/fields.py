@@ -10,9 +10,11 @@ import difflib
 import re
 from typing import Any, Callable, Mapping, Sequence
 
+from orchestra.spec import names
 from orchestra.spec.errors import ManifestError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+METADATA_FIELDS = ("name", "labels")        # every kind's metadata
 
 
 def describe(value: Any) -> str:
@@ -132,6 +134,24 @@ class Fields:
             if not self.full:
                 self.error(self.key(path, k), "unknown field" + suggestion(k, known, elsewhere))
         return out
+
+    def metadata(self, top: Mapping[str, Any], home: Mapping[str, str], name_problem: Callable[[str], str | None],
+                 example: str, meaning: str = "") -> tuple[str | None, dict[str, str] | None]:
+        """`metadata: {name, labels}` of a top-level document of any kind: its name (checked by
+        `name_problem`; `example` and `meaning` go into the messages) and labels. `home` says where
+        fields put at the wrong level belong, for the hint."""
+        meta = self.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, home)
+        if meta is None:
+            return None, None
+        name = None
+        if "metadata" not in top:
+            self.error("metadata", f"required field is missing (expected a mapping with name, e.g. {{name: {example}}})")
+        else:
+            name = self.string(meta.get("name"), "metadata.name", name_problem, required=True,
+                               expected=f"a name, e.g. {example}" + (f" ({meaning})" if meaning else ""))
+        labels = self.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
+                                 names.label_value_problem, key_what="label key")
+        return name, labels
 
     # -- scalars ------------------------------------------------------------------------
 

@@ -23,9 +23,9 @@ import ipaddress
 import os
 from typing import Any, Iterable, Mapping
 
-from orchestra.spec import names
+from orchestra.spec import names, volumes
 from orchestra.spec.errors import ManifestError, raise_collected
-from orchestra.spec.fields import Fields, describe, quote
+from orchestra.spec.fields import METADATA_FIELDS, Fields, describe, quote
 from orchestra.spec.model import (API_VERSION, KIND_WORKLOAD, MODES, PROBE_ACTIONS, RESTART_POLICIES,
                                   SELECTOR_OPERATORS, STRATEGIES, TAINT_EFFECTS, TOLERATION_OPERATORS,
                                   Budget, JobSpec, Placement, Port, PreferredTerm, Probe, Resources,
@@ -45,12 +45,11 @@ MIN_MEMORY_BYTES = 6 * 1024 * 1024        # Docker refuses memory limits below 6
 PROTOCOLS = ("tcp", "udp")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
-METADATA_FIELDS = ("name", "labels")
 JOB_FIELDS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds")
 SPEC_FIELDS = ("mode", "replicas", "tenant", "priority", "template", "placement", "update", *JOB_FIELDS)
 TEMPLATE_FIELDS = ("image", "command", "env", "ports", "resources", "restartPolicy",
                    "readOnlyRootFilesystem", "addCapabilities", "readinessProbe", "livenessProbe",
-                   "startupProbe", "terminationGracePeriodSeconds")
+                   "startupProbe", "terminationGracePeriodSeconds", "volumes", "volumeMounts", "envFrom")
 PROBE_FIELDS = (*PROBE_ACTIONS, "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
                 "failureThreshold")
 HTTP_GET_FIELDS = ("path", "port")
@@ -200,7 +199,9 @@ def _document(f: Fields, data: Any) -> Any:
     if not isinstance(data, Mapping):
         f.error("", f"expected a mapping with apiVersion, kind, metadata and spec, got {describe(data)}")
         return None
-    top = f.mapping(data, "", TOP_FIELDS, _HOME)
+    kind_given = data.get("kind")
+    top = f.mapping(data, "", TOP_LEVEL.get(kind_given, TOP_FIELDS) if isinstance(kind_given, str) else TOP_FIELDS,
+                    _HOME)
     assert top is not None
     expected = " | ".join(KINDS)
     api = f.string(top.get("apiVersion"), "apiVersion", required=True, expected=API_VERSION)
@@ -217,16 +218,7 @@ def _document(f: Fields, data: Any) -> Any:
 
 
 def _workload(f: Fields, top: Mapping[str, Any]) -> Workload | None:
-    meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
-    name = labels = None
-    if meta is not None:
-        if "metadata" not in top:
-            f.error("metadata", "required field is missing (expected a mapping with name, e.g. {name: web})")
-        else:
-            name = f.string(meta.get("name"), "metadata.name", names.workload_name_problem, required=True,
-                            expected="a name, e.g. web")
-        labels = f.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
-                              names.label_value_problem, key_what="label key")
+    name, labels = f.metadata(top, _HOME, names.workload_name_problem, "web")
 
     spec = _spec(f, top.get("spec"))
     if f.errors or name is None or labels is None or spec is None:
@@ -247,12 +239,14 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
     priority = f.integer(spec.get("priority"), "spec.priority", *PRIORITY_RANGE, 0)
     template = _template(f, spec.get("template"))
     placement = _placement(f, spec.get("placement"))
-    update = _update(f, spec.get("update"))
+    update = _update(f, spec.get("update"), bool(template and volumes.persistent_volumes(template)))
     job = _job(f, spec, mode)
     if mode in ("daemon", "job") and spec.get("replicas") is not None:
         f.error("spec.replicas", "a daemon runs one replica on every eligible node: remove replicas"
                 if mode == "daemon" else "a job runs parallelism replicas at a time until completions "
                                          "succeed: remove replicas (use parallelism and completions)")
+        return None
+    if mode in ("daemon", "job") and template is not None and not _volumes_fit_mode(f, template, mode):
         return None
     if None in (mode, replicas, tenant, priority, template, placement, update, job):
         return None
@@ -268,6 +262,22 @@ def _spec(f: Fields, value: Any) -> WorkloadSpec | None:
             return None
     return WorkloadSpec(template=template, replicas=replicas, tenant=tenant, priority=priority,
                         placement=placement, update=update, mode=mode, job=job)
+
+
+def _volumes_fit_mode(f: Fields, template: Template, mode: str) -> bool:
+    """A replica's own volume belongs to its index (orchestra.server.volumes): a rollout of a replicated
+    workload replaces web-0 by web-0 again, which finds the data. A job's failed replica and a daemon's
+    rolled one are replaced by a replica of a new index, which would start empty, so neither mode takes
+    such a volume. Config and secret volumes are fine in every mode."""
+    why = ("a job's failed replica is replaced by a new one, which would start with an empty volume"
+           if mode == "job" else "a daemon's replica is replaced by a new one on its node at every rollout, "
+                                 "which would start with an empty volume")
+    for i, v in enumerate(template.volumes):
+        if v.persistent:
+            f.error(f"spec.template.volumes[{i}]", f"volume {quote(v.name)} has no config or secret: a volume "
+                                                   f"kept per replica is for replicated workloads only ({why}); "
+                                                   f"mount a config or secret, or use spec.mode: replicated")
+    return not volumes.persistent_volumes(template)
 
 
 def _job(f: Fields, spec: Mapping[str, Any], mode: str | None) -> JobSpec | None:
@@ -297,7 +307,18 @@ def _template(f: Fields, value: Any) -> Template | None:
     image = f.string(t.get("image"), f"{path}.image", names.image_problem, required=True,
                      expected="an image reference, e.g. local/busybox:1")
     command = f.string_list(t.get("command"), f"{path}.command", '[httpd, -f, -p, "8080"]')
-    env = f.string_map(t.get("env"), f"{path}.env", names.env_name_problem, key_what="variable name")
+    raw_env = t.get("env")
+    refs: dict[str, Any] = {}
+    if isinstance(raw_env, Mapping):   # a value may be {valueFrom: ...} (orchestra.spec.volumes)
+        # (a key that is no string stays with the plain variables, whose check names it)
+        refs = {k: v for k, v in raw_env.items() if isinstance(k, str) and isinstance(v, Mapping)}
+        raw_env = {k: v for k, v in raw_env.items() if k not in refs}
+    env = f.string_map(raw_env, f"{path}.env", names.env_name_problem, key_what="variable name")
+    env_refs = volumes.parse_env_refs(f, refs, f"{path}.env")
+    declared = volumes.parse_volumes(f, t.get("volumes"), f"{path}.volumes")
+    mounts = volumes.parse_mounts(f, t.get("volumeMounts"), f"{path}.volumeMounts", declared) \
+        if declared is not None else None
+    env_from = volumes.parse_env_from(f, t.get("envFrom"), f"{path}.envFrom")
     ports = _ports(f, t.get("ports"), f"{path}.ports")
     resources = _resources(f, t.get("resources"), f"{path}.resources")
     restart = f.choice(t.get("restartPolicy"), f"{path}.restartPolicy", RESTART_POLICIES, "Always")
@@ -307,13 +328,15 @@ def _template(f: Fields, value: Any) -> Template | None:
               for name in ("readinessProbe", "livenessProbe", "startupProbe")}
     grace = f.integer(t.get("terminationGracePeriodSeconds"), f"{path}.terminationGracePeriodSeconds", 0,
                       MAX_GRACE_SECONDS, 10)
-    if None in (image, command, env, ports, resources, restart, read_only, caps, grace) or \
-            any(p is _INVALID for p in probes.values()):
+    if None in (image, command, env, ports, resources, restart, read_only, caps, grace, env_refs, declared,
+                mounts, env_from) or any(p is _INVALID for p in probes.values()):
         return None
-    return Template(image=image, command=command, env=env, ports=ports, resources=resources,
-                    restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
-                    readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
-                    startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace)
+    template = Template(image=image, command=command, env=env, ports=ports, resources=resources,
+                        restart_policy=restart, read_only_root_fs=read_only, add_capabilities=caps,
+                        readiness_probe=probes["readinessProbe"], liveness_probe=probes["livenessProbe"],
+                        startup_probe=probes["startupProbe"], termination_grace_period_seconds=grace,
+                        volumes=declared, volume_mounts=mounts, env_refs=env_refs, env_from=env_from)
+    return template if volumes.check_shell_names(f, template, path) else None
 
 
 _INVALID = object()   # a probe that was given but is wrong (None means: not given)
@@ -403,13 +426,21 @@ def _budget(f: Fields, value: Any, path: str, default: Budget) -> Budget | None:
     return None if n is None else Budget(n)
 
 
-def _update(f: Fields, value: Any) -> UpdateStrategy | None:
+def _update(f: Fields, value: Any, in_place: bool = False) -> UpdateStrategy | None:
+    """`in_place`: the template has persistent volumes. A replica's volume belongs to its index, so a
+    rollout replaces each replica where it is, one budget at a time: no surge (defaults maxSurge 0,
+    maxUnavailable 1)."""
     path = "spec.update"
     u = f.mapping(value, path, UPDATE_FIELDS, _HOME)
     if u is None:
         return None
-    surge = _budget(f, u.get("maxSurge"), f"{path}.maxSurge", Budget(1))
-    unavailable = _budget(f, u.get("maxUnavailable"), f"{path}.maxUnavailable", Budget(0))
+    surge = _budget(f, u.get("maxSurge"), f"{path}.maxSurge", Budget(0) if in_place else Budget(1))
+    unavailable = _budget(f, u.get("maxUnavailable"), f"{path}.maxUnavailable", Budget(1 if in_place else 0))
+    if in_place and surge is not None and surge.value:
+        f.error(f"{path}.maxSurge", f"{surge.text()} is not possible with volumes (spec.template.volumes): a "
+                                    f"replica's volume holds its data, so a rollout stops it before its successor "
+                                    f"starts on the same node (maxSurge: 0, maxUnavailable: 1 or more)")
+        return None
     min_ready = f.integer(u.get("minReadySeconds"), f"{path}.minReadySeconds", 0, MAX_DEADLINE_SECONDS, 0)
     deadline = f.integer(u.get("progressDeadlineSeconds"), f"{path}.progressDeadlineSeconds", 1,
                          MAX_DEADLINE_SECONDS, 600)
@@ -658,7 +689,14 @@ def _tolerations(f: Fields, value: Any, path: str) -> tuple[Toleration, ...] | N
 # Every kind a manifest may hold: its `kind` -> the parser of a document's top-level fields
 # (apiVersion and kind already checked). Another kind's module adds itself here.
 KINDS: dict[str, Any] = {KIND_WORKLOAD: _workload}
+# The top-level fields of a kind that has others than TOP_FIELDS (e.g. data).
+TOP_LEVEL: dict[str, tuple[str, ...]] = {}
 
+from orchestra.spec import configs  # noqa: E402 (their own module, registered here)
 from orchestra.spec.service import KIND_SERVICE, parse_service  # noqa: E402 (its own module, registered here)
 
 KINDS[KIND_SERVICE] = parse_service
+KINDS[configs.KIND_CONFIG] = configs.parse_config
+KINDS[configs.KIND_SECRET] = configs.parse_secret
+TOP_LEVEL[configs.KIND_CONFIG] = configs.CONFIG_FIELDS
+TOP_LEVEL[configs.KIND_SECRET] = configs.SECRET_FIELDS

@@ -122,6 +122,11 @@ class Template:
     liveness_probe: Probe | None = None
     startup_probe: Probe | None = None
     termination_grace_period_seconds: int = 10
+    # orchestra.spec.volumes: volumes and their mounts, variables from configs and secrets.
+    volumes: tuple = ()                                          # of Volume
+    volume_mounts: tuple = ()                                    # of VolumeMount
+    env_refs: Mapping[str, Any] = field(default_factory=dict)    # variable -> KeyRef
+    env_from: tuple = ()                                         # of EnvFrom
 
 
 @dataclass(frozen=True)
@@ -223,9 +228,11 @@ def _budget(b: Budget) -> int | str:
 
 
 def workload_to_dict(w: Workload) -> dict[str, Any]:
-    """The canonical manifest document for `w`: every field explicit, keys sorted by json.dumps."""
+    """The canonical manifest document for `w`: every field explicit, keys sorted by json.dumps
+    (volumes, volumeMounts and envFrom only when given: a workload without them keeps the form,
+    and so the template hash, it had before they existed)."""
     t, p, u = w.spec.template, w.spec.placement, w.spec.update
-    return {
+    doc = {
         "apiVersion": API_VERSION,
         "kind": KIND_WORKLOAD,
         "metadata": {"name": w.name, "labels": dict(w.labels)},
@@ -266,6 +273,19 @@ def workload_to_dict(w: Workload) -> dict[str, Any]:
             **_mode_fields(w.spec),
         },
     }
+    _add_volumes(doc["spec"]["template"], t)
+    return doc
+
+
+def _add_volumes(out: dict[str, Any], t: Template) -> None:
+    from orchestra.spec import volumes
+    out["env"].update({k: volumes.key_ref_to_dict(r) for k, r in t.env_refs.items()})
+    if t.volumes:
+        out["volumes"] = [volumes.volume_to_dict(v) for v in t.volumes]
+    if t.volume_mounts:
+        out["volumeMounts"] = [volumes.mount_to_dict(m) for m in t.volume_mounts]
+    if t.env_from:
+        out["envFrom"] = [volumes.env_from_to_dict(e) for e in t.env_from]
 
 
 def _mode_fields(spec: WorkloadSpec) -> dict[str, Any]:

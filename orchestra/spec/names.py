@@ -15,6 +15,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 # A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest].
 _IMAGE = re.compile(
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
@@ -89,6 +91,23 @@ def env_name_problem(text: str) -> str | None:
     return None
 
 
+def shell_name_problem(text: str) -> str | None:
+    """A variable set from a secret: the image's /bin/sh sets it (orchestra.spec.volumes), so a shell name."""
+    if not _SHELL_NAME.fullmatch(text):
+        return ("is not a shell variable name (letters, digits and '_', not starting with a digit, e.g. "
+                "DB_PASSWORD): a variable from a secret is set by the container's /bin/sh")
+    return None
+
+
+def data_key_problem(text: str) -> str | None:
+    """A key of a Config or Secret: also the name of its file in a mounted volume (Kubernetes' rule)."""
+    if len(text) > 253:
+        return f"is {len(text)} characters long (at most 253)"
+    if not _DATA_KEY.fullmatch(text) or text in (".", ".."):
+        return "must consist of letters, digits, '-', '_' and '.' (it names a file, e.g. app.conf)"
+    return None
+
+
 def image_problem(text: str) -> str | None:
     if len(text) > 255:
         return f"is {len(text)} characters long (an image reference has at most 255)"
@@ -96,6 +115,26 @@ def image_problem(text: str) -> str | None:
         return ("is not an image reference (expected [registry/]name[:tag][@sha256:digest] "
                 "with a lower-case name, e.g. local/busybox:1)")
     return None
+
+
+_DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/")
+
+
+def canonical_image(ref: str) -> str:
+    """An image reference as the engine lists it (RepoTags, RepoDigests, Id), so that a replica's
+    image and a node's images compare as strings: Docker Hub's prefixes dropped, `:latest` when
+    there is neither tag nor digest, the tag dropped beside a digest (the engine goes by the digest)."""
+    if ref.startswith("sha256:"):
+        return ref
+    name, at, digest = ref.partition("@")
+    tagged = ":" in name.rsplit("/", 1)[-1]
+    for prefix in _DEFAULT_REGISTRY_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    if at:
+        return f"{name.rsplit(':', 1)[0] if tagged else name}@{digest}"
+    return name if tagged else f"{name}:latest"
 
 
 def capability_name(text: str) -> str | None:

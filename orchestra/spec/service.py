@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from orchestra.spec import names
-from orchestra.spec.fields import Fields
+from orchestra.spec.fields import METADATA_FIELDS, Fields
 from orchestra.spec.model import API_VERSION
 
 KIND_SERVICE = "Service"
-METADATA_FIELDS = ("name", "labels")
 SPEC_FIELDS = ("selector", "ports", "publish")
 PORT_FIELDS = ("name", "port", "targetPort", "protocol")
 PUBLISH_FIELDS = ("port", "nodePort")
-_HOME = {**{f: "metadata" for f in ("name", "labels")}, **{f: "spec" for f in SPEC_FIELDS},
+_HOME = {**{f: "metadata" for f in METADATA_FIELDS}, **{f: "spec" for f in SPEC_FIELDS},
          "targetPort": "spec.ports[]", "nodePort": "spec.publish[]"}
 
 
@@ -72,16 +71,7 @@ class Service:
 
 def parse_service(f: Fields, top: Mapping[str, Any]) -> Service | None:
     """The top-level fields of a Service document (apiVersion and kind already checked)."""
-    meta = f.mapping(top.get("metadata"), "metadata", METADATA_FIELDS, _HOME)
-    name = labels = None
-    if meta is not None:
-        if "metadata" not in top:
-            f.error("metadata", "required field is missing (expected a mapping with name, e.g. {name: web})")
-        else:
-            name = f.string(meta.get("name"), "metadata.name", names.dns_label_problem, required=True,
-                            expected="a name, e.g. web (containers resolve it)")
-        labels = f.string_map(meta.get("labels"), "metadata.labels", names.label_key_problem,
-                              names.label_value_problem, key_what="label key")
+    name, labels = f.metadata(top, _HOME, names.dns_label_problem, "web", "containers resolve it")
     value = top.get("spec")
     if value is None:
         f.error("spec", "required field is missing (expected a mapping with selector and ports, "

@@ -48,12 +48,16 @@ from typing import Any, Callable, Iterator
 
 from orchestra.store.base import DEFAULT_EVENT_RETENTION, Store
 from orchestra.store.errors import StoreError
-from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, RevisionRecord,
-                                     RevokedCertificateRecord, WorkloadRecord)
+from orchestra.store.records import (ConfigRecord, EndpointsRecord, EventRecord, JoinTokenRecord, NodeRecord,
+                                     ReplicaRecord, RevisionRecord, RevokedCertificateRecord, SecretRecord,
+                                     ServiceRecord, VolumeRecord, WorkloadRecord)
 
 log = logging.getLogger("orchestra.store")
 
-PRELOADED = (NodeRecord, WorkloadRecord, ReplicaRecord, RevisionRecord, RevokedCertificateRecord)
+# Every kind the controllers read on their passes (the publisher reads volumes, configs and secrets on
+# each; node records carry their image inventories): no pass waits on a first read from the backend.
+PRELOADED = (NodeRecord, WorkloadRecord, ReplicaRecord, RevisionRecord, RevokedCertificateRecord, ServiceRecord,
+             EndpointsRecord, ConfigRecord, SecretRecord, VolumeRecord)
 PASS_THROUGH = (JoinTokenRecord,)
 INDEXED = ("workload", "node")
 # A batch holds at most about this many writes (an event counts two), so that it fits one etcd

@@ -38,6 +38,8 @@ class NodeRecord:
     drain_daemons: bool = False                         # ... its daemon replicas too (--include-daemons)
     advertise_address: str = ""                         # where other nodes reach it (service traffic)
     relay_port: int = 0                                 # its relay for service connections (0: none)
+    images: list[str] = field(default_factory=list)     # its engine's images, canonical (agent.proto ImageInventory)
+    images_reported: bool = False                       # False: its agent never said (the scheduler does not check)
 
     @property
     def key(self) -> str:
@@ -119,6 +121,9 @@ class RevisionRecord:
     created_at_ms: int = 0
     change: str = ""                                    # against the revision before
     origin: str = "apply"                               # apply | undo to N | automatic rollback to N
+    # What the revision's template reads of configs and secrets, as they were when it was made
+    # (orchestra.server.configs): "config/NAME" -> {digest, data}, "secret/NAME" -> {digest, sealed, key_id}.
+    refs: dict = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
@@ -153,6 +158,74 @@ class EndpointsRecord:
     @property
     def key(self) -> str:
         return self.name
+
+
+@dataclass
+class ConfigRecord:
+    KIND: ClassVar[str] = "configs"
+    name: str
+    data: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    digest: str = ""                                    # sha256 of the canonical data
+    version: int = 1                                    # grows with every change of data
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass
+class SecretRecord:
+    """A Secret, sealed (orchestra.security.secret_box): its values are never stored in clear."""
+    KIND: ClassVar[str] = "secrets"
+    name: str
+    sealed: str = field(default="", repr=False)         # AES-256-GCM of the data, the name bound in
+    key_id: str = ""                                    # which plane key sealed it
+    digest: str = ""                                    # HMAC of the data (never a plain hash)
+    sizes: dict[str, int] = field(default_factory=dict)  # key -> bytes: what users may see of it
+    labels: dict[str, str] = field(default_factory=dict)
+    version: int = 1
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+# VolumeRecord.state
+VOLUME_BOUND = "Bound"          # holds the data of its replica (pinned to `node` once placed)
+VOLUME_RELEASED = "Released"    # left behind by a move; its data stays on `node` until deleted
+VOLUME_DELETING = "Deleting"    # its node's agent is asked to remove it; gone once a report shows so
+
+
+@dataclass
+class VolumeRecord:
+    """One replica's named volume: a Docker volume on `node`. Its identity is (workload, index,
+    volume): a rollout replaces a replica index for index, so the successor of web-0 is web-0 again
+    and finds its data (orchestra.server.volumes)."""
+    KIND: ClassVar[str] = "volumes"
+    name: str                                           # the Docker volume: orchestra.<replica>.<volume>[.<claim>]
+    workload: str
+    index: int
+    volume: str                                         # its name in the template
+    node: str = ""                                      # where its data is ("" until first placed)
+    state: str = VOLUME_BOUND
+    claim: int = 1                                      # 2, 3, ... after a move or a delete (a new, empty volume)
+    message: str = ""
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
+    stop_revision: int = 0                              # Deleting: the node revision that asked to remove it
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def replica(self) -> str:
+        return f"{self.workload}-{self.index}"
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import busybox_image  # noqa: E402
+from tests.support import busybox_image  # noqa: E402
 from labtools import NODES, Plane, free_port_range, require_vm_tier  # noqa: E402
 
 from orchestra.lab.vagrant import Lab  # noqa: E402
@@ -46,7 +46,7 @@ def lab(plane):
         print(f"\ncluster up ({NODES} nodes): {time.monotonic() - t:.0f} s\n{out[-3000:]}")
         tarball = str(plane.workdir / "busybox.tar")
         busybox_image.build(tarball)
-        plane.cli("image", "load", tarball, "--lab", name)
+        plane.cli("image", "load", tarball)    # through the plane and each agent's stream
         yield lab
     finally:
         res = plane.cli("cluster", "down", "--lab", name, check=False, timeout=600)

@@ -55,8 +55,11 @@ def require_vm_tier() -> None:
 
 
 class Plane:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, labnet: bool = NODES == 2):
+        """labnet: labs brought up through this plane's env() link their two VMs by the lab
+        network (vagrant/README.md), as the e2e tier's does for its service calls."""
         self.workdir = workdir
+        self.labnet = labnet
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.data_dir = workdir / "plane"
@@ -67,7 +70,7 @@ class Plane:
         env = dict(os.environ)
         env.update(ORCHESTRA_CONFIG=str(self.data_dir / "admin.conf"), ORCHESTRA_SERVER=self.address,
                    ORCHESTRA_LAB_DIR=str(self.workdir / "labs"), PYTHONUNBUFFERED="1")
-        if NODES == 2:   # the lab network between the two VMs (vagrant/README.md), for service calls
+        if self.labnet:
             env["ORCHESTRA_LABNET_PORT"] = str(self.labnet_port)
         return env
 

@@ -3,6 +3,7 @@ stream (with QEMU user networking the plane has no route into a guest at all), i
 session already has up."""
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import time
@@ -41,14 +42,15 @@ def test_exec_into_a_replica_on_a_vm(plane, lab):
         [rep] = wait_for("shell-0 Running", lambda: [r for r in plane.cli_json("get", "replicas", "--workload", "shell")
                                                     if r.get("phase") == "Running"], timeout=600)
         assert rep["node"] in machines
-        with Node(machines[rep["node"]].ssh, machines[rep["node"]].key) as guest:
-            container = guest.run("docker ps -q --no-trunc --filter label=orchestra.replica=shell-0",
-                                  sudo=True).stdout.split()
-
-        # Output apart and the exit code, from inside that container on that VM.
-        res = exec_cli(plane, "shell-0", "--", "sh", "-c", "hostname; echo err >&2; exit 7")
+        # Output apart and the exit code, from inside that container on that VM: what the command
+        # wrote is in that container, as the guest's own Docker shows it.
+        marker = secrets.token_hex(8)
+        res = exec_cli(plane, "shell-0", "--", "sh", "-c", f"hostname; echo {marker} > /tmp/marker; echo err >&2; exit 7")
         assert res.returncode == 7, res
-        assert res.stdout.decode().strip() == container[0][:12] and res.stderr == b"err\n"
+        assert res.stdout == b"shell-0\n" and res.stderr == b"err\n", res   # replicas are named hosts
+        with Node(machines[rep["node"]].ssh, machines[rep["node"]].key) as guest:
+            cid = guest.run("docker ps -q --filter label=orchestra.replica=shell-0", sudo=True).stdout.strip()
+            assert guest.run(f"docker exec {cid} cat /tmp/marker", sudo=True).stdout.strip() == marker
 
         res = exec_cli(plane, "-i", "shell-0", "--", "cat", stdin=b"through the guest\n")
         assert (res.returncode, res.stdout) == (0, b"through the guest\n"), res

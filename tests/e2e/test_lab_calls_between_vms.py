@@ -1,6 +1,7 @@
 """Services across real VMs: a container on one VM reaches, by name, a service whose only replica
 runs on the other, over the lab network (the second NIC, vagrant/README.md). Runs before the
-cluster tests, the last of which halts a VM."""
+cluster tests, the last of which halts a VM (and one of which re-bootstraps an agent over SSH,
+without its lab address)."""
 from __future__ import annotations
 
 from labtools import NODES, wait_for
@@ -45,14 +46,8 @@ def lab_address(i: int) -> str:
 def test_a_container_on_one_vm_reaches_a_service_on_the_other_by_name(plane, lab):
     assert NODES == 2, "the lab network links two VMs"
     machines = sorted(lab.machines(), key=lambda m: m.name)
-    for i, m in enumerate(machines, start=1):
-        with Node(m.ssh, m.key) as node:
-            # The second NIC gets its address; the agent advertises it and restarts (it adopts its containers).
-            node.run(f"ip addr replace {lab_address(i)}/24 dev eth1 && ip link set eth1 up && "
-                     f"(grep -v ^ORCHESTRA_ADVERTISE_ADDRESS= /etc/orchestra/agent.env; "
-                     f"echo ORCHESTRA_ADVERTISE_ADDRESS={lab_address(i)}) > /tmp/agent.env && "
-                     f"install -m 600 /tmp/agent.env /etc/orchestra/agent.env && systemctl restart orchestra-agent",
-                     sudo=True)
+    # Each VM got its lab address at boot with its agent's configuration (fw_cfg): its second NIC
+    # has it and its agent advertises it, with nothing configured over SSH.
     wait_for("both nodes Ready with their lab addresses", lambda: {
         n["name"]: n.get("advertise_address") for n in plane.cli_json("get", "nodes") if n.get("status") == "Ready"}
         == {m.name: lab_address(i) for i, m in enumerate(machines, start=1)}, timeout=300)

@@ -75,6 +75,30 @@ def test_vm_nodes_are_ready_with_hypervisor_facts(plane, lab, machines):
         assert by_name[name].status == "Ready"
         assert by_name[name].facts.hypervisor in ("qemu", "kvm"), by_name[name].facts
         assert by_name[name].labels["zone"] in ("a", "b")
+        # The agent's own resident memory inside the guest, as `describe node` reports it.
+        described = wait_for(f"{name}'s agent memory in describe node",
+                             lambda: "Agent memory:" in (out := plane.cli("describe", "node", name).stdout) and out,
+                             timeout=60)
+        line = next(ln for ln in described.splitlines() if ln.startswith("Agent memory:"))
+        assert line.endswith(" resident") and "Mi" in line, line
+
+
+def test_agents_run_from_the_box_layer_with_nothing_installed_over_ssh(machines):
+    """`cluster up` installs nothing in the guests: each agent runs from the read-only agent
+    layer with the configuration its VM got at boot, and its process never loaded the X.509
+    library (it re-executes itself after joining)."""
+    for name, m in machines.items():
+        with Node(m.ssh, m.key) as node:
+            unit = node.run("systemctl show -p ExecStart --value orchestra-agent", sudo=True).stdout
+            assert "/opt/orchestra/layer/bin/orchestra-agent" in unit and f"--name {name}" not in unit, unit
+            assert node.run("findmnt -n -o OPTIONS /opt/orchestra/layer", sudo=True).stdout.startswith("ro")
+            assert node.run("test -e /opt/orchestra/venv", check=False).status != 0
+            pid = node.run("systemctl show -p MainPID --value orchestra-agent", sudo=True).stdout.strip()
+            cmdline = node.run(f"tr '\\0' ' ' < /proc/{pid}/cmdline", sudo=True).stdout
+            assert f"--name {name}" in cmdline, cmdline
+            maps = node.run(f"cat /proc/{pid}/maps", sudo=True).stdout
+            assert "/opt/orchestra/layer/lib/python3.11/site-packages/grpc" in maps
+            assert "cryptography" not in maps and "numpy" not in maps
 
 
 def test_replicas_spread_over_vms_with_limits(plane, lab, machines):

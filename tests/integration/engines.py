@@ -269,6 +269,36 @@ def start_engine(name: str | None = None, base_dir: str | Path | None = None,
     return engine
 
 
+class EnginePool:
+    """Engines started on demand: `pool(n, image=True, bridge=False)` starts n more (local/busybox:1
+    imported unless image=False) and returns them; `stop()` ends every one it started. The
+    `engines` fixture and the cluster benchmarks use it as the harness's engine factory."""
+
+    def __init__(self) -> None:
+        self.started: list[Engine] = []
+
+    def __call__(self, n: int = 1, image: bool = True, bridge: bool = False) -> list[Engine]:
+        new = []
+        for _ in range(n):
+            e = start_engine(bridge=bridge)
+            self.started.append(e)
+            if image:
+                import_busybox(e, BUSYBOX_IMAGE)
+            new.append(e)
+        return new
+
+    def stop(self) -> None:
+        """Stops them all, also when one fails to stop; then says which did."""
+        errors = []
+        for e in self.started:
+            try:
+                e.stop()
+            except Exception as exc:  # stop the others anyway
+                errors.append(f"{e.name}: {exc}")
+        if errors:
+            raise RuntimeError("engines did not stop cleanly: " + "; ".join(errors))
+
+
 # Engines still running when the interpreter exits (a test run interrupted between a start
 # and its fixture's teardown) are stopped then, so no dockerd outlives its test run.
 _running: dict[str, Engine] = {}

@@ -5,6 +5,7 @@ passes everything else (the most useful hint).
 """
 from orchestra.scheduler.filters.fit import ResourcesFit
 from orchestra.scheduler.filters.host_ports import HostPorts
+from orchestra.scheduler.filters.image import ImagePresent
 from orchestra.scheduler.filters.max_per_node import MaxPerNode
 from orchestra.scheduler.filters.node_affinity import NodeAffinity
 from orchestra.scheduler.filters.node_selector import NodeSelector
@@ -12,13 +13,16 @@ from orchestra.scheduler.filters.pinned_node import PinnedNode
 from orchestra.scheduler.filters.ready import NodeReady
 from orchestra.scheduler.filters.taints import TaintToleration
 from orchestra.scheduler.filters.tenant import TenantIsolation
+from orchestra.scheduler.filters.volume_node import VolumeNode
 
 FILTERS = (
+    VolumeNode(),       # first: a replica held by its volume data is explained by that before all else
     PinnedNode(),
     NodeReady(),
     NodeSelector(),
     NodeAffinity(),
     TaintToleration(),
+    ImagePresent(),
     TenantIsolation(),
     MaxPerNode(),
     HostPorts(),

@@ -4,7 +4,9 @@ the nodes it touched and not every node's.
 
 A replica change counts for its old and its new node when something a desired set holds or
 depends on changed: its node, incarnation or revision, whether it is Terminating, whether its
-stop revision is written. A node that appears counts (it needs its first set). A store that
+stop revision is written. A node that appears counts (it needs its first set). A volume change
+counts for its node when its state or node changed, or it appeared or went (a set names the
+volumes its node should remove: orchestra.server.volumes.removals). A store that
 tells nothing (not a cache) makes every look "every node".
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import threading
 
 from orchestra.server import lifecycle
-from orchestra.store.records import NodeRecord, ReplicaRecord
+from orchestra.store.records import NodeRecord, ReplicaRecord, VolumeRecord
 
 
 def _shape(r: ReplicaRecord) -> tuple:
@@ -42,6 +44,12 @@ class NodeChanges:
                 for r in (old, new):
                     if r is not None and r.node:
                         touched.add(r.node)
+            elif cls is VolumeRecord:
+                if old is not None and new is not None and (old.node, old.state) == (new.node, new.state):
+                    continue
+                for v in (old, new):
+                    if v is not None and v.node:
+                        touched.add(v.node)
             elif cls is NodeRecord and old is None and new is not None:
                 touched.add(key)
         if touched:

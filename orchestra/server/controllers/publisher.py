@@ -14,23 +14,34 @@ Only the sets of nodes that a change touched are rebuilt (orchestra.server.contr
 told by the store), plus every set every RECOMPUTE_EVERY_MS; a set's message is built once per
 revision and re-sent as it is. Nothing is sent before the store has written what the set came
 from (`store.flush()`), so that no agent acts on a change that could still be lost.
+
+A node's set also names the Docker volumes it should remove (orchestra.server.volumes), and each
+ContainerSpec carries its volumes, config and secret files and variables (orchestra.server.mounts):
+secrets go only to the node that runs a replica using them, over that node's own stream. A set
+whose content cannot be built (mounts.ContentError: a secret that does not open, a missing claim)
+is not sent and leaves no message behind: the node keeps the set it has, the error is logged once,
+and the next pass builds it again.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
 from orchestra.api import agent_pb2
-from orchestra.server import lifecycle
+from orchestra.security.secret_box import SecretBox
+from orchestra.server import lifecycle, mounts, volumes
 from orchestra.server.catalog import Revisions, WorkloadCatalog
 from orchestra.server.controllers.node_changes import NodeChanges
 from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
 from orchestra.store.records import ReplicaRecord
+
+log = logging.getLogger("orchestra.server")
 
 RESEND_MS = 5_000          # a node's desired set is re-sent at least this often
 RECOMPUTE_EVERY_MS = 10_000
@@ -40,21 +51,27 @@ RECOMPUTE_EVERY_MS = 10_000
 class NodeSet:
     revision: int
     replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
-    message: agent_pb2.DesiredSet | None = None                   # built when first sent
+    remove_volumes: list[str] = field(default_factory=list)       # sorted
+    message: agent_pb2.DesiredSet | None = None                   # built when first sent without error
 
 
-def digest(replicas: list[ReplicaRecord]) -> str:
+def digest(replicas: list[ReplicaRecord], remove_volumes: list[str] = ()) -> str:
     h = hashlib.sha256()
     for r in replicas:
         h.update(f"{r.id}\0{r.workload}\0{r.index}\0{r.revision}\0{r.incarnation}\n".encode())
+    for name in remove_volumes:   # none: the digest of a set without volumes is what it always was
+        h.update(f"-volume\0{name}\n".encode())
     return h.hexdigest()
 
 
 class Publisher:
     def __init__(self, store: Store, catalog: WorkloadCatalog, sessions: SessionRegistry,
                  clock_ms: Callable[[], int], resend_ms: int = RESEND_MS,
-                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True):
+                 may_stop: Callable[[ReplicaRecord, int], bool] = lambda r, now_ms: True,
+                 secret_box: SecretBox | None = None):
         self.store = store
+        self.secret_box = secret_box or SecretBox.ephemeral()
+        self._content_errors: dict[str, str] = {}   # node -> the last error building its set (logged once)
         self.catalog = catalog
         self.sessions = sessions
         self.clock_ms = clock_ms
@@ -93,6 +110,7 @@ class Publisher:
             sets = self._sets
             self.store.flush()
             revisions: Revisions | None = None
+            claims: volumes.Claims | None = None
             for s in self.sessions.all():
                 ns = sets.get(s.node)
                 if ns is None or (node and s.node != node):
@@ -100,7 +118,17 @@ class Publisher:
                 if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
                     if ns.message is None:
                         revisions = revisions or Revisions(self.store, self.catalog)
-                        ns.message = self.message(ns, revisions)
+                        claims = claims or volumes.Claims(self.store)
+                        try:
+                            ns.message = self.message(ns, revisions, self.secret_box, claims)
+                        except mounts.ContentError as exc:
+                            # The node keeps the set it has (level-triggered: nothing is lost by waiting);
+                            # no message is kept, so the next pass tries again.
+                            if self._content_errors.get(s.node) != str(exc):
+                                log.error("desired set of node %s not sent: %s", s.node, exc)
+                            self._content_errors[s.node] = str(exc)
+                            continue
+                        self._content_errors.pop(s.node, None)
                     s.last_sent_revision = ns.revision
                     s.last_sent_ms = now_ms
                     s.send(agent_pb2.PlaneMessage(desired=ns.message))
@@ -131,6 +159,7 @@ class Publisher:
             workloads = {w for w in {r.workload for r in bound} if self.store.get_workload(w) is not None}
             wanted: dict[str, list[ReplicaRecord]] = defaultdict(list)
             stopping: dict[str, list[ReplicaRecord]] = defaultdict(list)
+            removals = volumes.removals(self.store, bound, None if nodes is None else [n.name for n in node_records])
             for r in bound:
                 if r.workload not in workloads:
                     continue
@@ -140,7 +169,8 @@ class Publisher:
                     wanted[r.node].append(r)
             for n in node_records:
                 replicas = sorted(wanted.get(n.name, []), key=lambda r: r.id)
-                d = digest(replicas)
+                removing = sorted(removals.get(n.name, []), key=lambda v: v.name)
+                d = digest(replicas, [v.name for v in removing])
                 floor = floors.get(n.name, 0)
                 if d != n.desired_hash or n.desired_revision <= floor or n.desired_revision == 0:
                     n.desired_revision = max(n.desired_revision, floor) + 1
@@ -149,14 +179,21 @@ class Publisher:
                 for r in stopping.get(n.name, []):
                     if not r.stop_revision:
                         lifecycle.stopping_from(self.store, r, n.desired_revision)
-                out[n.name] = NodeSet(n.desired_revision, replicas)
+                volumes.removing_from(self.store, removing, n.desired_revision)
+                out[n.name] = NodeSet(n.desired_revision, replicas, [v.name for v in removing])
         return out
 
     @staticmethod
-    def message(ns: NodeSet, revisions: Revisions) -> agent_pb2.DesiredSet:
+    def message(ns: NodeSet, revisions: Revisions, box: SecretBox, claims: volumes.Claims) -> agent_pb2.DesiredSet:
+        """Raises mounts.ContentError when a replica's content cannot be built."""
         specs = []
         for r in ns.replicas:
             spec = revisions.of(r.workload, r.revision)
             if spec is not None:
-                specs.append(container_spec(spec.workload, spec.template_hash, r))
-        return agent_pb2.DesiredSet(revision=ns.revision, replicas=specs)
+                c = container_spec(spec.workload, spec.template_hash, r)
+                template = spec.workload.spec.template
+                if template.volumes or template.env_refs or template.env_from:
+                    claimed = {v.volume: v.name for v in claims.bound(r.workload, r.index, template)}
+                    mounts.fill(c, template, spec.refs, box, claimed)
+                specs.append(c)
+        return agent_pb2.DesiredSet(revision=ns.revision, replicas=specs, remove_volumes=ns.remove_volumes)

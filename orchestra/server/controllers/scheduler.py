@@ -14,11 +14,12 @@ from typing import Callable, Sequence
 
 from orchestra.phase import JOB_DONE
 from orchestra.scheduler import BoundReplica, NodeInfo, PendingReplica, ScheduleResult, Snapshot, schedule
-from orchestra.server import lifecycle, metrics
+from orchestra.server import lifecycle, metrics, volumes
 from orchestra.server.catalog import Revisions, WorkloadCatalog
 from orchestra.server.events import EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.messages import placement_dict
+from orchestra.server.volumes import Claims
 from orchestra.spec.model import Workload
 from orchestra.store.base import Store
 from orchestra.store.records import READY, NodeRecord, ReplicaRecord
@@ -38,13 +39,15 @@ class ClusterView:
 def node_info(n: NodeRecord, failures: dict[str, dict[str, int]], connected: Callable[[str], bool]) -> NodeInfo:
     return NodeInfo(name=n.name, capacity=n.capacity, labels=dict(n.labels),
                     ready=n.status == READY and connected(n.name), schedulable=n.schedulable,
-                    taints=tuple(n.taints), recent_failures=dict(failures.get(n.name, {})))
+                    taints=tuple(n.taints), recent_failures=dict(failures.get(n.name, {})),
+                    images=frozenset(n.images) if n.images_reported else None)
 
 
 def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter, now_ms: int, default_strategy: str,
                connected: Callable[[str], bool], extra_pending: Sequence[tuple[ReplicaRecord, Workload]] = ()
                ) -> ClusterView:
     specs = Revisions(store, catalog)
+    claims = Claims(store)
     failure_map = failures.by_node(now_ms)
     nodes = tuple(node_info(n, failure_map, connected) for n in store.list_nodes())
     bound, pending = [], []
@@ -59,15 +62,19 @@ def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter,
             bound.append(BoundReplica(replica_id=r.id, workload=r.workload, node=r.node, requests=r.requests,
                                       priority=w.spec.priority, tenant=w.spec.tenant, ports=w.spec.template.ports))
         elif not lifecycle.is_terminating(r):
-            pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node),
-                            r.index))
+            pending.append((_pending(r, w, claims), r.index))
     for r, w in extra_pending:
-        pending.append((PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node),
-                        r.index))
+        pending.append((_pending(r, w, claims), r.index))
     # Higher priority first, then stable by workload and index.
     pending.sort(key=lambda pi: (-pi[0].workload.spec.priority, pi[0].workload.name, pi[1]))
     return ClusterView(Snapshot(nodes=nodes, bound=tuple(bound), default_strategy=default_strategy),
                        [p for p, _ in pending])
+
+
+def _pending(r: ReplicaRecord, w: Workload, claims: Claims) -> PendingReplica:
+    node, why = claims.pin(r.workload, r.index, w.spec.template)
+    return PendingReplica(replica_id=r.id, workload=w, group=str(r.revision), pinned=r.pinned_node,
+                          volume_node=node, volume_why=why)
 
 
 class SchedulerController:
@@ -131,6 +138,9 @@ class SchedulerController:
                 target = result.placements.get(p.replica_id, "")
                 node = nodes.get(target)
                 if target and node is not None and node.status == READY and node.schedulable:
-                    lifecycle.bind(self.store, self.events, r, target, line, placement, now_ms)
+                    # Its volumes are claimed on that node in the same transaction (or its data is elsewhere
+                    # by now: the next pass sees that).
+                    if volumes.claim(self.store, self.events, r, target, p.workload.spec.template, now_ms):
+                        lifecycle.bind(self.store, self.events, r, target, line, placement, now_ms)
                 elif not target:
                     lifecycle.unplaced(self.store, self.events, r, line, placement, now_ms)

@@ -265,8 +265,9 @@ class WorkloadController:
         failed_revision = rec.revision
         number = revisions.next_number(self.store, rec.name, rec.revision)
         why = f"automatic rollback to revision {stable.number}: revision {failed_revision} {failure}"
+        # The stable revision's configs and secrets come back with its template (orchestra.server.configs).
         self.store.put(revisions.make(target, number, w, now_ms, origin=f"automatic rollback to {stable.number}",
-                                      change=why))
+                                      change=why, refs=stable.refs))
         rec.spec_json = codec.to_json(target)
         rec.generation += 1
         rec.revision = number

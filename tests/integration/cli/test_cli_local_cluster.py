@@ -119,6 +119,12 @@ def test_local_cluster_user_path(bridge_engine, tmp_path):
 
         described = cli("describe", "node", "local-1")
         assert described.returncode == 0 and "web-0" in described.stdout
+        # What the agent itself costs the node, from its usage reports (every 5 s).
+        described = wait_for("the agent's memory in describe node",
+                             lambda: (d := cli("describe", "node", "local-1")).returncode == 0
+                             and "Agent memory:" in d.stdout and d, timeout=30)
+        line = next(ln for ln in described.stdout.splitlines() if ln.startswith("Agent memory:"))
+        assert line.endswith(" resident") and "Mi" in line, line
 
         assert cli("cordon", "local-1").stdout == "local-1: cordoned\n"
         assert "SchedulingDisabled" in cli("get", "nodes").stdout

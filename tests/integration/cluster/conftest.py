@@ -1,9 +1,9 @@
-"""The `cluster` fixture: a real control plane plus real agents on real engines.
+"""`linked_cluster`: a real control plane and real agents on engines whose network namespaces are
+linked to each other (`cluster`, unlinked, is tests/integration/conftest.py's).
 
-    def test_x(cluster, engines):
-        cluster.start_server()
-        for name, engine in zip(["n1", "n2"], engines(2)):
-            cluster.start_agent(name, engine)
+    def test_x(linked_cluster):
+        linked_cluster.start_server()
+        linked_cluster.add_nodes(2, bridge=True)
 """
 from __future__ import annotations
 
@@ -16,26 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import Cluster  # noqa: E402
-
-
-@pytest.fixture
-def cluster(tmp_path, request, engines):
-    # Depends on `engines` so that agents stop before their engines do.
-    c = Cluster(workdir=tmp_path, engine_factory=engines)
-    try:
-        yield c
-    finally:
-        c.stop()
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            print(c.logs())
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, f"rep_{rep.when}", rep)
 
 
 @pytest.fixture

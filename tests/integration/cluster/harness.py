@@ -6,8 +6,10 @@ Tests look at the cluster the way a user does: through the `orchestra` command (
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,7 +131,9 @@ class Cluster:
                 "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
                 "--token", (self.data_dir / "node-token").read_text().strip(),
-                "--state-dir", str(self.workdir / f"agent-state-{name}")]
+                "--state-dir", str(self.workdir / f"agent-state-{name}"),
+                # config and secret files on a tmpfs of this test's own (removed by stop())
+                "--secrets-dir", str(self.secrets_dir / name)]
         if labels:
             args += ["--labels", labels]
         args += extra
@@ -155,6 +159,10 @@ class Cluster:
         path.write_text(manifest)
         return self.cli("apply", "-f", str(path), *args, check=check)
 
+    @property
+    def secrets_dir(self) -> Path:
+        return Path("/dev/shm") / f"orchestra-test-{hashlib.sha256(str(self.workdir).encode()).hexdigest()[:12]}"
+
     def stop(self) -> None:
         if self._channel is not None:
             self._channel.close()
@@ -162,6 +170,7 @@ class Cluster:
             proc.stop()
         if self.server:
             self.server.stop()
+        shutil.rmtree(self.secrets_dir, ignore_errors=True)
 
     def logs(self) -> str:
         """Every process log, for a failing test's report."""

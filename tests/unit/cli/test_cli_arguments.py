@@ -51,7 +51,7 @@ def test_missing_manifest_file(run, tmp_path):
 def test_empty_manifest(run, tmp_path):
     (tmp_path / "empty.yaml").write_text("---\n")
     res = run("apply", "-f", str(tmp_path / "empty.yaml"))
-    assert res.exit_code == 1 and "no workloads found" in res.output
+    assert res.exit_code == 1 and "no documents found" in res.output
 
 
 def test_unreachable_server(run):

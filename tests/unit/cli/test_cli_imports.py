@@ -31,7 +31,9 @@ def closed_port() -> int:
 @pytest.mark.parametrize("args", [("get", "nodes"), ("get", "replicas", "-l", "app=web", "-o", "json"),
                                   ("get", "all", "-o", "wide"), ("describe", "workload", "web"),
                                   ("top", "nodes"), ("events",), ("logs", "web"), ("ui",),
-                                  ("exec", "web-0", "--", "true")])
+                                  ("exec", "web-0", "--", "true"), ("image", "list"), ("get", "secrets", "-o", "json"),
+                                  ("get", "volumes"), ("describe", "secret", "db"), ("describe", "volume", "v"),
+                                  ("get", "services"), ("describe", "service", "web")])
 def test_read_command_imports(args, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_")}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(REPO))

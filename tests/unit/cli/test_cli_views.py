@@ -92,6 +92,16 @@ def test_describe_node():
     text = describe_node(d, NOW)
     assert "Capacity:       cpu 2, memory 4Gi" in text
     assert "Replicas:\n  <none>" in text and "Events:\n  <none>" in text
+    assert "Agent memory" not in text          # no usage sampled yet
+
+
+def test_describe_node_says_what_the_agent_costs():
+    d = pb.NodeDescription(node=node(usage=t.NodeUsage(cpu_percent=12.5, memory_used_bytes=1 << 30,
+                                                       memory_total_bytes=4 << 30, sampled_at_ms=NOW,
+                                                       agent_memory_bytes=52 << 20)))
+    text = describe_node(d, NOW)
+    assert "Usage:          cpu 12.5%, memory 1Gi/4Gi" in text
+    assert "Agent memory:   52Mi resident" in text
 
 
 def test_apply_result_text():

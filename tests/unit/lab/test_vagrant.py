@@ -56,10 +56,27 @@ def test_usernet_machines_without_asking_vagrant(tmp_path):
     dot = tmp_path / "t" / ".vagrant"
     (dot / "machines" / "t-1" / "libvirt").mkdir(parents=True)
     (dot / "machines" / "t-1" / "libvirt" / "private_key").write_text("k")
+    (dot / "machines" / "t-1" / "libvirt" / "id").write_text("uuid")
     (dot / "orchestra-lab.json").write_text(json.dumps({
         "settings": {"net": "usernet"},
         "nodes": [{"name": "t-1", "labels": "zone=a", "ssh_port": 2301, "server": "10.0.2.100:7"},
                   {"name": "t-2", "labels": "zone=b", "ssh_port": 2302, "server": "10.0.2.100:7"}]}))
-    (m,) = lab.machines()          # t-2 was never brought up: no key yet
+    (m,) = lab.machines()          # t-2 was never brought up
     assert (m.name, str(m.ssh), m.server) == ("t-1", "vagrant@127.0.0.1:2301", "10.0.2.100:7")
     assert m.key.endswith("t-1/libvirt/private_key")
+
+
+def test_usernet_machines_use_the_labs_own_key(tmp_path):
+    import json
+    lab = Lab("t", tmp_path / "t")
+    dot = tmp_path / "t" / ".vagrant"
+    for name in ("t-1", "t-2"):
+        (dot / "machines" / name / "libvirt").mkdir(parents=True)
+        (dot / "machines" / name / "libvirt" / "id").write_text("uuid")
+    key = tmp_path / "t" / "ssh_key"
+    key.write_text("k")
+    (dot / "orchestra-lab.json").write_text(json.dumps({
+        "settings": {"net": "usernet", "ssh_key": str(key)},
+        "nodes": [{"name": "t-1", "labels": "zone=a", "ssh_port": 2301, "server": "10.0.2.100:7"},
+                  {"name": "t-2", "labels": "zone=b", "ssh_port": 2302, "server": "10.0.2.100:7"}]}))
+    assert [(m.name, m.key) for m in lab.machines()] == [("t-1", str(key)), ("t-2", str(key))]

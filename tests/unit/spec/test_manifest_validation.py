@@ -58,7 +58,7 @@ def test_error_text_format():
 @pytest.mark.parametrize("overrides,expected", [
     # wrong apiVersion / kind, missing ones
     ({"apiVersion": "apps/v1"}, 'apiVersion: "apps/v1" is not supported (expected orchestra/v1)'),
-    ({"kind": "Deployment"}, 'kind: "Deployment" is not supported (expected Workload'),
+    ({"kind": "Deployment"}, 'kind: "Deployment" is not supported (expected Workload | Service | Config | Secret)'),
     ({"apiVersion": None}, "apiVersion: required field is missing"),
     ({"kind": None}, "kind: required field is missing"),
     # unknown fields, with the closest known name or where they belong

@@ -32,3 +32,16 @@ def test_addresses_and_node_names():
     assert names.node_name_problem("vm-1.lab_2") is None
     for bad in ("", "-vm", "vm-", "a b", "a\n"):
         assert names.node_name_problem(bad), bad
+
+
+def test_canonical_image_is_the_engine_s_form():
+    from orchestra.spec.names import canonical_image
+    assert canonical_image("local/app:1") == "local/app:1"
+    assert canonical_image("busybox") == "busybox:latest"
+    assert canonical_image("docker.io/library/busybox:1") == "busybox:1"
+    assert canonical_image("docker.io/team/app") == "team/app:latest"
+    assert canonical_image("registry:5000/app") == "registry:5000/app:latest"
+    assert canonical_image("registry:5000/app:2") == "registry:5000/app:2"
+    digest = "sha256:" + "a" * 64
+    assert canonical_image(f"app:1@{digest}") == f"app@{digest}"
+    assert canonical_image(digest) == digest

@@ -1,0 +1,1 @@
+"""Measurements the product makes itself: `orchestra bench isolation`."""
