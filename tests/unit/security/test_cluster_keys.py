@@ -69,3 +69,14 @@ def test_sealing_is_authenticated(tmp_path):
     assert read_token(None, env={"ORCHESTRA_PLANE_TOKEN": token}) == token
     with pytest.raises(ClusterKeysError, match="cannot read the plane token"):
         read_token(str(tmp_path / "missing"), env={})
+
+
+def test_a_secret_sealed_on_one_plane_opens_on_the_next(tmp_path, store):
+    """Every plane loads the one secrets key the store shares: a failover keeps stored secrets usable."""
+    from orchestra.security.secret_box import SecretBox
+    token = share(tmp_path / "p1", store, "p1", None, clock).read_text().strip()
+    sealed = SecretBox.load_or_create(tmp_path / "p1" / "pki").seal("db", {"password": b"pw"})
+    (tmp_path / "p2" / "pki").mkdir(parents=True, mode=0o700)
+    SecretBox.load_or_create(tmp_path / "p2" / "pki")          # a key of its own from an earlier start
+    share(tmp_path / "p2", store, "p2", token, clock)
+    assert SecretBox.load_or_create(tmp_path / "p2" / "pki").open("db", sealed) == {"password": b"pw"}
