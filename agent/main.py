@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.relay_port <= 65535:
         parser.error("--relay-port must be from 0 to 65535")
     from agent.facts import route_source
-    advertise = args.advertise_address or route_source(args.server)
+    advertise = args.advertise_address or route_source(args.server.split(",")[0].strip())
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
     from orchestra.security.credentials import JoinError, stored_credentials
