@@ -1,7 +1,7 @@
 """Issue 15: several planes on one etcd, real agents and engines. The leader dies (kill -9) in
 the middle of an apply and of a rollout, or stops (SIGSTOP) past its lease: another plane leads,
 the work completes, no replica is lost or runs twice, the agents follow, and a deposed leader
-that wakes writes nothing and serves as a follower."""
+that wakes writes nothing and serves as a follower; a secret sealed by one leader opens on the next."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,8 @@ import sys
 import time
 
 from harness import wait_for
+from test_cluster_configs import config, consumer, main_process_env, secret
+from test_cluster_volumes import container_of
 from test_core import workload
 from test_rollouts import versions, web
 
@@ -127,3 +129,19 @@ def test_a_leader_stopped_past_its_lease_writes_nothing_and_rejoins_as_a_followe
     assert_once_each(ha, "web", 2)
     assert ha.planes[old].alive
     agents_follow(ha)
+
+
+def test_a_secret_sealed_by_one_leader_opens_on_the_next(ha):
+    """Every plane has the cluster's one secrets key (shared through the store like the CA): the
+    new leader builds a desired set with the secret the old leader sealed."""
+    ha.start_planes(2)
+    ha.add_nodes(1)
+    ha.apply(config() + "---\n" + secret(b"s3cret-pw") + "---\n" + consumer(replicas=1), "--timeout", CLI_TIMEOUT)
+    ha.wait_running("web", 1, timeout=120)
+    _, took = kill_leader(ha)
+    assert took < FAILOVER_S, f"no plane led for {took:.1f} s"
+    ha.wait_agents_connected(ha.leader(), timeout=60)
+    ha.apply(config() + "---\n" + secret(b"s3cret-pw") + "---\n" + consumer(replicas=2), "--timeout", CLI_TIMEOUT)
+    reps = {r["id"]: r["node"] for r in ha.wait_running("web", 2, timeout=120)}
+    c = container_of(ha, "web-1", reps["web-1"])        # its set was built by the new leader only
+    assert c is not None and main_process_env(c)["DB_PASSWORD"] == "s3cret-pw"
