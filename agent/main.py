@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="orchestra-agent",
                                 description="The orchestra node agent: runs the plane's desired "
                                             "containers on this node's Docker engine.")
-    p.add_argument("--server", required=True, type=_checked(names.address_problem), help="control plane HOST:PORT")
+    p.add_argument("--server", required=True, type=_checked(names.addresses_problem),
+                   help="control plane HOST:PORT, or the planes of one cluster: HOST:PORT,HOST:PORT,...")
     p.add_argument("--name", required=True, type=_checked(_node_name_problem), help="this node's name")
     p.add_argument("--labels", default="", type=_typed(names.parse_labels),
                    help="node labels, k=v,k2=v2")
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.relay_port <= 65535:
         parser.error("--relay-port must be from 0 to 65535")
     from agent.facts import route_source
-    advertise = args.advertise_address or route_source(args.server)
+    advertise = args.advertise_address or route_source(args.server.split(",")[0].strip())
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(message)s")
     from orchestra.security.credentials import JoinError, stored_credentials

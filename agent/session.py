@@ -11,6 +11,11 @@ right after a load).
 Between sessions: exponential back-off from 0.5 s doubling to 10 s, with jitter, reset after
 a session that was welcomed. A Refusal ends the agent with a non-zero exit (the plane will
 not serve this node as configured), unless it says to try again.
+
+Several planes (`--server a:7070,b:7070`): the agent talks to the one that leads
+(orchestra.endpoints). When its plane cannot be reached, says it does not lead (naming the
+leader, when it knows it) or ends a session with an error, the agent goes to the leader or the
+next plane at once (HOP_S); it backs off only after every plane was tried in a row.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from agent.runtime.docker import DockerRuntime, RuntimeUnavailable
 from agent.usage import UsageSampler
 from orchestra import transport
 from orchestra.api import agent_pb2, agent_pb2_grpc, types_pb2
+from orchestra.endpoints import Planes, redirect_of
 from orchestra.service_network import CLUSTER_DOMAIN, DEFAULT_RELAY_PORT, DNS_ADDRESS
 
 log = logging.getLogger("orchestra.agent")
@@ -43,6 +49,7 @@ IMAGES_EVERY_S = 5.0      # images loaded behind the agent's back (docker load b
 WELCOME_TIMEOUT_S = 30.0
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 10.0
+HOP_S = 0.1              # to the next plane: it may be the leader
 # gRPC codes that mean "you are not allowed", not "try later".
 FATAL_CODES = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 # A Refusal that says one of these is temporary.
@@ -55,7 +62,7 @@ class Refused(Exception):
 
 @dataclass
 class AgentConfig:
-    server: str
+    server: str                                  # one plane or several: a:7070,b:7070
     name: str
     labels: dict[str, str] = field(default_factory=dict)
     docker_host: str = "unix:///var/run/docker.sock"
@@ -70,9 +77,12 @@ class AgentConfig:
     files_dir: str | None = None                 # config and secret files, on a tmpfs (agent.container_files)
 
 
+CONNECT_TIMEOUT_S = 5.0    # a plane that takes the connection but never answers (stopped) is left for the next
+
+
 def open_channel(server: str, tls: transport.ClientTLS | None = None) -> grpc.Channel:
     """The one place the agent makes its channel: transport decides how it is secured."""
-    return transport.client_channel(server, tls)
+    return transport.client_channel(server, tls, connect_timeout_s=CONNECT_TIMEOUT_S)
 
 
 def next_backoff(delay: float) -> float:
@@ -109,6 +119,8 @@ class Agent:
         self.images_changed = threading.Event()      # look at the engine's images now
         self.image_loads = ImageLoads(self.runtime, config.name, on_loaded=self.images_changed.set)
         self.stop_event = threading.Event()
+        self.planes = Planes([a.strip() for a in config.server.split(",")])
+        self._hops = 0                 # planes tried in a row without a welcome
         self._session: Session | None = None
         self._lock = threading.Lock()
         self.datapath = None     # agent.services.datapath.DataPath, once started
@@ -164,6 +176,7 @@ class Agent:
                     self._session = session
                 if self.stop_event.is_set():
                     break
+                error = None
                 try:
                     session.run()
                 except Refused as e:
@@ -173,13 +186,14 @@ class Agent:
                         log.error("plane refused node %s: %s", self.config.name, e)
                         return 3
                 except grpc.RpcError as e:
+                    error = e
                     code = e.code() if hasattr(e, "code") else None
                     if code in FATAL_CODES:
                         log.error("plane does not accept this agent (%s): %s",
                                   code.name, e.details())
                         return 4
                     if not self.stop_event.is_set():
-                        log.warning("session with %s ended: %s%s", self.config.server,
+                        log.warning("session with %s ended: %s%s", self.planes.current,
                                     code.name if code else "error",
                                     f": {e.details()}" if hasattr(e, "details") and e.details()
                                     else "")
@@ -188,10 +202,14 @@ class Agent:
                         self._session = None
                 if session.welcomed:
                     delay = BACKOFF_INITIAL_S
-                wait = jittered(delay)
-                delay = next_backoff(delay)
+                    self._hops = 0
+                if self._next_plane(error, session.welcomed):
+                    wait = HOP_S
+                else:
+                    wait = jittered(delay)
+                    delay = next_backoff(delay)
                 if not self.stop_event.is_set():
-                    log.info("reconnecting to %s in %.1fs", self.config.server, wait)
+                    log.info("reconnecting to %s in %.1fs", self.planes.current, wait)
                 self.stop_event.wait(wait)
             return 0
         finally:
@@ -202,6 +220,19 @@ class Agent:
             self.usage.close()
             if self.datapath is not None:
                 self.datapath.close()
+
+    def _next_plane(self, error: grpc.RpcError | None, welcomed: bool) -> bool:
+        """Move to another plane after this session's end (several planes: whatever ended it, this
+        plane may no longer lead)? True: try it at once."""
+        if len(self.planes.addresses) == 1:
+            return False
+        leader = redirect_of(error)[1] if error is not None else ""
+        self.planes.move(leader)
+        self._hops += 1
+        if self._hops <= len(self.planes.addresses):
+            return True
+        self._hops = 0
+        return False
 
     def hello(self) -> agent_pb2.Hello:
         try:
@@ -266,7 +297,7 @@ class Session:
 
     def run(self) -> None:
         agent = self.agent
-        channel = open_channel(agent.config.server, agent.config.tls)
+        channel = open_channel(agent.planes.current, agent.config.tls)
         timer = None
         try:
             hello = agent.hello()
@@ -313,7 +344,7 @@ class Session:
             if not self.welcomed:
                 self.welcomed = True
                 log.info("connected to %s as node %s (heartbeat %.1fs, usage %.1fs)",
-                         agent.config.server, agent.config.name, self.heartbeat_s, self.usage_s)
+                         agent.planes.current, agent.config.name, self.heartbeat_s, self.usage_s)
                 for target, name in ((self._report, "report"), (self._sample, "usage"),
                                      (self._inventory, "images")):
                     t = threading.Thread(target=target, name=name, daemon=True)

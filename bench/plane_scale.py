@@ -253,7 +253,7 @@ def apply_all(plane: Plane, docs: list[tuple[str, str]], clients: int, deadline:
             local.stub = plane.stub()
         t = time.perf_counter()
         try:
-            local.stub.Apply(pb.ApplyRequest(workloads_json=[doc]), timeout=CALL_TIMEOUT_S)
+            local.stub.Apply(pb.ApplyRequest(documents_json=[doc]), timeout=CALL_TIMEOUT_S)
             with lock:
                 latencies.append(time.perf_counter() - t)
                 done.append(name)

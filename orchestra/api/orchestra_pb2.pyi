@@ -325,6 +325,36 @@ class LogChunk(_message.Message):
     data: bytes
     def __init__(self, replica: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
+class ListPlanesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PlaneInfo(_message.Message):
+    __slots__ = ("name", "address", "leader", "leader_since_ms", "started_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    LEADER_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    leader: bool
+    leader_since_ms: int
+    started_ms: int
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., leader: _Optional[bool] = ..., leader_since_ms: _Optional[int] = ..., started_ms: _Optional[int] = ...) -> None: ...
+
+class ListPlanesResponse(_message.Message):
+    __slots__ = ("planes", "store", "answered_by", "election")
+    PLANES_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    ELECTION_FIELD_NUMBER: _ClassVar[int]
+    planes: _containers.RepeatedCompositeFieldContainer[PlaneInfo]
+    store: str
+    answered_by: str
+    election: str
+    def __init__(self, planes: _Optional[_Iterable[_Union[PlaneInfo, _Mapping]]] = ..., store: _Optional[str] = ..., answered_by: _Optional[str] = ..., election: _Optional[str] = ...) -> None: ...
+
 class ListConfigsRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -135,6 +135,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_types__pb2.Node.FromString,
                 _registered_method=True)
+        self.ListPlanes = channel.unary_unary(
+                '/orchestra.v1.Orchestra/ListPlanes',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.FromString,
+                _registered_method=True)
         self.Exec = channel.stream_stream(
                 '/orchestra.v1.Orchestra/Exec',
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ExecRequest.SerializeToString,
@@ -292,6 +297,13 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPlanes(self, request, context):
+        """The planes sharing this cluster's store and which one leads; every plane answers it, leader or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Exec(self, request_iterator, context):
         """A command in a running replica's container, relayed over its node's agent stream (the plane
         never dials a node). First request `command`; answers: output as it comes, then `exit`.
@@ -428,6 +440,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.DrainNode,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'ListPlanes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlanes,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.SerializeToString,
             ),
             'Exec': grpc.stream_stream_rpc_method_handler(
                     servicer.Exec,
@@ -995,6 +1012,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/DrainNode',
             orchestra_dot_v1_dot_orchestra__pb2.DrainNodeRequest.SerializeToString,
             orchestra_dot_v1_dot_types__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlanes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/ListPlanes',
+            orchestra_dot_v1_dot_orchestra__pb2.ListPlanesRequest.SerializeToString,
+            orchestra_dot_v1_dot_orchestra__pb2.ListPlanesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ def _selector(ctx, param, value: str | None) -> Selector:
 
 @click.command()
 @click.argument("kind", type=click.Choice(sorted([*ALIASES, ALL]), case_sensitive=False),
-                metavar="nodes|workloads|replicas|services|configs|secrets|volumes|all")
+                metavar="nodes|workloads|replicas|services|configs|secrets|volumes|planes|all")
 @click.argument("name", required=False)
 @click.option("-o", "--output", type=click.Choice(FORMATS), default=None, help="wide table, or the API message as json/yaml")
 @click.option("-l", "--selector", callback=_selector, default=None, metavar="SELECTOR",
@@ -37,8 +37,8 @@ def _selector(ctx, param, value: str | None) -> Selector:
 @click.pass_context
 def get(ctx: click.Context, kind: str, name: str | None, output: str | None, selector: Selector, watch: bool,
         workload: str, node: str) -> None:
-    """List nodes, workloads, replicas, services, configs, secrets (keys and sizes only) or volumes
-    (all: nodes, workloads, replicas and services), or show one by NAME."""
+    """List nodes, workloads, replicas, services, configs, secrets (keys and sizes only), volumes or
+    the control planes (all: nodes, workloads, replicas and services), or show one by NAME."""
     kind = kind.lower()
     if name and kind == ALL:
         raise click.UsageError("`get all` takes no NAME")

@@ -1,5 +1,5 @@
-"""The kinds of object `get` lists (nodes, workloads, replicas, services, configs, secrets, volumes): how to
-fetch and filter each from the plane, its name, its table row and its API message.
+"""The kinds of object `get` lists (nodes, workloads, replicas, services, configs, secrets, volumes,
+planes): how to fetch and filter each from the plane, its name, its table row and its API message.
 
 Label selectors are applied here, on the client, with what the list calls already return:
 a node's labels, a workload's labels from its stored manifest, and for a replica the labels
@@ -19,8 +19,8 @@ ALIASES = {"nodes": "nodes", "node": "nodes", "no": "nodes",
            "replicas": "replicas", "replica": "replicas", "rep": "replicas",
            "services": "services", "service": "services", "svc": "services",
            "configs": "configs", "config": "configs", "secrets": "secrets", "secret": "secrets",
-           "volumes": "volumes", "volume": "volumes", "vol": "volumes"}
-# What `get all` lists (as kubectl's: not configs, secrets or volumes).
+           "volumes": "volumes", "volume": "volumes", "vol": "volumes", "planes": "planes", "plane": "planes"}
+# What `get all` lists (as kubectl's: not configs, secrets, volumes or planes).
 IN_ALL = ("nodes", "workloads", "replicas", "services")
 
 
@@ -106,6 +106,11 @@ def _volumes(target, f: Filters) -> list:
     return [v for v in found if not f.name or v.name == f.name]
 
 
+def _planes(target, f: Filters) -> list:
+    planes = target.call("ListPlanes", pb.ListPlanesRequest()).planes
+    return [p for p in planes if not f.name or p.name == f.name]
+
+
 def replica_workload(replica_id: str) -> str:
     """`web-2` -> `web` (replica ids are <workload>-<index>); "" when the id has no such form."""
     workload, dash, index = replica_id.rpartition("-")
@@ -127,4 +132,6 @@ KINDS = {
                     lambda s, wide: views.secret_row(s, wide)),
     "volumes": Kind("volumes", "volume", views.VOLUME_HEADERS, views.VOLUME_WIDE, _volumes, lambda v: v.name,
                     lambda v, wide: views.volume_row(v, wide)),
+    "planes": Kind("planes", "plane", views.PLANE_HEADERS, views.PLANE_WIDE, _planes, lambda p: p.name,
+                   lambda p, wide: views.plane_row(p, wide)),
 }

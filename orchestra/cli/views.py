@@ -16,6 +16,8 @@ WORKLOAD_HEADERS = ("name", "ready", "up-to-date", "available", "pending", "imag
 WORKLOAD_WIDE = ("revision", "rollout", "tenant", "cpu", "memory", "strategy", "labels")
 REPLICA_HEADERS = ("name", "workload", "node", "phase", "ready", "restarts", "age")
 REPLICA_WIDE = ("revision", "incarnation", "container", "reason")
+PLANE_HEADERS = ("name", "address", "role", "leading", "age")
+PLANE_WIDE = ("leader-since",)
 SERVICE_HEADERS = ("name", "address", "ports", "endpoints", "age")
 SERVICE_WIDE = ("selector", "workloads")
 
@@ -138,6 +140,16 @@ def replica_usage_row(r: t.Replica) -> list[str]:
 
 def event_row(e: t.Event, now_ms: int | None = None) -> list[str]:
     return [age(e.time_ms, now_ms), e.type, e.reason, f"{e.kind}/{e.object}", shorten(e.message, 120)]
+
+
+def plane_row(p: pb.PlaneInfo, wide: bool, now_ms: int | None = None) -> list[str]:
+    """A plane: whether it leads and for how long; AGE is how long it has been a candidate."""
+    row = [p.name, p.address or "-", "leader" if p.leader else "follower",
+           age(p.leader_since_ms, now_ms) if p.leader else "-", age(p.started_ms, now_ms)]
+    if wide:
+        row.append(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p.leader_since_ms / 1000))
+                   if p.leader and p.leader_since_ms else "-")
+    return row
 
 
 CONFIG_HEADERS = ("name", "keys", "size", "version", "used-by", "age")

@@ -3,7 +3,7 @@
 Found by precedence: `--config PATH` > `$ORCHESTRA_CONFIG` > `~/.orchestra/config`.
 A JSON object:
 
-  {"server": "127.0.0.1:7443",
+  {"server": "127.0.0.1:7443",          (or the planes of one cluster: "a:7443,b:7443")
    "ca_pem": "-----BEGIN CERTIFICATE-----...", "cert_pem": "...", "key_pem": "..."}
 
 Instead of the inline `*_pem` fields, `ca`, `cert` and `key` may name PEM files (relative
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from orchestra.security.private_files import write_private
+from orchestra.spec.names import addresses_problem
 from orchestra.transport import ClientTLS
 
 ENV_VAR = "ORCHESTRA_CONFIG"
@@ -61,8 +62,9 @@ def load_client_config(explicit: str | os.PathLike | None = None,
     if not isinstance(data, dict):
         raise ConfigError(f"client config {path}: expected a JSON object")
     server = data.get("server")
-    if not isinstance(server, str) or ":" not in server:
-        raise ConfigError(f"client config {path}: 'server' must be host:port")
+    if not isinstance(server, str) or addresses_problem(server):
+        raise ConfigError(f"client config {path}: 'server' must be host:port, or several separated by commas "
+                          f"(the planes of one cluster)")
     pems = {}
     for field in ("ca", "cert", "key"):
         pems[field] = _pem(data, field, path)

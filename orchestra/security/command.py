@@ -49,12 +49,14 @@ class _Conn:
                 _fail(f"this command needs the admin's client certificate: {target.config_problem}")
             self.server, self.tls, self.path = target.address, target.tls, target.config_path
             self._describe = target.failure
+            self._target = target
         else:
+            self._target = None
             try:
                 cfg = load_client_config(group_config or _config_option(ctx))
             except ConfigError as e:
                 _fail(str(e))
-            self.server, self.tls, self.path = cfg.server, cfg.tls, str(cfg.path)
+            self.server, self.tls, self.path = cfg.server.split(",")[0].strip(), cfg.tls, str(cfg.path)
             self._describe = None
 
     def stub(self):
@@ -63,6 +65,13 @@ class _Conn:
         return security_pb2_grpc.SecurityStub(transport.client_channel(self.server, self.tls))
 
     def call(self, method: str, request):
+        if self._target is not None:    # the main CLI's connection: it finds the leading plane
+            from orchestra.api import security_pb2_grpc
+            from orchestra.cli.failure import CliError
+            try:
+                return self._target.call(method, request, timeout=RPC_TIMEOUT, stub=security_pb2_grpc.SecurityStub)
+            except CliError as e:
+                _fail(str(e))
         try:
             return getattr(self.stub(), method)(request, timeout=RPC_TIMEOUT)
         except grpc.RpcError as e:

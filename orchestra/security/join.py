@@ -19,6 +19,7 @@ from orchestra.security.credentials import (TLS_DIR, JoinError, NodeCredentials,
 from orchestra.security.enrolment import PinningError, enrolment_client_credentials, fetch_pinned_ca
 from orchestra.security.identity import serial_hex
 from orchestra.security.tokens import TokenError, check_token, parse_token
+from orchestra.endpoints import Planes, redirect_of
 from orchestra.transport import ClientTLS, client_channel
 
 if TYPE_CHECKING:
@@ -31,7 +32,12 @@ BUSY_RETRY_S = 30.0
 
 
 class PlaneUnreachable(JoinError):
-    """The plane could not be reached (yet): worth retrying, unlike a refusal."""
+    """The plane could not be reached (yet), or does not lead: worth retrying (on the leader, when it
+    named one: `leader`), unlike a refusal."""
+
+    def __init__(self, message: str, leader: str = ""):
+        super().__init__(message)
+        self.leader = leader
 
 
 class NodeNameBusy(JoinError):
@@ -120,7 +126,8 @@ def join_cluster(address: str, token: str, node_name: str, state_dir: str | path
             agent_pb2.JoinRequest(token=parsed.credential, node_name=node_name, csr_pem=csr_pem), timeout=timeout)
     except grpc.RpcError as e:
         if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            raise PlaneUnreachable(f"the plane at {address} did not answer Join: {e.details()}") from None
+            raise PlaneUnreachable(f"the plane at {address} did not answer Join: {e.details()}",
+                                   leader=redirect_of(e)[1]) from None
         if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
             raise NodeNameBusy(f"the plane at {address} refused to join node {node_name!r}: {e.details()}") from None
         raise JoinError(f"the plane at {address} refused to join node {node_name!r}: "
@@ -159,13 +166,23 @@ def node_credentials_retrying(address: str, node_name: str, state_dir: str | pat
                               busy_for_s: float = BUSY_RETRY_S) -> NodeCredentials | None:
     """node_credentials, waiting with back-off (0.5 s doubling to 10 s) while the plane is unreachable,
     and for up to `busy_for_s` while it still counts a node of this name as connected. Other refusals
-    raise JoinError at once; returns None if `should_stop` turns true while waiting."""
+    raise JoinError at once; returns None if `should_stop` turns true while waiting. `address` may
+    name several planes (a:7070,b:7070): the join goes to the one that leads (orchestra.endpoints),
+    backing off only once every plane was tried in a row."""
+    planes = Planes([a.strip() for a in address.split(",")])
     delay = 0.5
     waited_busy = 0.0
+    hops = 0
     while True:
         try:
-            return node_credentials(address, node_name, state_dir, token)
+            return node_credentials(planes.current, node_name, state_dir, token)
         except PlaneUnreachable as e:
+            if len(planes.addresses) > 1 and hops < len(planes.addresses):
+                planes.move(e.leader)
+                hops += 1
+                continue
+            hops = 0
+            planes.move(e.leader)
             log.warning("cannot join yet (retrying in %.1fs): %s", delay, e)
         except NodeNameBusy as e:
             if waited_busy >= busy_for_s:

@@ -51,7 +51,7 @@ class Revisions:
     def __init__(self, store: Store, catalog: WorkloadCatalog):
         self.store = store
         self.catalog = catalog
-        self.records = {w.name: w for w in store.list_workloads()}
+        self._records: dict[str, WorkloadRecord | None] = {}     # looked up when first needed
         self._found: dict[tuple[str, int], RevisionSpec | None] = {}
 
     def of(self, workload: str, revision: int) -> RevisionSpec | None:
@@ -61,7 +61,9 @@ class Revisions:
         return self._found[key]
 
     def _look_up(self, workload: str, revision: int) -> RevisionSpec | None:
-        rec = self.records.get(workload)
+        if workload not in self._records:
+            self._records[workload] = self.store.get_workload(workload)
+        rec = self._records[workload]
         if rec is None:
             return None
         rev = self.store.get_revision(workload, revision)

@@ -155,12 +155,21 @@ def _counted(fn, name: str, timed: bool):
 
 def _counted_stream(fn, name: str):
     def call(request, context):
+        counted = threading.Lock()
         failed = True
+
+        def count(code: str) -> None:
+            if counted.acquire(blocking=False):
+                API_REQUESTS.labels(name, code).inc()
+
+        # A stream its client cancels may never be iterated again (the asyncio server drops it), so
+        # its end is counted when the call ends, unless the stream ended first.
+        context.add_callback(lambda: count("CANCELLED"))
         try:
             yield from fn(request, context)
             failed = False
         finally:
-            API_REQUESTS.labels(name, _code(context, failed)).inc()
+            count(_code(context, failed))
     return call
 
 
@@ -193,7 +202,15 @@ class PlaneCollector(Collector):
         from orchestra.server.messages import node_pb
         from orchestra.server.service import Counts
 
-        plane = self.plane
+        # A plane among several (orchestra.server.leadership) has state to show only while it leads.
+        current = getattr(self.plane, "current_plane", None)
+        plane = current() if current is not None else self.plane
+        yield _family("orchestra_build_info", "The plane's version (always 1)", ["version", "python"],
+                      [((self.version, platform.python_version()), 1)])
+        yield _family("orchestra_plane_leader", "1 when this plane leads (runs the controllers, serves the API)", [],
+                      [((), 0 if plane is None else 1)])
+        if plane is None:
+            return
         store = plane.store
         now = plane.clock_ms()
         nodes = store.list_nodes()
@@ -206,8 +223,6 @@ class PlaneCollector(Collector):
             if r.node:
                 by_node.setdefault(r.node, []).append(r)
 
-        yield _family("orchestra_build_info", "The plane's version (always 1)", ["version", "python"],
-                      [((self.version, platform.python_version()), 1)])
         states = {s: 0 for s in NODE_STATES}
         for n in nodes:
             states[n.status] = states.get(n.status, 0) + 1

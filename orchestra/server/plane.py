@@ -9,7 +9,9 @@ tick (and at once when something asks for it), so work left by a crash resumes o
     endpoints   services' ready replicas -> every agent (and which retired replicas may stop)
     publisher   each node's desired set -> its agent
 
-Controller passes are serialised by one lock; each writes in its own transactions.
+Controller passes are serialised by one lock; each writes in its own transactions. Users'
+changes that arrive together share a pass (`settle`). The state is held in memory and written
+through in batches (orchestra.store.cache): a Plane wraps the store it is given in one.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from orchestra.server.events import EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.service import UserService
 from orchestra.store.base import Store
+from orchestra.store.cache import CachedStore
 
 log = logging.getLogger("orchestra.server")
 
@@ -45,6 +48,7 @@ class Plane:
                  secret_box: SecretBox | None = None):
         """`secret_box`: the key secrets are sealed with (the server's, from its data dir; a plane
         over an in-memory store gets one that lives as long as it)."""
+        store = store if isinstance(store, CachedStore) else CachedStore(store)
         self.store = store
         self.secret_box = secret_box or SecretBox.ephemeral()
         self.clock_ms = clock_ms
@@ -66,6 +70,8 @@ class Plane:
                                    default_strategy, settle=self.settle, stopping=lambda: self.stopping,
                                    secret_box=self.secret_box)
         self._passes = threading.RLock()
+        self._passes_started = 0
+        self._count_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,6 +112,8 @@ class Plane:
 
     def run_controllers_once(self) -> None:
         with self._passes:
+            with self._count_lock:
+                self._passes_started += 1
             now = self.clock_ms()
             if self.liveness.run_once(now):
                 self.scheduler.wake()
@@ -120,7 +128,7 @@ class Plane:
                 self.publisher.mark()
             self.endpoints.run_once(now)
             if self.endpoints.waiting():   # acknowledgements (or the time limit) may release a stop
-                self.publisher.mark()
+                self.publisher.touch(self.endpoints.held_nodes())
             self.publisher.run_once(now)
 
     def settle(self, workloads: Iterable[str] = ()) -> None:
@@ -130,7 +138,12 @@ class Plane:
         self.scheduler.wake()
         self.publisher.mark()
         self.endpoints.mark()
-        self.run_controllers_once()
+        with self._count_lock:
+            wanted = self._passes_started + 1     # any pass that starts from now on sees this change
+        with self._passes:
+            if self._passes_started >= wanted:
+                return                            # another caller's pass did (we held the lock after it)
+            self.run_controllers_once()
 
     # -- what the hub tells --------------------------------------------------------------------
     def _replicas_changed(self, workloads: set[str]) -> None:
@@ -141,14 +154,14 @@ class Plane:
         self._wake.set()
 
     def _node_arrived(self, node: str, last_revision: int) -> None:
-        """A node (re)connected or became Ready: its desired set now, and maybe pending replicas for it."""
-        with self._passes:
-            now = self.clock_ms()
-            session = self.hub.sessions.get(node)
-            if session is not None:
-                self.endpoints.floor(session.endpoints_ack)
-            self.endpoints.mark()       # its address may be new, or it is Ready again
-            self.endpoints.run_once(now, node=node)
-            self.publisher.run_once(now, floors={node: last_revision} if last_revision else None,
-                                    node=node)
+        """A node (re)connected or became Ready: its desired set and the endpoints now, and maybe pending
+        replicas for it. Not inside a controller pass (the publisher's and the endpoints controller's own
+        locks order what they send): an agent's session must not wait for a whole pass."""
+        now = self.clock_ms()
+        session = self.hub.sessions.get(node)
+        if session is not None:
+            self.endpoints.floor(session.endpoints_ack)
+        self.endpoints.mark()       # its address may be new, or it is Ready again
+        self.endpoints.run_once(now, node=node)
+        self.publisher.run_once(now, floors={node: last_revision} if last_revision else None, node=node)
         self.wake()

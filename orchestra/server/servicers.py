@@ -137,6 +137,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
     def DrainNode(self, request, context):
         return self.service.drain_node(request.name, request.include_daemons)
 
+    @_unary
+    def ListPlanes(self, request, context):
+        return self.service.list_planes()      # orchestra.server.leadership answers it, on every plane
+
     @_streaming
     def Exec(self, request_iterator, context):
         yield from self.service.exec(request_iterator, context.is_active)

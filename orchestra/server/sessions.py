@@ -11,6 +11,7 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 import grpc
 
@@ -35,6 +36,8 @@ class AgentSession:
         self.last_sent_ms = 0
         self.ended = threading.Event()
         self.log_requests: set[str] = set()
+        # Called after each put: the stream that drains the outbox waits on its event loop, not on the queue.
+        self.notify: Callable[[], None] = lambda: None
         # Endpoints (orchestra.server.controllers.endpoints): what was sent, and what the agent says it routes by.
         self.last_sent_endpoints = -1
         self.last_sent_endpoints_ms = 0
@@ -43,11 +46,13 @@ class AgentSession:
     def send(self, msg: agent_pb2.PlaneMessage) -> None:
         if not self.ended.is_set():
             self.outbox.put(msg)
+            self.notify()
 
     def end(self, code: grpc.StatusCode | None, message: str) -> None:
         if not self.ended.is_set():
             self.ended.set()
             self.outbox.put(SessionEnd(code, message))
+            self.notify()
 
 
 class SessionRegistry:

@@ -122,12 +122,15 @@ def mark_deleting(store: Store, events: EventLog, recs: Iterable[VolumeRecord], 
     return out
 
 
-def removals(store: Store, replicas: Iterable[ReplicaRecord]) -> dict[str, list[VolumeRecord]]:
+def removals(store: Store, replicas: Iterable[ReplicaRecord],
+             nodes: Iterable[str] | None = None) -> dict[str, list[VolumeRecord]]:
     """node -> its Deleting volumes that no container can still use: no replica of their slot is bound
-    there (`replicas`: every bound replica, Terminating ones included)."""
+    there (`replicas`: every bound replica of those nodes, Terminating ones included). `nodes`: only
+    these nodes' volumes (None: every node's)."""
     busy = {(r.node, r.workload, r.index) for r in replicas if r.node}
     out: dict[str, list[VolumeRecord]] = defaultdict(list)
-    for v in store.list(VolumeRecord):
+    found = store.list(VolumeRecord) if nodes is None else [v for n in nodes for v in store.list(VolumeRecord, node=n)]
+    for v in found:
         if v.state == VOLUME_DELETING and v.node and (v.node, v.workload, v.index) not in busy:
             out[v.node].append(v)
     return out

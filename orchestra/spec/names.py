@@ -202,3 +202,25 @@ def address_problem(text: str) -> str | None:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7070)"
     return None
+
+
+def addresses_problem(text: str) -> str | None:
+    """One or more HOST:PORT separated by commas: the planes of one cluster (a:7070,b:7070)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        return f"{text!r} is not HOST:PORT[,HOST:PORT...] (e.g. 127.0.0.1:7070 or a:7070,b:7070)"
+    for p in parts:
+        problem = address_problem(p)
+        if problem:
+            return problem if len(parts) == 1 else f"{text!r}: {problem}"
+    if len(set(parts)) != len(parts):
+        return f"{text!r} names an address twice"
+    return None
+
+
+def parse_addresses(text: str) -> list[str]:
+    """`a:7070, b:7070` -> ["a:7070", "b:7070"]; ValueError with addresses_problem's reason."""
+    problem = addresses_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return [p.strip() for p in text.split(",")]

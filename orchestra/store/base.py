@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from contextlib import AbstractContextManager
-from typing import Any, Iterable, TypeVar
+from typing import Any, Iterable, Sequence, TypeVar
 
 from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, ReplicaRecord, RevisionRecord,
                                      RevokedCertificateRecord, WorkloadRecord)
@@ -62,6 +62,27 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def last_event_id(self) -> int: ...
+
+    @abc.abstractmethod
+    def put_events(self, events: Sequence[EventRecord]) -> None:
+        """Adds events with the ids they carry (higher than any stored: orchestra.store.cache gives them),
+        keeping only the newest `retention` as add_event does."""
+
+    # -- batches (what orchestra.store.cache writes) -----------------------------------------
+    def apply_batch(self, puts: Sequence[Any], deletes: Sequence[tuple[type, str]],
+                    events: Sequence[EventRecord]) -> None:
+        """Records put, records deleted and events added, as ONE all-or-nothing change."""
+        with self.transaction():
+            for record in puts:
+                self.put(record)
+            for cls, key in deletes:
+                self.delete(cls, key)
+            if events:
+                self.put_events(events)
+
+    def flush(self) -> None:
+        """Returns once everything written so far is durable: at once for a backend whose every
+        commit is (a cache in front of one waits for its queue)."""
 
     # -- nodes --------------------------------------------------------------------------------
     def get_node(self, name: str) -> NodeRecord | None:

@@ -462,6 +462,29 @@ class EtcdStore(Store):
         txn.events.append((new_id, _event_json(e), obj))
         return new_id
 
+    def put_events(self, events) -> None:
+        with self._implicit() as txn:
+            for e in events:
+                txn.events.append((e.id, _event_json(e), e.object))
+            txn.event_seq = max([txn.event_seq or 0, *(e.id for e in events)]) - len(txn.events)
+
+    def apply_batch(self, puts, deletes, events) -> None:
+        """ONE etcd Txn that reads nothing (its writer holds the state, orchestra.store.cache): blind
+        puts and deletes, events with their ids; fenced like any write through this view."""
+        s = self._s
+        with s.lock:
+            txn = _Txn()
+            if self.fence is not None:
+                txn.fences.add(self.fence)
+            for record in puts:
+                txn.writes[self._key(record.KIND, record.key)] = codec.dumps(record).encode()
+            for cls, key in deletes:
+                txn.writes[self._key(cls.KIND, key)] = None
+                txn.deleted_kinds.add(self._kind_prefix(cls.KIND))
+            for e in events:
+                txn.events.append((e.id, _event_json(e), e.object))
+            self._commit(txn)
+
     def _after_events(self, last_id: int, added: int) -> None:
         """Sweeps index entries of events past retention, now and then (their main keys go in
         each commit; entries of a swept-late event are never returned: see list_events)."""

@@ -265,3 +265,19 @@ class RevokedCertificateRecord:
     def key(self) -> str:
         return self.serial
 
+
+
+@dataclass
+class ClusterKeysRecord:
+    """The key material every plane of a cluster shares, sealed with the plane token
+    (orchestra.security.cluster_keys); one record, written by the cluster's first plane."""
+    KIND: ClassVar[str] = "cluster_keys"
+    name: str
+    sealed: str                                         # base64 of nonce + AES-256-GCM ciphertext
+    ca_fingerprint: str                                 # of the CA inside: which cluster it is
+    created_at_ms: int = 0
+    created_by: str = ""                                # the plane that made it
+
+    @property
+    def key(self) -> str:
+        return self.name

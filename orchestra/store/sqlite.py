@@ -221,6 +221,33 @@ class SqliteStore(Store):
                 self._exec("DELETE FROM events WHERE id <= ?", (new_id - self.event_retention,))
             return new_id
 
+    def _exec_many(self, sql: str, rows: list) -> None:
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+
+    def put_events(self, events) -> None:
+        if not events:
+            return
+        with self.transaction():
+            self._exec_many("INSERT INTO events (id, time_ms, kind, object, type, reason, message) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(e.id, e.time_ms, e.kind, e.object, e.type, e.reason, e.message) for e in events])
+            newest = max(e.id for e in events)
+            if newest > self.event_retention:
+                self._exec("DELETE FROM events WHERE id <= ?", (newest - self.event_retention,))
+
+    def apply_batch(self, puts, deletes, events) -> None:
+        with self.transaction():
+            if puts:
+                self._exec_many("INSERT OR REPLACE INTO records (kind, key, workload, node, data) VALUES (?, ?, ?, ?, ?)",
+                                [(r.KIND, r.key, getattr(r, "workload", ""), getattr(r, "node", ""), codec.dumps(r))
+                                 for r in puts])
+            if deletes:
+                self._exec_many("DELETE FROM records WHERE kind = ? AND key = ?", [(c.KIND, k) for c, k in deletes])
+            self.put_events(events)
+
     def list_events(self, after_id: int = 0, obj: str = "", limit: int = 0) -> list[EventRecord]:
         sql = "SELECT id, time_ms, kind, object, type, reason, message FROM events WHERE id > ?"
         params: list = [after_id]

@@ -113,6 +113,7 @@ class EndpointsController:
         self._last_compute_ms = 0
         # Terminating replicas that services may route to -> (first revision without them, since when).
         self._leaving: dict[str, tuple[int, int]] = {}
+        self._held_nodes: set[str] = set()     # the nodes of those replicas
         self._lock = threading.RLock()
 
     def mark(self) -> None:
@@ -140,6 +141,8 @@ class EndpointsController:
                 self._dirty = False
                 self._last_compute_ms = now_ms
                 changed = self._recompute(now_ms)
+            if changed:
+                self.store.flush()      # no agent routes by a revision that could still be lost
             msg = None
             for s in self.sessions.all():
                 if node and s.node != node:
@@ -168,7 +171,9 @@ class EndpointsController:
 
     def _track_leaving(self, snap: Snapshot, now_ms: int) -> None:
         routed = {name for name, labels in snap.labels.items() if any(s.matches(labels) for _, s in snap.services)}
-        leaving = {r.id for r in snap.replicas if lifecycle.is_terminating(r) and r.workload in routed}
+        held = [r for r in snap.replicas if lifecycle.is_terminating(r) and r.workload in routed]
+        leaving = {r.id for r in held}
+        self._held_nodes = {r.node for r in held if r.node}
         for rid in list(self._leaving):
             if rid not in leaving:
                 del self._leaving[rid]
@@ -191,4 +196,9 @@ class EndpointsController:
         """Some Terminating replica is still held for acknowledgements."""
         with self._lock:
             return bool(self._leaving)
+
+    def held_nodes(self) -> set[str]:
+        """The nodes of the Terminating replicas held for acknowledgements."""
+        with self._lock:
+            return set(self._held_nodes)
 

@@ -10,9 +10,17 @@ its container is gone. A Terminating replica that services may still route to st
 node's set (still running) until the endpoints controller says every node stopped routing to it
 (`may_stop`): only then does it leave the set, and its container get SIGTERM.
 
+Only the sets of nodes that a change touched are rebuilt (orchestra.server.controllers.node_changes,
+told by the store), plus every set every RECOMPUTE_EVERY_MS; a set's message is built once per
+revision and re-sent as it is. Nothing is sent before the store has written what the set came
+from (`store.flush()`), so that no agent acts on a change that could still be lost.
+
 A node's set also names the Docker volumes it should remove (orchestra.server.volumes), and each
 ContainerSpec carries its volumes, config and secret files and variables (orchestra.server.mounts):
-secrets go only to the node that runs a replica using them, over that node's own stream.
+secrets go only to the node that runs a replica using them, over that node's own stream. A set
+whose content cannot be built (mounts.ContentError: a secret that does not open, a missing claim)
+is not sent and leaves no message behind: the node keeps the set it has, the error is logged once,
+and the next pass builds it again.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ from orchestra.api import agent_pb2
 from orchestra.security.secret_box import SecretBox
 from orchestra.server import lifecycle, mounts, volumes
 from orchestra.server.catalog import Revisions, WorkloadCatalog
+from orchestra.server.controllers.node_changes import NodeChanges
 from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
@@ -43,6 +52,7 @@ class NodeSet:
     revision: int
     replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
     remove_volumes: list[str] = field(default_factory=list)       # sorted
+    message: agent_pb2.DesiredSet | None = None                   # built when first sent without error
 
 
 def digest(replicas: list[ReplicaRecord], remove_volumes: list[str] = ()) -> str:
@@ -69,29 +79,36 @@ class Publisher:
         self.may_stop = may_stop
         self._sets: dict[str, NodeSet] = {}     # node -> as last computed
         self._last_compute_ms = 0
-        self._dirty = True
+        self.changes = NodeChanges(store)
         self._lock = threading.RLock()          # sets reach a session in revision order
 
     def mark(self) -> None:
-        """Bindings may have changed: recompute the sets on the next pass."""
-        self._dirty = True
+        """Bindings may have changed: recompute the sets on the next pass (a store that tells its
+        changes says which nodes' sets to recompute by itself)."""
+        if not self.changes.tracked:
+            self.changes.everything()
+
+    def touch(self, nodes: set[str]) -> None:
+        """Recompute these nodes' sets on the next pass although the store did not change them (a held
+        stop that the endpoints controller may now release)."""
+        self.changes.add(nodes)
 
     def run_once(self, now_ms: int, floors: dict[str, int] | None = None, node: str = "") -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
         `floors` (node -> revision) forces a revision above what an agent says it already applied
         (e.g. after the plane's store was replaced)."""
         with self._lock:
-            if node or self._dirty or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
-                if not node:
-                    self._dirty = False
-                    self._last_compute_ms = now_ms
-                sets = self.sync(floors, node, now_ms)
-                if node:
-                    self._sets.update(sets)
-                else:
-                    self._sets = sets
+            if node:
+                self._keep(self.sync(floors, nodes={node}, now_ms=now_ms))
             else:
-                sets = self._sets
+                changed = self.changes.take()
+                if changed is None or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
+                    self._last_compute_ms = now_ms
+                    self._keep(self.sync(floors, now_ms=now_ms), every=True)
+                elif changed:
+                    self._keep(self.sync(floors, nodes=changed, now_ms=now_ms))
+            sets = self._sets
+            self.store.flush()
             revisions: Revisions | None = None
             claims: volumes.Claims | None = None
             for s in self.sessions.all():
@@ -99,32 +116,50 @@ class Publisher:
                 if ns is None or (node and s.node != node):
                     continue
                 if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
-                    revisions = revisions or Revisions(self.store, self.catalog)
-                    claims = claims or volumes.Claims(self.store)
-                    try:
-                        msg = self.message(ns, revisions, self.secret_box, claims)
-                    except mounts.ContentError as exc:
-                        # The node keeps the set it has (level-triggered: nothing is lost by waiting).
-                        if self._content_errors.get(s.node) != str(exc):
-                            log.error("desired set of node %s not sent: %s", s.node, exc)
-                        self._content_errors[s.node] = str(exc)
-                        continue
-                    self._content_errors.pop(s.node, None)
+                    if ns.message is None:
+                        revisions = revisions or Revisions(self.store, self.catalog)
+                        claims = claims or volumes.Claims(self.store)
+                        try:
+                            ns.message = self.message(ns, revisions, self.secret_box, claims)
+                        except mounts.ContentError as exc:
+                            # The node keeps the set it has (level-triggered: nothing is lost by waiting);
+                            # no message is kept, so the next pass tries again.
+                            if self._content_errors.get(s.node) != str(exc):
+                                log.error("desired set of node %s not sent: %s", s.node, exc)
+                            self._content_errors[s.node] = str(exc)
+                            continue
+                        self._content_errors.pop(s.node, None)
                     s.last_sent_revision = ns.revision
                     s.last_sent_ms = now_ms
-                    s.send(agent_pb2.PlaneMessage(desired=msg))
+                    s.send(agent_pb2.PlaneMessage(desired=ns.message))
 
-    def sync(self, floors: dict[str, int] | None = None, node: str = "", now_ms: int = 0) -> dict[str, NodeSet]:
-        """Bump and persist the revision of every node (or only `node`) whose set changed, in one
-        transaction; returns those nodes' current sets."""
+    def _keep(self, sets: dict[str, NodeSet], every: bool = False) -> None:
+        """Take newly computed sets; a set of the same revision keeps the message already built."""
+        kept = {} if every else self._sets
+        for name, ns in sets.items():
+            old = self._sets.get(name)
+            kept[name] = old if old is not None and old.revision == ns.revision else ns
+        self._sets = kept
+
+    def sync(self, floors: dict[str, int] | None = None, node: str = "",
+             nodes: set[str] | None = None, now_ms: int = 0) -> dict[str, NodeSet]:
+        """Bump and persist the revision of every node (or only `node`, or `nodes`) whose set changed, in
+        one transaction; returns those nodes' current sets."""
         floors = floors or {}
+        if node:
+            nodes = {node}
         out = {}
         with self.store.transaction():
-            workloads = {w.name for w in self.store.list_workloads()}
+            if nodes is None:
+                node_records = self.store.list_nodes()
+                bound = self.store.list_replicas(bound=True)
+            else:
+                node_records = [n for n in map(self.store.get_node, sorted(nodes)) if n is not None]
+                bound = [r for n in node_records for r in self.store.list_replicas(node=n.name)]
+            workloads = {w for w in {r.workload for r in bound} if self.store.get_workload(w) is not None}
             wanted: dict[str, list[ReplicaRecord]] = defaultdict(list)
             stopping: dict[str, list[ReplicaRecord]] = defaultdict(list)
-            bound = self.store.list_replicas(node=node, bound=True)
-            removals = volumes.removals(self.store, bound)
+            removals = volumes.removals(self.store, bound, None if nodes is None else [n.name for n in node_records])
             for r in bound:
                 if r.workload not in workloads:
                     continue
@@ -132,9 +167,7 @@ class Publisher:
                     stopping[r.node].append(r)
                 else:
                     wanted[r.node].append(r)
-            one = self.store.get_node(node) if node else None
-            nodes = ([one] if one is not None else []) if node else self.store.list_nodes()
-            for n in nodes:
+            for n in node_records:
                 replicas = sorted(wanted.get(n.name, []), key=lambda r: r.id)
                 removing = sorted(removals.get(n.name, []), key=lambda v: v.name)
                 d = digest(replicas, [v.name for v in removing])

@@ -25,6 +25,9 @@ from orchestra.store.base import Store
 from orchestra.store.records import READY, NodeRecord, ReplicaRecord
 
 RETRY_EVERY_MS = 5_000     # unplaceable replicas are tried again this often (and whenever something changed)
+# Replicas whose decisions one transaction writes: with their events well within the 10,000 operations
+# of one etcd transaction (orchestra.store.etcd).
+COMMIT_CHUNK = 1_000
 
 
 @dataclass
@@ -110,10 +113,17 @@ class SchedulerController:
         return result
 
     def commit(self, result: ScheduleResult, pending: Sequence[PendingReplica], now_ms: int) -> None:
-        """Write one pass back, in ONE transaction. Each record is checked again: whatever changed since
-        the snapshot (a replica deleted or bound, a node gone NotReady) is left to the next pass."""
+        """Write one pass back, in transactions of COMMIT_CHUNK replicas (the preemptions with the first):
+        each decision stands alone, and one transaction of a whole large backlog would exceed what
+        one etcd transaction may hold. Each record is checked again: whatever changed since the
+        snapshot (a replica deleted or bound, a node gone NotReady) is left to the next pass."""
+        for start in range(0, max(1, len(pending)), COMMIT_CHUNK):
+            self._commit_chunk(result, pending[start:start + COMMIT_CHUNK], now_ms, preempt=start == 0)
+
+    def _commit_chunk(self, result: ScheduleResult, pending: Sequence[PendingReplica], now_ms: int,
+                      preempt: bool) -> None:
         with self.store.transaction():
-            for p in result.preemptions:
+            for p in result.preemptions if preempt else ():
                 victim = self.store.get_replica(p.victim)
                 if victim is not None and victim.node == p.node and not lifecycle.is_terminating(victim):
                     lifecycle.preempt(self.store, self.events, victim, p.for_replica, p.reason, now_ms)

@@ -1,5 +1,6 @@
 """One contract for every store backend: SQLite (file and memory) and etcd (a real member,
-tests/support/etcd.py; this is why the suite lives in the integration tier)."""
+tests/support/etcd.py; this is why the suite lives in the integration tier), and for the
+plane's in-memory cache in front of each (orchestra.store.cache)."""
 from __future__ import annotations
 
 import threading
@@ -8,20 +9,28 @@ import pytest
 
 from orchestra.spec.model import Resources, Taint
 from orchestra.store import JoinTokenRecord, NodeRecord, ReplicaRecord, SqliteStore, WorkloadRecord
+from orchestra.store.cache import CachedStore
 from orchestra.store.etcd import EtcdStore
+from orchestra.store.records import EventRecord
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", "etcd"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "etcd", "cached-sqlite", "cached-etcd"])
 def store(request, tmp_path):
-    if request.param == "sqlite-file":
+    backend = request.param.removeprefix("cached-")
+    if backend == "sqlite-file" or backend == "sqlite":
         s = SqliteStore(str(tmp_path / "state.db"), event_retention=50)
-    elif request.param == "sqlite-memory":
+    elif backend == "sqlite-memory":
         s = SqliteStore(":memory:", event_retention=50)
     else:
         cluster = request.getfixturevalue("etcd_cluster")
         s = EtcdStore(cluster.endpoints, cluster.tls, prefix=request.getfixturevalue("etcd_prefix"),
                       event_retention=50)
-    yield s
+    if request.param.startswith("cached-"):
+        cache = CachedStore(s, event_retention=50)
+        yield cache
+        cache.close()
+    else:
+        yield s
     s.close()
 
 
@@ -145,3 +154,23 @@ def test_records_come_back_as_fresh_copies(store):
     first = store.get(NodeRecord, "n1")
     first.labels["zone"] = "b"
     assert store.get(NodeRecord, "n1").labels == {"zone": "a"}
+
+
+def test_a_batch_is_written_whole(store):
+    store.put(ReplicaRecord(id="old-0", workload="old", index=0))
+    store.add_event(1, "Replica", "old-0", "Normal", "Created", "first")
+    last = store.last_event_id()
+    events = [EventRecord(last + 1, 2, "Replica", "web-0", "Normal", "Scheduled", "a"),
+              EventRecord(last + 2, 3, "Replica", "web-1", "Normal", "Scheduled", "b")]
+    if isinstance(store, CachedStore):       # a cache gives event ids itself; its backend takes batches
+        store.backing.apply_batch([ReplicaRecord(id="web-0", workload="web", index=0)], [(ReplicaRecord, "old-0")],
+                                  events)
+        store.reload()
+    else:
+        store.apply_batch([ReplicaRecord(id="web-0", workload="web", index=0), NodeRecord(name="n1")],
+                          [(ReplicaRecord, "old-0"), (ReplicaRecord, "never-was")], events)
+    assert [r.id for r in store.list_replicas()] == ["web-0"]
+    assert store.last_event_id() == last + 2
+    assert [e.message for e in store.list_events(after_id=last)] == ["a", "b"]
+    assert [e.message for e in store.list_events(obj="web-1")] == ["b"]
+    assert store.add_event(4, "Node", "n1", "Normal", "X", "next") == last + 3

@@ -10,9 +10,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from plane_process import run_plane_expecting_failure, start_plane  # noqa: E402
 
+import grpc  # noqa: E402
+
 from orchestra.api import orchestra_pb2  # noqa: E402
 from orchestra.store.etcd import EtcdStore  # noqa: E402
 from orchestra.store.records import JoinTokenRecord  # noqa: E402
+from tests.support.waiting import wait_for  # noqa: E402
 
 
 def etcd_args(cluster, prefix: str) -> list[str]:
@@ -23,7 +26,9 @@ def etcd_args(cluster, prefix: str) -> list[str]:
 def test_the_plane_keeps_its_state_in_etcd(etcd_cluster, etcd_prefix, tmp_path):
     plane = start_plane(str(tmp_path / "data"), *etcd_args(etcd_cluster, etcd_prefix))
     try:
-        assert list(plane.client().ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10).nodes) == []
+        # On etcd a plane listens before it has won the election (it may be one of several): it serves
+        # once it leads, and says so meanwhile (UNAVAILABLE: "no plane leads right now", "taking over as leader").
+        assert wait_for("the plane to lead and answer", lambda: _nodes(plane), timeout=60) == ([],)
         plane.node_tls("vm-1")   # a real Join: the plane checks the node token it stored in etcd
     finally:
         assert plane.stop() == 0
@@ -33,9 +38,18 @@ def test_the_plane_keeps_its_state_in_etcd(etcd_cluster, etcd_prefix, tmp_path):
     seen.close()
     again = start_plane(str(tmp_path / "data"), *etcd_args(etcd_cluster, etcd_prefix))
     try:
+        wait_for("the restarted plane to lead", lambda: _nodes(again), timeout=60)
         again.node_tls("vm-2")   # the same token, read back from etcd by a new process
     finally:
         again.stop()
+
+
+def _nodes(plane):
+    try:
+        return ([*plane.client().ListNodes(orchestra_pb2.ListNodesRequest(), timeout=10).nodes],)
+    except grpc.RpcError as exc:
+        assert exc.code() == grpc.StatusCode.UNAVAILABLE and "lead" in exc.details(), exc   # not leading yet
+        return None
 
 
 def test_bad_store_options_fail_at_once_with_a_reason(etcd_cluster, tmp_path):

@@ -170,3 +170,24 @@ def _report(revision: int, volumes: list[str]):
     from orchestra.api import agent_pb2
     return agent_pb2.AgentMessage(status=agent_pb2.StatusReport(revision=revision, volumes=volumes,
                                                                 volumes_listed=True))
+
+
+def test_a_set_whose_secret_does_not_open_is_not_sent_nor_kept_and_is_built_again(plane, clock, caplog):
+    """The publisher keeps a node's message per revision; a ContentError must leave none behind, so
+    that the set goes out as soon as its content can be built (here: the right key is back)."""
+    from orchestra.security.secret_box import SecretBox
+    agents = Agents(plane)
+    agents.join("vm-1")
+    agents.settle(clock, rounds=1)
+    before = agents.sets["vm-1"]
+    right = plane.publisher.secret_box
+    plane.publisher.secret_box = SecretBox.ephemeral()        # e.g. a plane with another cluster's key
+    plane.service.apply([config({"app.conf": "x"}), secret(b"pw"), workload()])
+    agents.settle(clock, rounds=8)                             # past the re-send interval: tried again
+    assert agents.sets["vm-1"] is before and not before.replicas   # the node keeps its old set
+    assert plane.store.get_replica("web-0").node == "vm-1"
+    assert sum("not sent" in r.getMessage() for r in caplog.records) == 1    # logged once
+    plane.publisher.secret_box = right
+    agents.settle(clock, rounds=2)
+    ds = agents.sets["vm-1"]
+    assert ds.revision > before.revision and specs(ds)["web-0"].secret_env["DB_PASSWORD"] == b"pw"

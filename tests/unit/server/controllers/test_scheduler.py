@@ -77,3 +77,22 @@ def test_a_node_whose_session_closed_takes_no_new_replicas(plane):
     plane.hub.open_session(hello("vm-1"))
     plane.run_controllers_once()
     assert plane.store.get_replica("web-0").node == "vm-1"
+
+
+def test_a_large_pass_is_written_in_chunks_each_whole(plane, monkeypatch):
+    """A backlog larger than one transaction may hold (etcd: 10,000 operations) is written in
+    transactions of COMMIT_CHUNK replicas; every replica is decided, placed or not."""
+    from orchestra.server.controllers import scheduler
+    monkeypatch.setattr(scheduler, "COMMIT_CHUNK", 10)
+    plane.hub.open_session(hello("vm-1", cpu=1000))
+    commits = []
+    plane.store.subscribe(lambda changes: commits.append(changes))
+    plane.service.apply([workload_json("web", replicas=25, cpu="100m")])
+    reps = plane.store.list_replicas(workload="web")
+    placed = [r for r in reps if r.node == "vm-1"]
+    waiting = [r for r in reps if not r.node]
+    assert len(placed) == 10 and len(waiting) == 15
+    assert all("insufficient cpu" in r.reason for r in waiting)
+    binding = [c for c in commits if c and any(new is not None and getattr(new, "placement", None)
+                                                for _, _, _, new in c)]
+    assert len(binding) >= 3, [len(c) for c in commits]
