@@ -289,6 +289,20 @@ class ListEventsRequest(_message.Message):
     limit: int
     def __init__(self, object: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
+class RecordEventRequest(_message.Message):
+    __slots__ = ("kind", "object", "type", "reason", "message")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    object: str
+    type: str
+    reason: str
+    message: str
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., type: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class ListEventsResponse(_message.Message):
     __slots__ = ("events", "last_id")
     EVENTS_FIELD_NUMBER: _ClassVar[int]

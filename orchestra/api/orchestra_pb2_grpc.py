@@ -165,6 +165,11 @@ class OrchestraStub:
                 request_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
                 response_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
                 _registered_method=True)
+        self.RecordEvent = channel.unary_unary(
+                '/orchestra.v1.Orchestra/RecordEvent',
+                request_serializer=orchestra_dot_v1_dot_orchestra__pb2.RecordEventRequest.SerializeToString,
+                response_deserializer=orchestra_dot_v1_dot_types__pb2.Event.FromString,
+                _registered_method=True)
 
 
 class OrchestraServicer:
@@ -338,6 +343,14 @@ class OrchestraServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordEvent(self, request, context):
+        """An event from a controller outside the plane (the lab's VM pool controller), on an object the
+        plane knows (Replica, Workload, Node) or on a Pool; `describe` shows it with the plane's own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestraServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -470,6 +483,11 @@ def add_OrchestraServicer_to_server(servicer, server):
                     servicer.ListImages,
                     request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.FromString,
                     response_serializer=orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.SerializeToString,
+            ),
+            'RecordEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEvent,
+                    request_deserializer=orchestra_dot_v1_dot_orchestra__pb2.RecordEventRequest.FromString,
+                    response_serializer=orchestra_dot_v1_dot_types__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1174,6 +1192,33 @@ class Orchestra:
             '/orchestra.v1.Orchestra/ListImages',
             orchestra_dot_v1_dot_orchestra__pb2.ListImagesRequest.SerializeToString,
             orchestra_dot_v1_dot_orchestra__pb2.ListImagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orchestra.v1.Orchestra/RecordEvent',
+            orchestra_dot_v1_dot_orchestra__pb2.RecordEventRequest.SerializeToString,
+            orchestra_dot_v1_dot_types__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,

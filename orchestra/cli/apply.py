@@ -153,7 +153,7 @@ def delete(ctx: click.Context, files: tuple[str, ...], with_volumes: bool, no_wa
         return
     if not files:
         raise CliError("what to delete? `orchestra delete -f FILE` or `orchestra delete KIND NAME` (KIND: workload, "
-                       "service, config, secret or volume)")
+                       "service, config, secret, volume or node)")
     docs = load_manifests(files)
     delete_objects(ctx, [d.name for d in docs if d.KIND == "Workload"],
                    [(d.KIND, d.name) for d in docs if d.KIND != "Workload"], with_volumes, no_wait, timeout)
@@ -186,6 +186,8 @@ delete_service = _delete_kind("Service", "Delete services by name (their names s
 delete_config = _delete_kind("Config", "Delete configs by name (refused while a workload uses one).")
 delete_secret = _delete_kind("Secret", "Delete secrets by name (refused while a workload uses one).")
 delete_volume = _delete_kind("Volume", "Delete volumes, with their data, by name (see `orchestra get volumes`).")
+delete_node = _delete_kind("Node", "Remove nodes from the cluster's records: refused while a node's agent is "
+                                   "connected or replicas are bound to it.")
 
 
 def delete_objects(ctx: click.Context, names: list[str], objects: list[tuple[str, str]], with_volumes: bool,

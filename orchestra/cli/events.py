@@ -1,4 +1,4 @@
-"""`orchestra events [--watch] [--for workload/NAME|node/NAME|replica/NAME] [-o json|yaml]`:
+"""`orchestra events [--watch] [--for workload/NAME|node/NAME|replica/NAME|pool/NAME] [-o json|yaml]`:
 what the plane recorded, newest last, like `kubectl get events [-w]`."""
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from orchestra.cli.watch import EventFeed
 HEADERS = ("age", "type", "reason", "object", "message")
 FOR_KINDS = {"workload": "Workload", "workloads": "Workload", "wl": "Workload",
              "node": "Node", "nodes": "Node", "no": "Node",
-             "replica": "Replica", "replicas": "Replica", "rep": "Replica"}
+             "replica": "Replica", "replicas": "Replica", "rep": "Replica",
+             "pool": "Pool", "pools": "Pool"}
 
 
 class About:
@@ -31,7 +32,7 @@ class About:
     @property
     def server_object(self) -> str:
         """The plane filters by object name alone; a workload's replicas have other names."""
-        return self.name if self.kind in ("Node", "Replica") else ""
+        return self.name if self.kind in ("Node", "Replica", "Pool") else ""
 
     def keeps(self, e) -> bool:
         if not self.kind:
@@ -46,7 +47,7 @@ def _about(ctx, param, value: str | None) -> About:
         return About()
     kind, slash, name = value.partition("/")
     if not slash or not name or "/" in name or kind.lower() not in FOR_KINDS:
-        raise click.BadParameter(f"{value!r}: expected workload/NAME, node/NAME or replica/NAME")
+        raise click.BadParameter(f"{value!r}: expected workload/NAME, node/NAME, replica/NAME or pool/NAME")
     return About(FOR_KINDS[kind.lower()], name)
 
 

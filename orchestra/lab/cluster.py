@@ -106,6 +106,18 @@ def _token_file(lab: Lab, opt: UpOptions) -> str:
     return str(path)
 
 
+def layered_settings(lab: Lab, token_file: str, times: dict, log=print) -> dict:
+    """The settings that make a lab's VMs boot from the local box with the agent layer attached:
+    the box and the layer are built when missing (timed into `times`), the lab's SSH key made."""
+    settings = {"token_file": token_file, "ssh_key": str(labkey.ensure(lab.dir)[0])}
+    box_dir, times["box"] = build_box(log)
+    settings["box_dir"] = str(box_dir)
+    t = time.monotonic()
+    settings["agent_layer"] = str(agentlayer.build(log))
+    times["agent_layer"] = time.monotonic() - t
+    return settings
+
+
 def up(lab: Lab, opt: UpOptions, log=print) -> dict:
     """Returns timings in seconds."""
     if not 1 <= opt.nodes <= 20:
@@ -136,13 +148,7 @@ def up(lab: Lab, opt: UpOptions, log=print) -> dict:
                     prefix=opt.prefix or lab.name, zones=opt.zones, labels=opt.labels,
                     ssh_port_base=opt.ssh_port_base, plane_port=int(port), labnet_port=opt.labnet_port)
     if layered:
-        settings["token_file"] = _token_file(lab, opt)
-        settings["ssh_key"] = str(labkey.ensure(lab.dir)[0])
-        box_dir, times["box"] = build_box(log)
-        settings["box_dir"] = str(box_dir)
-        t = time.monotonic()
-        settings["agent_layer"] = str(agentlayer.build(log))
-        times["agent_layer"] = time.monotonic() - t
+        settings.update(layered_settings(lab, _token_file(lab, opt), times, log))
     else:
         settings["box"] = opt.box
     lab.write_settings(settings)

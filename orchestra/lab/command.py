@@ -156,3 +156,8 @@ def cluster_down(lab_name) -> None:
     except LabError as e:
         _fail(e)
     click.echo(f"lab {lab_name} destroyed ({seconds:.1f}s)")
+
+
+from orchestra.lab.pool_command import pool as _pool  # noqa: E402  (`cluster pool ...`)
+
+cluster.add_command(_pool)

@@ -55,6 +55,13 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(yaml.safe_dump(settings, sort_keys=True))
 
+    def read_settings(self) -> dict:
+        """What write_settings wrote (lab.yml)."""
+        try:
+            return yaml.safe_load(self.config_file.read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise LabError(f"cannot read the lab's settings {self.config_file}: {e}") from None
+
     def exists(self) -> bool:
         return self.config_file.exists()
 

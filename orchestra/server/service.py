@@ -7,6 +7,7 @@ once, at once) so that their answer already says where new replicas went.
 from __future__ import annotations
 
 import queue
+import re
 from typing import Callable, Iterator
 
 from orchestra.api import orchestra_pb2, types_pb2
@@ -20,7 +21,7 @@ from orchestra.server.agent_hub import AgentHub
 from orchestra.server.catalog import WorkloadCatalog
 from orchestra.server.controllers.scheduler import build_view
 from orchestra.server.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from orchestra.server.events import NORMAL, EventLog
+from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.server.failures import FailureCounter
 from orchestra.server.sessions import LogEnd
 from orchestra.spec import codec
@@ -33,7 +34,12 @@ from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, ReplicaRecord, 
                                      VolumeRecord, WorkloadRecord)
 
 EVENTS_IN_DESCRIBE = 50
-DELETABLE = ("Service", "Config", "Secret", "Volume")   # kinds `delete` takes besides workloads
+DELETABLE = ("Service", "Config", "Secret", "Volume", "Node")   # kinds `delete` takes besides workloads
+# RecordEvent: the kinds an outside controller may put events on, and the shape of what it says.
+EVENT_KINDS = ("Replica", "Workload", "Node", "Pool")
+EVENT_REASON = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
+EVENT_MESSAGE_MAX = 1024
+EVENT_OBJECT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class Counts:
@@ -259,12 +265,27 @@ class UserService:
                     raise FailedPrecondition(f"{kind.lower()} {name} is used by workload {', '.join(users)}: delete "
                                              f"them or change their templates first (or delete them in the same "
                                              f"command)")
+            elif kind == "Node":
+                self._refuse_node_delete(name)
             elif kind == "Volume":
                 v = self.store.get(VolumeRecord, name)
                 r = self.store.get_replica(v.replica) if v is not None and v.state == VOLUME_BOUND else None
                 if r is not None and r.node and r.workload not in going and not lifecycle.is_terminating(r):
                     raise FailedPrecondition(f"volume {name} holds the data of {r.id}, which is {r.phase} on "
                                              f"{r.node}: delete or scale down workload {r.workload} first")
+
+    def _refuse_node_delete(self, name: str) -> None:
+        """A node leaves the plane's records only once nothing of it is left: no agent connected (it would
+        register again at once) and no replica bound to it (drain it, or let the plane reschedule them)."""
+        if self.store.get_node(name) is None:
+            return
+        if self.hub.sessions.get(name) is not None:
+            raise FailedPrecondition(f"node {name} is connected: stop its agent (or its VM) first; to move its "
+                                     f"replicas away first, `orchestra drain {name}`")
+        bound = [r.id for r in self.store.list_replicas(node=name)]
+        if bound:
+            raise FailedPrecondition(f"node {name} still holds {', '.join(sorted(bound))}: wait until the plane "
+                                     f"has rescheduled them (it does once the node is NotReady past its grace)")
 
     def _delete_workload(self, rec: WorkloadRecord, now: int) -> None:
         name = rec.name
@@ -286,6 +307,11 @@ class UserService:
             if v is None:
                 return False
             volumes.mark_deleting(self.store, self.events, [v], "deleted", now)
+            return True
+        if kind == "Node":
+            if not self.store.delete_node(name):
+                return False
+            self.events.emit("Node", name, NORMAL, "NodeRemoved", f"node {name} removed from the cluster")
             return True
         cls = {"Service": ServiceRecord, "Config": ConfigRecord, "Secret": SecretRecord}[kind]
         if not self.store.delete(cls, name):
@@ -513,6 +539,27 @@ class UserService:
         return self.get_rollout(name)
 
     # -- watching -----------------------------------------------------------------------------
+    def record_event(self, kind: str, obj: str, type_: str, reason: str, message: str) -> types_pb2.Event:
+        """An event said by a controller outside the plane, on an object the plane knows (or a Pool)."""
+        if kind not in EVENT_KINDS:
+            raise InvalidArgument(f"event kind {kind!r}: expected one of {', '.join(EVENT_KINDS)}")
+        if type_ not in (NORMAL, WARNING):
+            raise InvalidArgument(f"event type {type_!r}: expected {NORMAL} or {WARNING}")
+        if not EVENT_REASON.fullmatch(reason):
+            raise InvalidArgument(f"event reason {reason!r}: expected CamelCase letters and digits, at most 64")
+        if not message.strip() or len(message) > EVENT_MESSAGE_MAX:
+            raise InvalidArgument(f"event message: expected 1 to {EVENT_MESSAGE_MAX} characters, got {len(message)}")
+        exists = {"Replica": self.store.get_replica, "Workload": self.store.get_workload,
+                  "Node": self.store.get_node}.get(kind)
+        if exists is not None and exists(obj) is None:
+            raise NotFound(f"{kind.lower()} {obj!r} not found")
+        if kind == "Pool" and not EVENT_OBJECT.fullmatch(obj):
+            raise InvalidArgument(f"pool name {obj!r}: expected lower-case letters, digits and dashes")
+        now = self.clock_ms()
+        event_id = self.events.emit(kind, obj, type_, reason, message)
+        return types_pb2.Event(id=event_id, time_ms=now, kind=kind, object=obj, type=type_, reason=reason,
+                               message=message)
+
     def list_events(self, obj: str, limit: int) -> orchestra_pb2.ListEventsResponse:
         found, last_id = self.events.history(obj, limit)
         return orchestra_pb2.ListEventsResponse(events=[messages.event_pb(e) for e in found], last_id=last_id)

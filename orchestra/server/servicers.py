@@ -89,6 +89,10 @@ class OrchestraServicer(orchestra_pb2_grpc.OrchestraServicer):
         return self.service.set_schedulable(request.name, request.schedulable)
 
     @_unary
+    def RecordEvent(self, request, context):
+        return self.service.record_event(request.kind, request.object, request.type, request.reason, request.message)
+
+    @_unary
     def ListEvents(self, request, context):
         return self.service.list_events(request.object, request.limit)
 

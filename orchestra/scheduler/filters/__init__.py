@@ -3,6 +3,7 @@
 Cheap, static checks come first; resource fit comes last so its closest miss is a node that
 passes everything else (the most useful hint).
 """
+from orchestra.scheduler.filters.dedicated_tenant import DedicatedTenant
 from orchestra.scheduler.filters.fit import ResourcesFit
 from orchestra.scheduler.filters.host_ports import HostPorts
 from orchestra.scheduler.filters.image import ImagePresent
@@ -22,6 +23,7 @@ FILTERS = (
     NodeSelector(),
     NodeAffinity(),
     TaintToleration(),
+    DedicatedTenant(),
     ImagePresent(),
     TenantIsolation(),
     MaxPerNode(),

@@ -115,7 +115,8 @@ class Cluster:
         return self.server
 
     def start_agent(self, name: str, engine: Engine, labels: str = "", cpu: str = "2",
-                    memory: str = "2Gi", extra: tuple[str, ...] = ()) -> Proc:
+                    memory: str = "2Gi", extra: tuple[str, ...] = (), token: str = "") -> Proc:
+        """`token`: the join token (default: the plane's node token)."""
         self.engines[name] = engine
         # Containers of a bridge engine get their own network namespace (so replicas of one workload
         # can listen on one port on one node); else they share the engine's (network host).
@@ -130,7 +131,7 @@ class Cluster:
         args = inside + [sys.executable, "-m", "agent.main", "--server", server, "--name", name,
                 "--docker-host", engine.host, "--cpu", cpu, "--memory", memory, "--network", network,
                 # joins once with the plane's node token, then uses its own certificate
-                "--token", (self.data_dir / "node-token").read_text().strip(),
+                "--token", token or (self.data_dir / "node-token").read_text().strip(),
                 "--state-dir", str(self.workdir / f"agent-state-{name}"),
                 # config and secret files on a tmpfs of this test's own (removed by stop())
                 "--secrets-dir", str(self.secrets_dir / name)]

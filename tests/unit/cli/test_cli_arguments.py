@@ -170,7 +170,7 @@ def test_get_arguments_are_checked_before_any_call(run):
     res = run(*server, "get", "replicas", "-l", "app==web==x")
     assert res.exit_code == 2 and "--selector" in res.output
     res = run(*server, "events", "--for", "pod/web")
-    assert res.exit_code == 2 and "expected workload/NAME, node/NAME or replica/NAME" in res.output
+    assert res.exit_code == 2 and "expected workload/NAME, node/NAME, replica/NAME or pool/NAME" in res.output
 
 
 @pytest.mark.parametrize("hostname,name", [("MyHost.example.com", "myhost"), ("a_b", "a-b"), ("---", "local")])
