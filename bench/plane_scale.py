@@ -273,7 +273,10 @@ def wait_running(workers: Workers, expected: int, deadline: float, started: floa
         if workers.total_running() >= expected:
             return time.perf_counter() - started
         if time.monotonic() - last_print > 15:
-            say(f"  ... {workers.total_running()}/{expected} replicas reported Running")
+            errors = sum(workers.errors)
+            last = next((e for e in workers.last_error if e), "")
+            say(f"  ... {workers.total_running()}/{expected} replicas reported Running"
+                + (f" (simulated agents' errors: {errors}, last: {last})" if errors else ""))
             last_print = time.monotonic()
         time.sleep(0.1)
     return None

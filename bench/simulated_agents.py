@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def heartbeat(node: "Node") -> agent_pb2.AgentMessage:
 
 
 def replica_status(spec: agent_pb2.ContainerSpec) -> agent_pb2.ReplicaStatus:
-    return agent_pb2.ReplicaStatus(replica_id=spec.replica_id, phase="Running", generation=spec.generation,
+    # Running and ready at once: a fake container has no probes (a real agent's ready waits for them).
+    return agent_pb2.ReplicaStatus(replica_id=spec.replica_id, phase="Running", ready=True,
                                    incarnation=spec.incarnation,
                                    container_id=f"sim-{spec.replica_id}-{spec.incarnation}")
 
@@ -116,6 +118,7 @@ class Simulator:
         self.server = server
         self.nodes = {n.name: n for n in nodes}
         self.welcomed = asyncio.Event()
+        self.bug_told = False
 
     def running(self) -> int:
         return sum(len(n.desired) for n in self.nodes.values() if not n.killed)
@@ -133,6 +136,13 @@ class Simulator:
             except ConnectionError as exc:
                 node.errors += 1
                 node.last_error = str(exc)[:200]
+            except Exception as exc:   # noqa: BLE001 - a bug here (e.g. a message field the protocol lost)
+                # must not end the node's task in silence: it would stop talking (and look like a plane stall).
+                node.errors += 1
+                node.last_error = f"simulator bug: {exc!r}"[:200]
+                if not self.bug_told:
+                    self.bug_told = True
+                    traceback.print_exc(file=sys.stderr)
             if node.killed:
                 return
             await asyncio.sleep(backoff)

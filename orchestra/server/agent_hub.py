@@ -152,6 +152,9 @@ class AgentHub:
     def record_runtime_status(self, node: str, runtime_status: str) -> None:
         if not runtime_status:
             return
+        known = self.store.peek(NodeRecord, node)
+        if known is None or known.runtime_status == runtime_status:
+            return      # the common case (every heartbeat says it again): no transaction, no copy
         with self.store.transaction():
             rec = self.store.get_node(node)
             if rec is None or rec.runtime_status == runtime_status:

@@ -61,12 +61,12 @@ class Revisions:
         return self._found[key]
 
     def _look_up(self, workload: str, revision: int) -> RevisionSpec | None:
-        if workload not in self._records:
-            self._records[workload] = self.store.get_workload(workload)
+        if workload not in self._records:       # read only: the store's own records (Store.peek), no copies
+            self._records[workload] = self.store.peek(WorkloadRecord, workload)
         rec = self._records[workload]
         if rec is None:
             return None
-        rev = self.store.get_revision(workload, revision)
+        rev = self.store.peek(RevisionRecord, RevisionRecord(workload, revision, "", "").key)
         if rev is not None:
             return RevisionSpec(self.catalog.revision(rev), rev.template_hash, rev.refs)
         # Pruned (never while a replica runs it) or not yet written: the workload's current form.

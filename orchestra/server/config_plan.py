@@ -60,7 +60,7 @@ class State:
     @staticmethod
     def read(store: Store, catalog: WorkloadCatalog) -> "State":
         return State({c.name: c for c in store.list(ConfigRecord)}, {s.name: s for s in store.list(SecretRecord)},
-                     {w.name: catalog.workload(w) for w in store.list_workloads() if not w.deleting})
+                     {w.name: catalog.workload(w) for w in store.view_workloads() if not w.deleting})
 
 
 def plan(state: State, box: SecretBox, objects: Iterable[Config | Secret], workloads: list[Workload],

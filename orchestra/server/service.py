@@ -373,7 +373,7 @@ class UserService:
 
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
         return orchestra_pb2.ListReplicasResponse(
-            replicas=[messages.replica_pb(r) for r in self.store.list_replicas(workload=workload, node=node)])
+            replicas=[messages.replica_pb(r) for r in self.store.view_replicas(workload=workload, node=node)])
 
     def _live_workloads(self) -> list[tuple[str, Workload]]:
         return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]
@@ -421,10 +421,10 @@ class UserService:
 
     def list_nodes(self) -> orchestra_pb2.ListNodesResponse:
         by_node: dict[str, list[ReplicaRecord]] = {}
-        for r in self.store.list_replicas(bound=True):
+        for r in self.store.view_replicas(bound=True):
             by_node.setdefault(r.node, []).append(r)
         return orchestra_pb2.ListNodesResponse(
-            nodes=[messages.node_pb(n, by_node.get(n.name, [])) for n in self.store.list_nodes()])
+            nodes=[messages.node_pb(n, by_node.get(n.name, [])) for n in self.store.view_nodes()])
 
     def _events_for(self, objects: list[str]) -> list[types_pb2.Event]:
         found = []

@@ -84,6 +84,28 @@ class Store(abc.ABC):
         """Returns once everything written so far is durable: at once for a backend whose every
         commit is (a cache in front of one waits for its queue)."""
 
+    # -- reading without copies ---------------------------------------------------------------
+    # For readers that change nothing (controller passes, the user API's listings): a store that
+    # keeps its records in memory (orchestra.store.cache) returns its own objects, without a copy
+    # each; they must not be changed nor put back (get or list the record to change it). Any other
+    # store returns the copies of get and list.
+    def view(self, cls: type[R], **where: str) -> list[R]:
+        """As `list`, read-only."""
+        return self.list(cls, **where)
+
+    def peek(self, cls: type[R], key: str) -> R | None:
+        """As `get`, read-only."""
+        return self.get(cls, key)
+
+    def view_nodes(self) -> list[NodeRecord]:
+        return self.view(NodeRecord)
+
+    def view_workloads(self) -> list[WorkloadRecord]:
+        return self.view(WorkloadRecord)
+
+    def view_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
+        return self._replicas(self.view, workload, node, bound)
+
     # -- nodes --------------------------------------------------------------------------------
     def get_node(self, name: str) -> NodeRecord | None:
         return self.get(NodeRecord, name)
@@ -133,6 +155,9 @@ class Store(abc.ABC):
     def list_replicas(self, workload: str = "", node: str = "", bound: bool | None = None) -> list[ReplicaRecord]:
         """Filtered by workload and/or node when given, and to bound (True) or unbound (False) replicas;
         sorted by (workload, index)."""
+        return self._replicas(self.list, workload, node, bound)
+
+    def _replicas(self, lister, workload: str, node: str, bound: bool | None) -> list[ReplicaRecord]:
         where = {}
         if workload:
             where["workload"] = workload
@@ -140,7 +165,7 @@ class Store(abc.ABC):
             where["node"] = node
         elif bound is False:
             where["node"] = ""
-        found = self.list(ReplicaRecord, **where)
+        found = lister(ReplicaRecord, **where)
         if bound is True:
             found = [r for r in found if r.node]
         found.sort(key=lambda r: (r.workload, r.index))

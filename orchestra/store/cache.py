@@ -31,6 +31,10 @@ starts, leader or not), which are read and written straight through.
 Copies: a record read from the cache is a fresh copy: its fields may be set and its own dicts
 and lists changed, and it may be put back. What those dicts and lists hold is shared with the
 cache and must not be changed in place (nothing in the plane does: such values are replaced).
+Readers that change nothing (controller passes, the user API's listings) take `view` and `peek`
+instead: the cache's own records, without a copy each (a listing of every node or replica, many
+times a second, was the plane's largest cost at 1,000 nodes). The cache never changes a record
+it holds (a put stores a copy, a delete drops it), so what a view returned stays as it was.
 
 Subscribers (`subscribe(fn)`) hear of every commit, in the committing thread after the lock is
 released: fn([(cls, key, old, new), ...]) with None for a record that did not exist or is gone;
@@ -79,6 +83,10 @@ def never_wait() -> None:
 
 def _waits() -> bool:
     return not getattr(_thread, "no_wait", False)
+
+
+def _same(record: Any) -> Any:
+    return record
 
 
 def _copy(record: Any) -> Any:
@@ -389,9 +397,10 @@ class CachedStore(Store):
             rec = self._table(cls).get(key)
             return _copy(rec) if rec is not None else None
 
-    def list(self, cls, **where):
+    def list(self, cls, _copied: bool = True, **where):
         if cls in PASS_THROUGH:
             return self.backing.list(cls, **where)
+        copy = _copy if _copied else _same
         for name in where:
             if name not in INDEXED:
                 raise TypeError(f"cannot filter {cls.KIND} on {', '.join(where)}: only workload and node are indexed")
@@ -399,12 +408,27 @@ class CachedStore(Store):
             self._usable()
             table = self._table(cls)
             if not where:
-                return [_copy(table[k]) for k in sorted(table)]
+                return [copy(table[k]) for k in sorted(table)]
             keys: set[str] | None = None
             for name, value in where.items():
                 found = self._index[cls].get(name, {}).get(value, set()) if name in self._index[cls] else set()
                 keys = set(found) if keys is None else keys & found
-            return [_copy(table[k]) for k in sorted(keys)]
+            return [copy(table[k]) for k in sorted(keys)]
+
+    def view(self, cls, **where):
+        """As `list`, but the cache's own records, not copies (Store.view: the caller changes none of
+        them). The cache never changes a record it holds: a put or delete replaces it, so a view
+        stays as it was read."""
+        if cls in PASS_THROUGH:
+            return self.backing.list(cls, **where)
+        return self.list(cls, _copied=False, **where)
+
+    def peek(self, cls, key):
+        if cls in PASS_THROUGH:
+            return self.backing.get(cls, key)
+        with self._lock:
+            self._usable()
+            return self._table(cls).get(key)
 
     def count(self, cls, **where) -> int:
         """How many records `list` would return, without copying them."""

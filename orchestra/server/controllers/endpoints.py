@@ -72,10 +72,10 @@ class Snapshot:
     @staticmethod
     def read(store: Store, catalog: WorkloadCatalog) -> "Snapshot":
         services = [(rec, catalog.parse_json(rec.spec_json)) for rec in store.list(ServiceRecord)]
-        every = {w.name: (w, catalog.workload(w)) for w in store.list_workloads()}
+        every = {w.name: (w, catalog.workload(w)) for w in store.view_workloads()}
         workloads = {name: w for name, (rec, w) in every.items() if not rec.deleting}
-        return Snapshot(services, workloads, store.list_replicas(),
-                        {n.name: n for n in store.list_nodes()},
+        return Snapshot(services, workloads, store.view_replicas(),     # read only
+                        {n.name: n for n in store.view_nodes()},
                         {name: dict(w.labels) for name, (_, w) in every.items()})
 
 

@@ -62,7 +62,7 @@ class Liveness:
     def run_once(self, now_ms: int) -> list[str]:
         """Mark silent nodes NotReady and release their replicas. Returns the nodes it marked."""
         marked = []
-        for node in self.store.list_nodes():
+        for node in self.store.view_nodes():
             if node.status != READY or now_ms - self.last_seen(node.name) <= self.grace_ms:
                 continue
             with self.store.transaction():

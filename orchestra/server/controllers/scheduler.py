@@ -49,9 +49,9 @@ def build_view(store: Store, catalog: WorkloadCatalog, failures: FailureCounter,
     specs = Revisions(store, catalog)
     claims = Claims(store)
     failure_map = failures.by_node(now_ms)
-    nodes = tuple(node_info(n, failure_map, connected) for n in store.list_nodes())
+    nodes = tuple(node_info(n, failure_map, connected) for n in store.view_nodes())
     bound, pending = [], []
-    for r in store.list_replicas():
+    for r in store.view_replicas():
         spec = specs.of(r.workload, r.revision)
         if spec is None:
             continue
@@ -99,7 +99,7 @@ class SchedulerController:
             return ScheduleResult()
         self._due = False
         self._last_ms = now_ms
-        if not self.store.list_replicas(bound=False):
+        if not self.store.view_replicas(bound=False):
             return ScheduleResult()      # the common case: nothing waits, no snapshot to build
         started = time.perf_counter()
         view = build_view(self.store, self.catalog, self.failures, now_ms, self.default_strategy, self.connected)
@@ -127,7 +127,7 @@ class SchedulerController:
                 victim = self.store.get_replica(p.victim)
                 if victim is not None and victim.node == p.node and not lifecycle.is_terminating(victim):
                     lifecycle.preempt(self.store, self.events, victim, p.for_replica, p.reason, now_ms)
-            nodes = {n.name: n for n in self.store.list_nodes()}
+            nodes = {n.name: n for n in self.store.view_nodes()}
             for p in pending:
                 r = self.store.get_replica(p.replica_id)
                 if r is None or r.node or lifecycle.is_terminating(r):

@@ -96,9 +96,9 @@ class WorkloadController:
         with self._lock:
             names = self._marked | self._active
             self._marked = set()
-        nodes = self.store.list_nodes()
+        nodes = self.store.view_nodes()      # read only, here and in sync
         if now_ms - self._last_full_ms >= FULL_EVERY_MS or self._nodes_changed(nodes):
-            names = {w.name for w in self.store.list_workloads()}
+            names = {w.name for w in self.store.view_workloads()}
             self._last_full_ms = now_ms
         changed = False
         for name in sorted(names):
@@ -112,7 +112,7 @@ class WorkloadController:
         return changed
 
     def sync(self, name: str, now_ms: int, nodes: list[NodeRecord] | None = None) -> bool:
-        nodes = self.store.list_nodes() if nodes is None else nodes
+        nodes = self.store.view_nodes() if nodes is None else nodes
         with self.store.transaction():
             rec = self.store.get_workload(name)
             if rec is None:

@@ -75,6 +75,35 @@ def test_reads_are_copies_and_indexes_follow_changes(cache):
     assert cache.delete_replica("web-0") and cache.list_replicas(node="n2") == []
 
 
+def test_views_are_the_cache_own_records_and_stay_as_they_were_read(cache):
+    cache.put(ReplicaRecord(id="web-0", workload="web", index=0, node="n1"))
+    cache.put(ReplicaRecord(id="web-1", workload="web", index=1))
+    seen = cache.view_replicas(workload="web")
+    assert [r.id for r in seen] == ["web-0", "web-1"]
+    assert cache.view_replicas(workload="web")[0] is seen[0]           # no copy each
+    assert [r.id for r in cache.view_replicas(bound=True)] == ["web-0"]
+    assert [r.id for r in cache.view_replicas(bound=False)] == ["web-1"]
+    assert cache.peek(ReplicaRecord, "web-0") is seen[0] and cache.peek(ReplicaRecord, "nope") is None
+    r = cache.get_replica("web-0")
+    r.node = "n2"
+    cache.put(r)                                 # a put replaces the record: the view read before is unchanged
+    assert seen[0].node == "n1" and cache.peek(ReplicaRecord, "web-0").node == "n2"
+    with pytest.raises(RuntimeError):
+        with cache.transaction():
+            r.node = "n3"
+            cache.put(r)
+            raise RuntimeError("rolled back")
+    assert cache.peek(ReplicaRecord, "web-0").node == "n2"
+    assert cache.delete_replica("web-1") and seen[1].id == "web-1"
+    assert [n.name for n in cache.view_nodes()] == [] and cache.view_workloads() == []
+
+
+def test_a_store_without_memory_views_copies(backing):
+    backing.put(NodeRecord(name="n1"))
+    assert backing.view_nodes()[0] is not backing.view_nodes()[0]
+    assert backing.peek(NodeRecord, "n1").name == "n1"
+
+
 def test_a_rollback_puts_memory_back(cache):
     cache.put(WorkloadRecord(name="web", spec_json="{}", generation=1))
     before = cache.last_event_id()
