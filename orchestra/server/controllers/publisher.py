@@ -111,6 +111,7 @@ class Publisher:
         has returned (`NodeSet.computed` <= `_flushed`): the thread that computed a set still being
         written sends it itself after its own flush."""
         with self._lock:
+            reloads = getattr(self.store, "reloads", 0)     # read back after this: the sets may be from lost state
             with not_waiting():
                 if node:
                     computed = self.sync(floors, nodes={node}, now_ms=now_ms)
@@ -126,7 +127,6 @@ class Publisher:
             self._computed += 1
             mine = self._computed
             self._keep(computed, mine, every=every)
-            reloads = getattr(self.store, "reloads", 0)
         try:
             self.store.flush()
         except BaseException:

@@ -184,3 +184,28 @@ def test_a_set_whose_write_failed_is_never_sent(plane, clock):
     plane.publisher.run_once(clock())
     sent = desired_of(s1)
     assert (sent.revision, [r.replica_id for r in sent.replicas]) == (2, ["web-0"])
+
+
+def test_sets_are_not_sent_when_the_cache_read_itself_back_since_they_were_computed(plane, clock):
+    """A reload between computing and sending (after a batch failed elsewhere) may have dropped what
+    the sets came from, even if the flush itself returned: they are not sent, and built again."""
+    s1 = plane.hub.open_session(hello("vm-1"))
+    drain(s1)
+    in_flush, release = threading.Event(), threading.Event()
+    flush = plane.store.flush
+
+    def held_flush():
+        if threading.current_thread().name == "publish vm-1":
+            in_flush.set()
+            release.wait(60)
+        flush()
+    plane.store.flush = held_flush
+    clock.advance(6)
+    publishing = _in_thread("publish vm-1", plane.publisher.run_once, clock(), None, "vm-1")
+    assert in_flush.wait(10)
+    plane.store.reload()
+    release.set()
+    publishing.join(10)
+    assert desired_of(s1) is None
+    plane.publisher.run_once(clock())
+    assert desired_of(s1) is not None
