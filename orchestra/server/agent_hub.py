@@ -107,6 +107,13 @@ class AgentHub:
         return rec
 
     # -- messages ---------------------------------------------------------------------------
+    def heard(self, session: AgentSession) -> None:
+        """A message of the session's agent arrived and waits to be handled (on_message): its node is
+        alive now, however long the hub's threads take to get to it (memory only: cheap enough for
+        the event loop). Without this, a backlog of messages made healthy nodes NotReady."""
+        if self.sessions.get(session.node) is session:
+            self.liveness.seen(session.node, self.clock_ms())
+
     def on_message(self, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
         kind = msg.WhichOneof("msg")
         if kind is None:

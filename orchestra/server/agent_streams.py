@@ -126,6 +126,7 @@ class AgentStreams:
     async def _read(self, hub, session: AgentSession, requests, in_order: InOrder) -> None:
         try:
             async for raw in requests:
+                hub.heard(session)      # alive now, however long the message waits for a hub thread
                 in_order.submit(self._handle, hub, session, raw)
         except (grpc.RpcError, asyncio.CancelledError):
             pass   # the stream broke (liveness takes it from here), or the session ended

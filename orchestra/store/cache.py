@@ -15,7 +15,8 @@ from memory, and changes are written in batches.
   returns; except threads that must never wait (`never_wait()`: the workers that handle the
   agents' streams), whose writes are reports and heartbeats that agents repeat anyway.
 - `flush()` waits until everything committed so far is written. The publisher calls it before
-  it sends a desired set, so that no agent acts on a change that could still be lost.
+  it sends a desired set, so that no agent acts on a change that could still be lost (and reads
+  `reloads` around it: memory read back in between means what it built its sets from may be gone).
 - A batch that fails (disk full; NotLeaderError: this plane was deposed; no quorum) fails every
   commit still queued behind it, and the cache reloads itself from the backend: what memory
   held but the backend never got is gone, as if those transactions had failed. When even the
@@ -81,6 +82,18 @@ def never_wait() -> None:
     _thread.no_wait = True
 
 
+@contextmanager
+def not_waiting() -> Iterator[None]:
+    """This thread's commits inside the block return before their batch is written, as never_wait's
+    do (the publisher commits under its own lock this way and waits in flush() after releasing it)."""
+    was = getattr(_thread, "no_wait", False)
+    _thread.no_wait = True
+    try:
+        yield
+    finally:
+        _thread.no_wait = was
+
+
 def _waits() -> bool:
     return not getattr(_thread, "no_wait", False)
 
@@ -139,6 +152,7 @@ class CachedStore(Store):
         self._closing = False
         self._subscribers: list[Callable[[list[Change] | None], None]] = []
         self.broken = ""
+        self.reloads = 0        # how many times memory was read back (a reader may compare before and after)
         self.last_failure: BaseException | None = None     # what the last failed batch raised
         self._load()
 
@@ -177,6 +191,7 @@ class CachedStore(Store):
     def reload(self) -> None:
         """Memory again as the backend holds it (after a failed batch, or to leave `broken`)."""
         with self._lock:
+            self.reloads += 1
             try:
                 self._load()
             except Exception as exc:

@@ -3,6 +3,10 @@ silent for the grace period becomes NotReady and its replicas are lost (orchestr
 lifecycle.lose) in the same transaction, so the scheduler moves them; any message from its
 agent makes it Ready again.
 
+A pass marks every node whose grace has passed in one transaction (in chunks of COMMIT_CHUNK
+records, nodes and their replicas, so that one fits an etcd Txn): 100 nodes lost at once cost one
+store write, not 100 writes one after another while agents' heartbeats wait behind them.
+
 When each node was last heard of is kept in memory (heartbeats are frequent): a heartbeat of
 a node known to be Ready touches the store only every PERSIST_EVERY_MS. After a plane restart
 every node gets a full grace period from the moment the plane started, plus the longest time an
@@ -22,6 +26,10 @@ from orchestra.store.records import NOT_READY, READY
 PERSIST_EVERY_MS = 5_000
 # agent/session.py BACKOFF_MAX_S, plus time to dial and say hello.
 RECONNECT_ALLOWANCE_MS = 12_000
+# Nodes and replicas that one marking transaction changes at most (each with its event): as the
+# scheduler's commits (orchestra.server.controllers.scheduler.COMMIT_CHUNK), well within the 10,000
+# operations of one etcd transaction. A node with more replicas than that is marked alone.
+COMMIT_CHUNK = 1_000
 
 
 class Liveness:
@@ -41,7 +49,8 @@ class Liveness:
     def heard_from(self, node: str, now_ms: int) -> bool:
         """Any message from the node's agent counts. Marks it Ready if it was not (returns True then)."""
         with self._lock:
-            self._seen[node] = now_ms
+            if now_ms > self._seen.get(node, 0):
+                self._seen[node] = now_ms
             persisted = self._persisted.get(node)
         if persisted is not None and now_ms - persisted < PERSIST_EVERY_MS:
             return False
@@ -59,26 +68,51 @@ class Liveness:
             self._persisted[node] = now_ms
         return became_ready
 
+    def seen(self, node: str, now_ms: int) -> None:
+        """A message of the node's agent arrived (memory only: its handling may wait for a hub thread,
+        but the node is alive now; heard_from does the rest when it is handled)."""
+        with self._lock:
+            if now_ms > self._seen.get(node, 0):
+                self._seen[node] = now_ms
+
     def run_once(self, now_ms: int) -> list[str]:
-        """Mark silent nodes NotReady and release their replicas. Returns the nodes it marked."""
+        """Mark silent nodes NotReady and release their replicas, in as few transactions as fit
+        (COMMIT_CHUNK). Returns the nodes it marked."""
+        silent = [n.name for n in self.store.view_nodes()
+                  if n.status == READY and now_ms - self.last_seen(n.name) > self.grace_ms]
+        marked: list[str] = []
+        chunk: list[str] = []
+        size = 0
+        for name in silent:
+            records = 1 + len(self.store.view_replicas(node=name))
+            if chunk and size + records > COMMIT_CHUNK:
+                marked += self._mark(chunk, now_ms)
+                chunk, size = [], 0
+            chunk.append(name)
+            size += records
+        if chunk:
+            marked += self._mark(chunk, now_ms)
+        return marked
+
+    def _mark(self, names: list[str], now_ms: int) -> list[str]:
+        """One transaction: each of these nodes still silent NotReady, its replicas lost. Each is
+        checked again (a heartbeat may have come since the pass looked)."""
         marked = []
-        for node in self.store.view_nodes():
-            if node.status != READY or now_ms - self.last_seen(node.name) <= self.grace_ms:
-                continue
-            with self.store.transaction():
-                rec = self.store.get_node(node.name)
-                silent = now_ms - self.last_seen(node.name)
+        with self.store.transaction():
+            for name in names:
+                rec = self.store.get_node(name)
+                silent = now_ms - self.last_seen(name)
                 if rec is None or rec.status != READY or silent <= self.grace_ms:
                     continue
                 rec.status = NOT_READY
                 self.store.put_node(rec)
                 with self._lock:
-                    self._persisted.pop(rec.name, None)
-                self.events.emit("Node", rec.name, WARNING, "NodeNotReady",
-                                 f"node {rec.name} silent for {silent / 1000:.1f}s (grace {self.grace_ms / 1000:g}s)")
-                for r in self.store.list_replicas(node=rec.name):
-                    lifecycle.lose(self.store, self.events, r, rec.name, now_ms)
-            marked.append(node.name)
+                    self._persisted.pop(name, None)
+                self.events.emit("Node", name, WARNING, "NodeNotReady",
+                                 f"node {name} silent for {silent / 1000:.1f}s (grace {self.grace_ms / 1000:g}s)")
+                for r in self.store.list_replicas(node=name):
+                    lifecycle.lose(self.store, self.events, r, name, now_ms)
+                marked.append(name)
         return marked
 
     def forget(self, node: str) -> None:

@@ -13,7 +13,9 @@ node's set (still running) until the endpoints controller says every node stoppe
 Only the sets of nodes that a change touched are rebuilt (orchestra.server.controllers.node_changes,
 told by the store), plus every set every RECOMPUTE_EVERY_MS; a set's message is built once per
 revision and re-sent as it is. Nothing is sent before the store has written what the set came
-from (`store.flush()`), so that no agent acts on a change that could still be lost.
+from (`store.flush()`), so that no agent acts on a change that could still be lost; the publisher's
+lock is not held while the store writes (see run_once), so that a node's (re)connection, handled
+on an agent's hub thread, does not wait behind another's write.
 
 A node's set also names the Docker volumes it should remove (orchestra.server.volumes), and each
 ContainerSpec carries its volumes, config and secret files and variables (orchestra.server.mounts):
@@ -39,6 +41,7 @@ from orchestra.server.controllers.node_changes import NodeChanges
 from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
+from orchestra.store.cache import not_waiting
 from orchestra.store.records import ReplicaRecord
 
 log = logging.getLogger("orchestra.server")
@@ -53,6 +56,7 @@ class NodeSet:
     replicas: list[ReplicaRecord] = field(default_factory=list)   # sorted by replica id
     remove_volumes: list[str] = field(default_factory=list)       # sorted
     message: agent_pb2.DesiredSet | None = None                   # built when first sent without error
+    computed: int = 0      # by which of the publisher's computations (sent once a flush after it returned)
 
 
 def digest(replicas: list[ReplicaRecord], remove_volumes: list[str] = ()) -> str:
@@ -81,6 +85,8 @@ class Publisher:
         self._last_compute_ms = 0
         self.changes = NodeChanges(store)
         self._lock = threading.RLock()          # sets reach a session in revision order
+        self._computed = 0      # computations of sets so far (under the lock)
+        self._flushed = 0       # every set computed by this one or an earlier one is written
 
     def mark(self) -> None:
         """Bindings may have changed: recompute the sets on the next pass (a store that tells its
@@ -96,49 +102,89 @@ class Publisher:
     def run_once(self, now_ms: int, floors: dict[str, int] | None = None, node: str = "") -> None:
         """Send each connected node (or only `node`) its desired set when it changed or is due again.
         `floors` (node -> revision) forces a revision above what an agent says it already applied
-        (e.g. after the plane's store was replaced)."""
-        with self._lock:
-            if node:
-                self._keep(self.sync(floors, nodes={node}, now_ms=now_ms))
-            else:
-                changed = self.changes.take()
-                if changed is None or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS:
-                    self._last_compute_ms = now_ms
-                    self._keep(self.sync(floors, now_ms=now_ms), every=True)
-                elif changed:
-                    self._keep(self.sync(floors, nodes=changed, now_ms=now_ms))
-            sets = self._sets
-            self.store.flush()
-            revisions: Revisions | None = None
-            claims: volumes.Claims | None = None
-            for s in self.sessions.all():
-                ns = sets.get(s.node)
-                if ns is None or (node and s.node != node):
-                    continue
-                if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
-                    if ns.message is None:
-                        revisions = revisions or Revisions(self.store, self.catalog)
-                        claims = claims or volumes.Claims(self.store)
-                        try:
-                            ns.message = self.message(ns, revisions, self.secret_box, claims)
-                        except mounts.ContentError as exc:
-                            # The node keeps the set it has (level-triggered: nothing is lost by waiting);
-                            # no message is kept, so the next pass tries again.
-                            if self._content_errors.get(s.node) != str(exc):
-                                log.error("desired set of node %s not sent: %s", s.node, exc)
-                            self._content_errors[s.node] = str(exc)
-                            continue
-                        self._content_errors.pop(s.node, None)
-                    s.last_sent_revision = ns.revision
-                    s.last_sent_ms = now_ms
-                    s.send(agent_pb2.PlaneMessage(desired=ns.message))
+        (e.g. after the plane's store was replaced).
 
-    def _keep(self, sets: dict[str, NodeSet], every: bool = False) -> None:
-        """Take newly computed sets; a set of the same revision keeps the message already built."""
+        Three steps: compute the sets under the lock (their writes committed without waiting for
+        the store), then `store.flush()` WITHOUT the lock (an etcd round trip or an SQLite commit:
+        other threads compute and send meanwhile, and wait in flush together, one batch for all),
+        then send under the lock. A set is sent only once a flush that began after it was computed
+        has returned (`NodeSet.computed` <= `_flushed`): the thread that computed a set still being
+        written sends it itself after its own flush."""
+        with self._lock:
+            reloads = getattr(self.store, "reloads", 0)     # read back after this: the sets may be from lost state
+            with not_waiting():
+                if node:
+                    computed = self.sync(floors, nodes={node}, now_ms=now_ms)
+                    every = False
+                else:
+                    changed = self.changes.take()
+                    every = changed is None or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS
+                    if every:
+                        self._last_compute_ms = now_ms
+                        computed = self.sync(floors, now_ms=now_ms)
+                    else:
+                        computed = self.sync(floors, nodes=changed, now_ms=now_ms) if changed else {}
+            self._computed += 1
+            mine = self._computed
+            self._keep(computed, mine, every=every)
+        try:
+            self.store.flush()
+        except BaseException:
+            self._forget_sets()
+            raise
+        with self._lock:
+            if getattr(self.store, "reloads", 0) != reloads:
+                self._forget_sets()
+                return
+            self._flushed = max(self._flushed, mine)
+            self._send(now_ms, node)
+
+    def _forget_sets(self) -> None:
+        """The store failed a write, or memory was read back from it, since sets were computed: what
+        they came from may never have been written. None of them is sent; the next pass builds
+        every set again."""
+        with self._lock:
+            self._sets = {}
+            self.changes.everything()
+
+    def _send(self, now_ms: int, node: str) -> None:
+        """Under the lock: each session (or `node`'s) its set if due and written (see run_once)."""
+        sets = self._sets
+        revisions: Revisions | None = None
+        claims: volumes.Claims | None = None
+        for s in self.sessions.all():
+            ns = sets.get(s.node)
+            if ns is None or (node and s.node != node) or ns.computed > self._flushed:
+                continue
+            if ns.revision != s.last_sent_revision or now_ms - s.last_sent_ms >= self.resend_ms:
+                if ns.message is None:
+                    revisions = revisions or Revisions(self.store, self.catalog)
+                    claims = claims or volumes.Claims(self.store)
+                    try:
+                        ns.message = self.message(ns, revisions, self.secret_box, claims)
+                    except mounts.ContentError as exc:
+                        # The node keeps the set it has (level-triggered: nothing is lost by waiting);
+                        # no message is kept, so the next pass tries again.
+                        if self._content_errors.get(s.node) != str(exc):
+                            log.error("desired set of node %s not sent: %s", s.node, exc)
+                        self._content_errors[s.node] = str(exc)
+                        continue
+                    self._content_errors.pop(s.node, None)
+                s.last_sent_revision = ns.revision
+                s.last_sent_ms = now_ms
+                s.send(agent_pb2.PlaneMessage(desired=ns.message))
+
+    def _keep(self, sets: dict[str, NodeSet], computed: int, every: bool = False) -> None:
+        """Take newly computed sets (by the `computed`-th computation); a set of the same revision keeps
+        the message already built (and when it was computed)."""
         kept = {} if every else self._sets
         for name, ns in sets.items():
             old = self._sets.get(name)
-            kept[name] = old if old is not None and old.revision == ns.revision else ns
+            if old is not None and old.revision == ns.revision:
+                kept[name] = old
+            else:
+                ns.computed = computed
+                kept[name] = ns
         self._sets = kept
 
     def sync(self, floors: dict[str, int] | None = None, node: str = "",

@@ -21,6 +21,7 @@ from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.spec import codec
 from orchestra.spec.model import Workload
 from orchestra.store.base import Store
+from orchestra.store.cache import not_waiting
 from orchestra.store.records import READY, NodeRecord, ReplicaRecord, WorkloadRecord
 
 FULL_EVERY_MS = 10_000
@@ -101,8 +102,15 @@ class WorkloadController:
             names = {w.name for w in self.store.view_workloads()}
             self._last_full_ms = now_ms
         changed = False
-        for name in sorted(names):
-            changed |= self.sync(name, now_ms, nodes)
+        # Each workload in its own transaction (one workload's failure is its own), none waiting for
+        # its write: one flush at the end waits for them all, one store batch for the pass (it was a
+        # write waited for per workload: 100 workloads whose replicas a lost node held took the
+        # controllers thread 100 batches behind the agents' reports, and no lost replica was placed
+        # meanwhile).
+        with not_waiting():
+            for name in sorted(names):
+                changed |= self.sync(name, now_ms, nodes)
+        self.store.flush()
         return changed
 
     def _nodes_changed(self, nodes: list[NodeRecord]) -> bool:

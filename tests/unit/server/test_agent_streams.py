@@ -184,6 +184,30 @@ def test_the_agent_closing_its_stream_closes_the_session(link, plane):
     wait_for("the session closed on the hub", lambda: plane.hub.sessions.get("vm-1") is None, timeout=30, every=0.05)
 
 
+def test_a_message_counts_for_liveness_when_it_arrives_not_when_a_hub_thread_handles_it(link, plane):
+    """With the hub's threads behind (here: vm-1's handling held), a heartbeat that arrived already
+    keeps the node alive: a backlog must not make healthy nodes NotReady."""
+    agent = Agent(link).send(HELLO)
+    assert agent.next().HasField("welcome")
+    before = plane.liveness.last_seen("vm-1")
+    held, release = threading.Event(), threading.Event()
+    on_message = plane.hub.on_message
+
+    def slow(session, msg):
+        held.set()
+        release.wait(60)
+        on_message(session, msg)
+    plane.hub.on_message = slow
+    try:
+        time.sleep(0.01)
+        agent.send(HEARTBEAT)
+        wait_for("the heartbeat to be held", held.is_set, timeout=30, every=0.01)
+        wait_for("the heartbeat to count", lambda: plane.liveness.last_seen("vm-1") > before, timeout=10, every=0.01)
+    finally:
+        release.set()
+    agent.close()
+
+
 def test_in_order_runs_calls_one_at_a_time_in_order_past_failures():
     pool = ThreadPoolExecutor(4)
     ran, overlap, busy, done = [], [], threading.Lock(), threading.Event()

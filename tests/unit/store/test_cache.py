@@ -176,6 +176,16 @@ def test_commits_queued_behind_a_failed_one_fail_too(cache, backing):
     assert cache.get_node("n1") is None
 
 
+def test_reloads_counts_each_read_back(cache, backing):
+    before = cache.reloads
+    backing.refuse = "disk full"
+    with pytest.raises(StoreError):
+        cache.put(NodeRecord(name="n1"))
+    assert cache.reloads == before + 1
+    cache.reload()
+    assert cache.reloads == before + 2
+
+
 def test_a_cache_that_cannot_read_its_backend_back_refuses_everything_until_it_can(cache, backing):
     backing.refuse = "no quorum"
     backing.unreadable = True

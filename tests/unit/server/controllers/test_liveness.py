@@ -70,3 +70,81 @@ def test_after_a_plane_restart_agents_get_time_to_reconnect(tmp_path, clock):
     second.run_controllers_once()
     assert store.get_node("vm-1").status == "NotReady"
     store.close()
+
+
+def _commits_of(plane):
+    """Every commit the cache tells of, as the list of (kind, key) it changed."""
+    commits = []
+    plane.store.subscribe(lambda changes: commits.append([] if changes is None else
+                                                          [(cls.__name__, key) for cls, key, _, _ in changes]))
+    return commits
+
+
+def test_many_silent_nodes_are_marked_in_one_transaction_with_their_replicas(plane, clock):
+    """100 nodes lost at once: one transaction marks them all NotReady and loses all their replicas
+    (it was one transaction per node, each waiting for its write while heartbeats waited behind)."""
+    for i in range(100):
+        plane.hub.open_session(hello(f"lost-{i}"))
+    plane.service.apply([workload_json("web", replicas=200)])
+    assert {r.node for r in plane.store.list_replicas()} == {f"lost-{i}" for i in range(100)}
+    clock.advance(5)
+    keeper = plane.hub.open_session(hello("keeper", cpu=64_000, memory=256 << 30))
+    clock.advance(6)
+    beat(plane, keeper)            # the 100 are silent past the 10 s grace, keeper is not
+    commits = _commits_of(plane)
+    batches = []
+    real = plane.store.backing.apply_batch
+    plane.store.backing.apply_batch = lambda *a, **kw: (batches.append(a), real(*a, **kw))[1]
+    marked = plane.liveness.run_once(clock())
+    assert sorted(marked) == sorted(f"lost-{i}" for i in range(100))
+    assert len(commits) == 1 and len(batches) == 1
+    assert sum(1 for kind, _ in commits[0] if kind == "NodeRecord") == 100
+    assert sum(1 for kind, _ in commits[0] if kind == "ReplicaRecord") == 200
+    assert all(plane.store.get_node(f"lost-{i}").status == "NotReady" for i in range(100))
+    assert plane.store.get_node("keeper").status == "Ready"
+    assert all(r.phase == "Pending" and not r.node for r in plane.store.list_replicas())
+    plane.run_controllers_once()
+    assert {r.node for r in plane.store.list_replicas()} == {"keeper"}
+
+
+def test_marking_is_chunked_so_that_a_transaction_fits_one_etcd_txn(plane, clock, monkeypatch):
+    """At most COMMIT_CHUNK records (nodes and their replicas) a transaction, each node whole with its
+    replicas; every silent node is marked."""
+    from orchestra.server.controllers import liveness
+    monkeypatch.setattr(liveness, "COMMIT_CHUNK", 7)
+    for i in range(6):
+        plane.hub.open_session(hello(f"vm-{i}"))
+    plane.service.apply([workload_json("web", replicas=12)])       # spread: 2 a node, 3 records each
+    was_on = {r.id: r.node for r in plane.store.list_replicas()}
+    clock.advance(11)
+    commits = _commits_of(plane)
+    assert len(plane.liveness.run_once(clock())) == 6
+    assert [sum(1 for kind, _ in c if kind == "NodeRecord") for c in commits] == [2, 2, 2]
+    for c in commits:
+        nodes = {key for kind, key in c if kind == "NodeRecord"}
+        lost = {key for kind, key in c if kind == "ReplicaRecord"}
+        assert len(lost) == 4 and len(c) <= 7
+        assert {was_on[r] for r in lost} == nodes      # each node with its own replicas
+    assert all(n.status == "NotReady" for n in plane.store.list_nodes())
+
+
+def test_a_heartbeat_that_waits_for_a_hub_thread_already_counts(plane, clock):
+    """Received (the event loop calls hub.heard) but not yet handled: the node is alive, liveness
+    must not mark it NotReady because the hub's threads are behind."""
+    s = plane.hub.open_session(hello("vm-1"))
+    clock.advance(9)
+    plane.hub.heard(s)             # a heartbeat arrived; its on_message waits in the hub's queue
+    clock.advance(9)               # 18 s after the last handled message, 9 s after the last received
+    assert plane.liveness.run_once(clock()) == []
+    assert plane.store.get_node("vm-1").status == "Ready"
+    clock.advance(2)
+    assert plane.liveness.run_once(clock()) == ["vm-1"]
+
+
+def test_a_replaced_session_does_not_count_as_heard(plane, clock):
+    old = plane.hub.open_session(hello("vm-1"))
+    plane.hub.open_session(hello("vm-1"))
+    seen = plane.liveness.last_seen("vm-1")
+    clock.advance(3)
+    plane.hub.heard(old)
+    assert plane.liveness.last_seen("vm-1") == seen

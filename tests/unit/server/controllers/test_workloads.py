@@ -208,3 +208,27 @@ def test_drain_moves_replicas_within_the_budget(plane, clock):
     assert plane.store.get_node("vm-1").schedulable is False
     plane.service.set_schedulable("vm-1", True)
     assert not plane.store.get_node("vm-1").draining
+
+
+def test_a_pass_over_many_workloads_waits_for_one_store_write(plane, clock):
+    """Each workload's sync is its own transaction, but the pass waits once, at its end, for all of
+    them (it waited for each one's write: with 100 workloads on lost nodes the heal waited 100
+    batches behind the agents' reports)."""
+    agents = Agents(plane)
+    agents.join("vm-1")
+    plane.service.apply([workload_json(f"w-{i}") for i in range(20)])
+    agents.settle(clock, rounds=3)
+    agents.sessions.clear()            # vm-1 goes silent
+    clock.advance(11)
+    assert plane.liveness.run_once(clock())
+    for i in range(20):
+        plane.workloads.mark(f"w-{i}")
+    before = {i: plane.store.get_workload(f"w-{i}").rollout_progress_key for i in range(20)}
+    written, waited = [], []
+    apply_batch, flush = plane.store.backing.apply_batch, plane.store.flush
+    plane.store.backing.apply_batch = lambda *a: (written.append(len(a[0])), apply_batch(*a))[1]
+    plane.store.flush = lambda: (waited.append(1), flush())[1]
+    plane.workloads.run_once(clock())
+    after = {i: plane.store.backing.get_workload(f"w-{i}").rollout_progress_key for i in range(20)}
+    assert all(after[i] != before[i] for i in range(20))           # each one written, and durable
+    assert waited == [1] and sum(written) >= 20 and len(written) <= 2, written
