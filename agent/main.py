@@ -134,6 +134,9 @@ def _join_once(args: argparse.Namespace, state_dir: str, real_process: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:   # the real process (tests call main(argv) in their own process)
+        from agent import heap
+        heap.limit_arenas()     # before the agent's threads and grpc's: see agent/heap.py
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
