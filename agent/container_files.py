@@ -31,7 +31,7 @@ import shutil
 from dataclasses import dataclass
 
 from orchestra.api import agent_pb2
-from orchestra.spec.volumes import RESERVED_PATH
+from orchestra.spec.names import RESERVED_PATH
 
 ENV_DIR = "env"
 ENV_SCRIPT = "env.sh"

@@ -14,9 +14,8 @@ import os
 import signal
 import sys
 import threading
-import warnings
 
-from agent.runtime import NETWORK_MODES
+from agent.runtime import NETWORK_MODES, engine_api
 from orchestra.api import types_pb2
 from orchestra.spec import names
 from orchestra.service_network import DEFAULT_RELAY_PORT
@@ -86,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="node labels, k=v,k2=v2")
     p.add_argument("--taint", action="append", default=[],
                    help="a taint key=value:NoSchedule (repeatable)")
-    p.add_argument("--docker-host", default="unix:///var/run/docker.sock",
-                   help="Docker engine URL (default unix:///var/run/docker.sock)")
+    p.add_argument("--docker-host", default="unix:///var/run/docker.sock", type=_checked(engine_api.url_problem),
+                   help="Docker engine URL: unix:///PATH or tcp://HOST:PORT (default unix:///var/run/docker.sock)")
     p.add_argument("--cpu", type=_typed(_quantity("cpu")), default=None,
                    help="CPU capacity to advertise (e.g. 2, 1500m; default: all CPUs)")
     p.add_argument("--memory", type=_typed(_quantity("memory")), default=None,
@@ -120,18 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _without_unused_modules(docker_host: str) -> None:
-    """Modules the docker SDK imports as soon as it is imported but the agent never uses: paramiko
-    (for ssh:// engines, about 19 MiB resident) and requests' charset guessers (about 4 MiB; the
-    Engine API answers JSON, whose encoding is known). Done only in the agent's own process,
-    before the SDK is imported; `import X` then raises ImportError, which both handle."""
-    if not docker_host.startswith("ssh://") and "paramiko" not in sys.modules:
-        sys.modules["paramiko"] = None
-    for name in ("charset_normalizer", "chardet"):
-        sys.modules.setdefault(name, None)
-    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
-
-
 def _join_once(args: argparse.Namespace, state_dir: str, real_process: bool):
     """Joins with the token (retrying while the plane is unreachable), then, in the real agent
     process, starts it afresh: the join loaded the X.509 library (cryptography, about 10 MiB
@@ -147,10 +134,11 @@ def _join_once(args: argparse.Namespace, state_dir: str, real_process: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:   # the real process (tests call main(argv) in their own process)
+        from agent import heap
+        heap.limit_arenas()     # before the agent's threads and grpc's: see agent/heap.py
     parser = build_parser()
     args = parser.parse_args(argv)
-    if argv is None:   # the real process (tests call main(argv) in their own process)
-        _without_unused_modules(args.docker_host)
     try:
         taints = parse_taints(args.taint)
     except ValueError as e:

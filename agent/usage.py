@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 import psutil
 
-from agent import metrics
+from agent import heap, metrics
 from agent.runtime.docker import ContainerError, DockerRuntime, RuntimeUnavailable
 from orchestra.api import agent_pb2, types_pb2
 
@@ -74,6 +74,7 @@ class UsageSampler:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def node(self) -> types_pb2.NodeUsage:
+        heap.trim()    # the C heap's free pages back to the system before the agent's own RSS is read
         vm = psutil.virtual_memory()
         return types_pb2.NodeUsage(cpu_percent=psutil.cpu_percent(interval=None),
                                    memory_used_bytes=vm.total - vm.available,

@@ -20,9 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT))
 
-import busybox_image  # noqa: E402
 from labtools import Plane, free_port_range, require_vm_tier, wait_for  # noqa: E402
+from tests.support import busybox_image  # noqa: E402
 
 MANIFEST = """\
 apiVersion: orchestra/v1
@@ -61,13 +62,13 @@ def main() -> int:
                          "--token-file", str(plane.data_dir / "node-token"))
         tarball = str(work / "busybox.tar")
         busybox_image.build(tarball)
-        plane.cli("image", "load", tarball, "--lab", name)
+        plane.cli("image", "load", tarball)     # through the plane, into every node
         manifest = work / "memory-bench.yaml"
         manifest.write_text(MANIFEST.format(n=args.containers))
         t0 = time.monotonic()
         plane.cli("apply", "-f", str(manifest), "--no-wait")
         wait_for(f"{args.containers} replicas Running",
-                 lambda: sum(r.get("phase") == "Running" for r in plane.cli_json("get", "replicas", "-w", "memory-bench"))
+                 lambda: sum(r.get("phase") == "Running" for r in plane.cli_json("get", "replicas", "--workload", "memory-bench"))
                  == args.containers, timeout=900)
         converge_s = time.monotonic() - t0
         (machine,) = Lab(name, work / "labs" / name).machines()

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import re
 
+# Where the agent puts the variables from secrets inside a container (agent/container_files.py); no
+# volume may be mounted there (orchestra.spec.volumes). Here rather than there so that the agent
+# has it without loading the manifest checks.
+RESERVED_PATH = "/run/orchestra"
+
 # Replica ids append "-<index>" (up to "-999") to a workload name and must still be a
 # DNS-1123 label of at most 63 characters (they become container and host names).
 MAX_WORKLOAD_NAME = 53

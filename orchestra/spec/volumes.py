@@ -37,8 +37,7 @@ from orchestra.spec.fields import Fields, quote
 PERSISTENT = ""                 # Volume.source of the replica's own volume
 CONFIG = "Config"
 SECRET = "Secret"
-# Where the agent puts the variables from secrets inside a container (agent/secretfs.py).
-RESERVED_PATH = "/run/orchestra"
+RESERVED_PATH = names.RESERVED_PATH     # where the agent puts the variables from secrets
 
 VOLUME_FIELDS = ("name", "config", "secret")
 CONFIG_SOURCE_FIELDS = ("name", "items")

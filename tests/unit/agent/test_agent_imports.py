@@ -20,6 +20,10 @@ def _dump():
 atexit.register(_dump)
 """
 FORBIDDEN = ("numpy", "paramiko", "click", "cryptography", "bcrypt", "yaml", "charset_normalizer",
+             # the Engine API is spoken by agent.runtime.engine_api, not the docker SDK (about 4.7 MiB)
+             "docker", "requests", "urllib3",
+             # the manifest checks: the agent needs only orchestra.spec.names
+             "orchestra.spec.fields", "orchestra.spec.volumes", "orchestra.spec.manifest",
              "orchestra.cli", "orchestra.lab", "orchestra.scheduler", "orchestra.server", "orchestra.store")
 
 
