@@ -57,7 +57,7 @@ class PoolController:
     def __init__(self, target: Target, log=print):
         self.target = target
         self.log = log
-        self.busy: dict[str, tuple[threading.Thread, set[str]]] = {}   # pool -> (its operation, VMs it touches)
+        self.busy: dict[str, threading.Thread] = {}   # pool -> the VM operation running for it
         self.idle_since: dict[str, float] = {}
         self.last_ready: dict[str, float] = {}
         self.boot_failed: dict[str, float] = {}
@@ -90,7 +90,7 @@ class PoolController:
     # -- the loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            self.busy = {k: v for k, v in self.busy.items() if v[0].is_alive()}
+            self.busy = {k: t for k, t in self.busy.items() if t.is_alive()}
             try:
                 found = pools.all_pools()
             except LabError as e:
@@ -155,7 +155,7 @@ class PoolController:
     def start(self, pool: pools.Pool, fn, *args) -> None:
         t = threading.Thread(target=self._guarded, args=(pool.name, fn, *args), daemon=True,
                              name=f"pool-{pool.name}-{fn.__name__}")
-        self.busy[pool.name] = (t, set())
+        self.busy[pool.name] = t
         t.start()
 
     def _guarded(self, pool_name: str, fn, *args) -> None:

@@ -2,18 +2,11 @@
 to the plane and before anything is written; a plane that does not answer is said so."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 from click.testing import CliRunner
 
 from orchestra.cli import main as cli_main
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -22,7 +15,7 @@ def run(tmp_path, monkeypatch):
     monkeypatch.setenv("ORCHESTRA_LAB_DIR", str(tmp_path / "labs"))
     monkeypatch.delenv("ORCHESTRA_SERVER", raising=False)
     monkeypatch.delenv("ORCHESTRA_CONFIG", raising=False)
-    server = f"127.0.0.1:{unused_port()}"   # closed: any call would fail saying it cannot reach it
+    server = f"127.0.0.1:{free_port()}"   # closed: any call would fail saying it cannot reach it
 
     def invoke(*args):
         return CliRunner().invoke(cli_main.cli, ["--server", server, "cluster", "pool", *args], catch_exceptions=False)
