@@ -21,9 +21,10 @@ from orchestra.server.failures import FailureCounter
 from orchestra.server.image_relay import ImageRelay
 from orchestra.server.messages import message_to_dict, resources_from_pb, taints_from_pb
 from orchestra.server.sessions import AgentSession, LogRelay, SessionRegistry
+from orchestra.server.usage_book import UsageBook
 from orchestra.spec.names import canonical_image, node_name_problem
 from orchestra.store.base import Store
-from orchestra.store.records import NodeRecord
+from orchestra.store.records import NodeRecord, ReplicaRecord
 
 
 class Refused(Exception):
@@ -46,6 +47,7 @@ class AgentHub:
         self.on_change = on_change
         self.on_node = on_node
         self.sessions = SessionRegistry()
+        self.usage = UsageBook()
         self.logs = LogRelay()
         self.execs = ExecRelay()
         self.images = ImageRelay()
@@ -127,6 +129,7 @@ class AgentHub:
         if self.liveness.heard_from(session.node, now):
             self.on_node(session.node, 0)   # back to Ready: it can take pending replicas again
         if kind == "heartbeat":
+            session.applied_revision = msg.heartbeat.applied_revision
             self.record_runtime_status(session.node, msg.heartbeat.runtime_status)
             if msg.heartbeat.endpoints_revision > session.endpoints_ack:
                 session.endpoints_ack = msg.heartbeat.endpoints_revision
@@ -203,24 +206,17 @@ class AgentHub:
         return accepted, dropped
 
     def record_usage(self, node: str, report: agent_pb2.UsageReport) -> int:
-        """Store node and per-replica usage; per-replica samples count only for replicas bound to `node`.
-        Returns how many replica samples were kept."""
-        kept = 0
-        with self.store.transaction():
-            rec = self.store.get_node(node)
-            if rec is None:
-                return 0
-            if report.HasField("node"):
-                rec.usage = message_to_dict(report.node)
-                self.store.put_node(rec)
-            for ru in report.replicas:
-                r = self.store.get_replica(ru.replica_id)
-                if r is None or r.node != node:
-                    continue
-                r.usage = message_to_dict(ru.usage)
-                self.store.put_replica(r)
-                kept += 1
-        return kept
+        """Keep node and per-replica usage (in memory: orchestra.server.usage_book); per-replica samples
+        count only for replicas bound to `node`. Returns how many replica samples were kept."""
+        if self.store.peek(NodeRecord, node) is None:
+            return 0
+        bound = []
+        for ru in report.replicas:
+            r = self.store.peek(ReplicaRecord, ru.replica_id)
+            if r is not None and r.node == node:
+                bound.append((r, ru.usage))
+        self.usage.record(node, report.node if report.HasField("node") else None, bound)
+        return len(bound)
 
 
 def image_set(inventory: agent_pb2.ImageInventory) -> list[str]:

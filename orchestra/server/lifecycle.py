@@ -53,7 +53,6 @@ def is_available(r: ReplicaRecord, now_ms: int, min_ready_ms: int) -> bool:
 def _clear_binding(r: ReplicaRecord) -> None:
     r.node = ""
     r.container_id = ""
-    r.usage = {}
     r.ready = False
     r.ready_since_ms = 0
     r.probes = []

@@ -141,7 +141,10 @@ def message_to_dict(msg) -> dict:
     return json_format.MessageToDict(msg, preserving_proto_field_name=True)
 
 
-def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Node:
+def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = (), usage: types_pb2.NodeUsage | None = None,
+            heard_ms: int = 0) -> types_pb2.Node:
+    """`usage`: the node's last sample (orchestra.server.usage_book); `heard_ms`: when its agent was
+    last heard of, if later than the record says (liveness keeps that in memory)."""
     bound = list(bound)
     allocated = Resources()
     for r in bound:
@@ -150,22 +153,25 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = ()) -> types_pb2.Nod
         name=n.name, labels=n.labels, capacity=resources_pb(n.capacity), allocated=resources_pb(allocated),
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
-        last_heartbeat_ms=n.last_heartbeat_ms, runtime_status=n.runtime_status, replica_count=len(bound),
+        last_heartbeat_ms=max(n.last_heartbeat_ms, heard_ms), runtime_status=n.runtime_status, replica_count=len(bound),
         desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
         advertise_address=n.advertise_address)
     fill_from_dict(n.facts, msg.facts)
-    fill_from_dict(n.usage, msg.usage)
+    if usage is not None and usage.ListFields():
+        msg.usage.CopyFrom(usage)
     return msg
 
 
-def replica_pb(r: ReplicaRecord) -> types_pb2.Replica:
+def replica_pb(r: ReplicaRecord, usage: types_pb2.ContainerUsage | None = None) -> types_pb2.Replica:
+    """`usage`: the replica's last sample (orchestra.server.usage_book)."""
     msg = types_pb2.Replica(
         id=r.id, workload=r.workload, index=r.index, node=r.node, phase=r.phase, reason=r.reason,
         exit_code=r.exit_code, restarts=r.restarts, container_id=r.container_id, revision=r.revision,
         created_at_ms=r.created_at_ms, updated_at_ms=r.updated_at_ms, next_restart_ms=r.next_restart_ms,
         requests=resources_pb(r.requests), incarnation=r.incarnation, ready=r.ready, ready_since_ms=r.ready_since_ms,
         pinned_node=r.pinned_node)
-    fill_from_dict(r.usage, msg.usage)
+    if usage is not None and usage.ListFields():
+        msg.usage.CopyFrom(usage)
     for p in r.probes:
         fill_from_dict(p, msg.probes.add())
     fill_from_dict(r.placement, msg.placement)

@@ -243,9 +243,10 @@ class PlaneCollector(Collector):
             per_node["req_cpu"].append((key, msg.allocated.cpu_millis / 1000))
             per_node["req_mem"].append((key, msg.allocated.memory_bytes))
             per_node["replicas"].append((key, msg.replica_count))
-            if n.usage:
-                per_node["used_cpu"].append((key, float(n.usage.get("cpu_percent", 0.0)) / 100))
-                per_node["used_mem"].append((key, int(n.usage.get("memory_used_bytes", 0))))
+            usage = plane.hub.usage.of_node(n.name)
+            if usage.sampled_at_ms:
+                per_node["used_cpu"].append((key, usage.cpu_percent / 100))
+                per_node["used_mem"].append((key, usage.memory_used_bytes))
         node = ["node"]
         yield _family("orchestra_node_ready", "1 when the node is Ready", node, per_node["ready"])
         yield _family("orchestra_node_schedulable", "1 when the node takes new replicas (not cordoned)", node,

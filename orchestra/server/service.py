@@ -30,7 +30,7 @@ from orchestra.spec.errors import ManifestError
 from orchestra.spec.model import Workload
 from orchestra.spec.service import Service
 from orchestra.store.base import Store
-from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, ReplicaRecord, SecretRecord, ServiceRecord,
+from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, NodeRecord, ReplicaRecord, SecretRecord, ServiceRecord,
                                      VolumeRecord, WorkloadRecord)
 
 EVENTS_IN_DESCRIBE = 50
@@ -311,6 +311,7 @@ class UserService:
         if kind == "Node":
             if not self.store.delete_node(name):
                 return False
+            self.hub.usage.forget(name)
             self.events.emit("Node", name, NORMAL, "NodeRemoved", f"node {name} removed from the cluster")
             return True
         cls = {"Service": ServiceRecord, "Config": ConfigRecord, "Secret": SecretRecord}[kind]
@@ -363,6 +364,13 @@ class UserService:
         info.mode = self.catalog.workload(rec).spec.mode
         return info
 
+    def _node_pb(self, n: NodeRecord, bound) -> types_pb2.Node:
+        """A node as users see it: its usage and when it was last heard of are the hub's (memory)."""
+        return messages.node_pb(n, bound, self.hub.usage.of_node(n.name), self.hub.liveness.last_heard(n.name))
+
+    def _replica_pb(self, r: ReplicaRecord) -> types_pb2.Replica:
+        return messages.replica_pb(r, self.hub.usage.of_replica(r))
+
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
         by_workload: dict[str, list[ReplicaRecord]] = {}
@@ -373,7 +381,7 @@ class UserService:
 
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
         return orchestra_pb2.ListReplicasResponse(
-            replicas=[messages.replica_pb(r) for r in self.store.view_replicas(workload=workload, node=node)])
+            replicas=[self._replica_pb(r) for r in self.store.view_replicas(workload=workload, node=node)])
 
     def _live_workloads(self) -> list[tuple[str, Workload]]:
         return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]
@@ -424,7 +432,7 @@ class UserService:
         for r in self.store.view_replicas(bound=True):
             by_node.setdefault(r.node, []).append(r)
         return orchestra_pb2.ListNodesResponse(
-            nodes=[messages.node_pb(n, by_node.get(n.name, [])) for n in self.store.view_nodes()])
+            nodes=[self._node_pb(n, by_node.get(n.name, [])) for n in self.store.view_nodes()])
 
     def _events_for(self, objects: list[str]) -> list[types_pb2.Event]:
         found = []
@@ -443,7 +451,7 @@ class UserService:
         rec = self._workload(name)
         replicas = self.store.list_replicas(workload=name)
         return orchestra_pb2.WorkloadDescription(
-            workload=self._workload_info(rec, replicas), replicas=[messages.replica_pb(r) for r in replicas],
+            workload=self._workload_info(rec, replicas), replicas=[self._replica_pb(r) for r in replicas],
             events=self._events_for([name] + [r.id for r in replicas]))
 
     def describe_node(self, name: str) -> orchestra_pb2.NodeDescription:
@@ -451,8 +459,8 @@ class UserService:
         if n is None:
             raise NotFound(f"node {name!r} not found")
         replicas = self.store.list_replicas(node=name)
-        return orchestra_pb2.NodeDescription(node=messages.node_pb(n, replicas),
-                                             replicas=[messages.replica_pb(r) for r in replicas],
+        return orchestra_pb2.NodeDescription(node=self._node_pb(n, replicas),
+                                             replicas=[self._replica_pb(r) for r in replicas],
                                              events=self._events_for([name]))
 
     def set_schedulable(self, name: str, schedulable: bool) -> types_pb2.Node:
@@ -468,7 +476,7 @@ class UserService:
                 self.events.emit("Node", name, NORMAL, "Uncordoned" if schedulable else "Cordoned",
                                  f"node {name} {'accepts' if schedulable else 'no longer accepts'} new replicas")
         self.settle([])
-        return messages.node_pb(n, self.store.list_replicas(node=name))
+        return self._node_pb(n, self.store.list_replicas(node=name))
 
     def drain_node(self, name: str, include_daemons: bool) -> types_pb2.Node:
         """Cordon the node and move its replicas elsewhere, each workload within its update budget
@@ -485,7 +493,7 @@ class UserService:
                                  f"node {name} cordoned; its replicas move to other nodes within their update budgets"
                                  + ("; its daemon replicas stop" if include_daemons else ""))
         self.settle([r.workload for r in self.store.list_replicas(node=name)])
-        return messages.node_pb(n, self.store.list_replicas(node=name))
+        return self._node_pb(n, self.store.list_replicas(node=name))
 
     # -- rollouts -----------------------------------------------------------------------------
     def get_rollout(self, name: str) -> orchestra_pb2.RolloutStatus:

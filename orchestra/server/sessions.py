@@ -34,6 +34,7 @@ class AgentSession:
         self.outbox: queue.Queue = queue.Queue()
         self.last_sent_revision = -1
         self.last_sent_ms = 0
+        self.applied_revision = 0      # the desired revision its agent says it converged to (heartbeats)
         self.ended = threading.Event()
         self.log_requests: set[str] = set()
         # Called after each put: the stream that drains the outbox waits on its event loop, not on the queue.

@@ -14,9 +14,11 @@ from memory, and changes are written in batches.
 - The thread that committed waits until its batch is written, so an Apply is durable when it
   returns; except threads that must never wait (`never_wait()`: the workers that handle the
   agents' streams), whose writes are reports and heartbeats that agents repeat anyway.
-- `flush()` waits until everything committed so far is written. The publisher calls it before
-  it sends a desired set, so that no agent acts on a change that could still be lost (and reads
-  `reloads` around it: memory read back in between means what it built its sets from may be gone).
+- `flush()` waits until everything committed so far is written, and raises when one of those
+  commits failed. A commit that failed before the call is not waited for (memory was read back:
+  what it held is gone), so a caller that must know that what it read is written (the publisher
+  and the endpoints controller, before they send an agent anything) reads `reloads` before it
+  reads, and again after its flush: memory read back in between means what it read may be gone.
 - A batch that fails (disk full; NotLeaderError: this plane was deposed; no quorum) fails every
   commit still queued behind it, and the cache reloads itself from the backend: what memory
   held but the backend never got is gone, as if those transactions had failed. When even the
@@ -356,6 +358,9 @@ class CachedStore(Store):
             with self._queued:
                 failed = batch + self._queue
                 self._queue = []
+                # A flush from now on waits for nothing of these: memory is read back, so what they held
+                # is gone (a flush already waiting for one of them has it, and raises its error).
+                self._last_ticket = None
                 for t in failed:
                     t.error = exc
                     t.done.set()

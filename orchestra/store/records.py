@@ -27,8 +27,7 @@ class NodeRecord:
     status: str = NOT_READY
     schedulable: bool = True
     taints: list[Taint] = field(default_factory=list)
-    last_heartbeat_ms: int = 0
-    usage: dict = field(default_factory=dict)          # NodeUsage fields by proto name
+    last_heartbeat_ms: int = 0                          # when it became Ready (the API shows liveness's later time)
     runtime_status: str = ""
     desired_revision: int = 0
     desired_hash: str = ""                              # digest of the set published as desired_revision
@@ -89,7 +88,6 @@ class ReplicaRecord:
     revision: int = 1                                   # of its workload; fixed for the replica's life
     created_at_ms: int = 0
     updated_at_ms: int = 0
-    usage: dict = field(default_factory=dict)           # ContainerUsage fields by proto name
     next_restart_ms: int = 0
     requests: Resources = Resources()
     incarnation: int = 0

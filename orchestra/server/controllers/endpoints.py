@@ -1,8 +1,8 @@
 """Endpoints controller: each Service's endpoints are the ready replicas of the workloads whose
 metadata.labels match its selector, on Ready nodes that advertise an address. The whole set of
 every service is one `Endpoints` message with one cluster-wide revision (grows when the set
-changes, persisted), sent to every connected agent when it changes and again every RESEND_MS:
-level-triggered, like the desired sets.
+changes, persisted), sent to every connected agent when it changes, and again every RESEND_MS
+until the agent's heartbeats acknowledge that revision: level-triggered, like the desired sets.
 
 It also holds the rule that makes a rollout lose no request: a Terminating replica of a workload
 that a service selects may be stopped only once every connected node has acknowledged (in its
@@ -140,14 +140,20 @@ class EndpointsController:
             if self._dirty or now_ms - self._last_compute_ms >= RECOMPUTE_EVERY_MS or not self.revision:
                 self._dirty = False
                 self._last_compute_ms = now_ms
+                reloads = getattr(self.store, "reloads", 0)
                 changed = self._recompute(now_ms)
             if changed:
                 self.store.flush()      # no agent routes by a revision that could still be lost
+                if getattr(self.store, "reloads", 0) != reloads:
+                    # Memory was read back since (a batch failed): the revision may be gone with it.
+                    self._dirty = True
+                    return False
             msg = None
             for s in self.sessions.all():
                 if node and s.node != node:
                     continue
-                if s.last_sent_endpoints != self.revision or now_ms - s.last_sent_endpoints_ms >= self.resend_ms:
+                due = s.endpoints_ack != self.revision and now_ms - s.last_sent_endpoints_ms >= self.resend_ms
+                if s.last_sent_endpoints != self.revision or due:
                     msg = msg or self.message()
                     s.last_sent_endpoints = self.revision
                     s.last_sent_endpoints_ms = now_ms

@@ -7,8 +7,9 @@ A pass marks every node whose grace has passed in one transaction (in chunks of 
 records, nodes and their replicas, so that one fits an etcd Txn): 100 nodes lost at once cost one
 store write, not 100 writes one after another while agents' heartbeats wait behind them.
 
-When each node was last heard of is kept in memory (heartbeats are frequent): a heartbeat of
-a node known to be Ready touches the store only every PERSIST_EVERY_MS. After a plane restart
+When each node was last heard of is kept in memory only (heartbeats are frequent): a heartbeat
+of a node that is Ready reads its record without a copy and writes nothing (the store's
+last_heartbeat_ms is when it became Ready; the user API shows `last_heard`). After a plane restart
 every node gets a full grace period from the moment the plane started, plus the longest time an
 agent waits between two attempts to reconnect (its back-off grows to 10 s while the plane was
 away), so that a plane restart never makes healthy nodes NotReady and moves their replicas.
@@ -20,10 +21,8 @@ import threading
 from orchestra.server import lifecycle
 from orchestra.server.events import NORMAL, WARNING, EventLog
 from orchestra.store.base import Store
-from orchestra.store.records import NOT_READY, READY
+from orchestra.store.records import NOT_READY, READY, NodeRecord
 
-# The store's last_heartbeat_ms is rewritten at most this often per node.
-PERSIST_EVERY_MS = 5_000
 # agent/session.py BACKOFF_MAX_S, plus time to dial and say hello.
 RECONNECT_ALLOWANCE_MS = 12_000
 # Nodes and replicas that one marking transaction changes at most (each with its event): as the
@@ -39,20 +38,26 @@ class Liveness:
         self.grace_ms = grace_ms
         self.started_ms = started_ms
         self._seen: dict[str, int] = {}
-        self._persisted: dict[str, int] = {}     # node -> when it was last written Ready
         self._lock = threading.Lock()
 
     def last_seen(self, node: str) -> int:
         with self._lock:
             return self._seen.get(node, self.started_ms + RECONNECT_ALLOWANCE_MS)
 
+    def last_heard(self, node: str) -> int:
+        """When this plane last heard from the node's agent (0: not since it started)."""
+        with self._lock:
+            return self._seen.get(node, 0)
+
     def heard_from(self, node: str, now_ms: int) -> bool:
-        """Any message from the node's agent counts. Marks it Ready if it was not (returns True then)."""
+        """Any message from the node's agent counts. Marks it Ready if it was not (returns True then).
+        The record is looked at on every message, not remembered, so a Ready lost with a failed
+        write (the store reads itself back) is written again by the next heartbeat."""
         with self._lock:
             if now_ms > self._seen.get(node, 0):
                 self._seen[node] = now_ms
-            persisted = self._persisted.get(node)
-        if persisted is not None and now_ms - persisted < PERSIST_EVERY_MS:
+        known = self.store.peek(NodeRecord, node)
+        if known is None or known.status == READY:
             return False
         with self.store.transaction():
             rec = self.store.get_node(node)
@@ -64,8 +69,6 @@ class Liveness:
             self.store.put_node(rec)
             if became_ready:
                 self.events.emit("Node", node, NORMAL, "NodeReady", f"node {node} is Ready")
-        with self._lock:
-            self._persisted[node] = now_ms
         return became_ready
 
     def seen(self, node: str, now_ms: int) -> None:
@@ -106,8 +109,6 @@ class Liveness:
                     continue
                 rec.status = NOT_READY
                 self.store.put_node(rec)
-                with self._lock:
-                    self._persisted.pop(name, None)
                 self.events.emit("Node", name, WARNING, "NodeNotReady",
                                  f"node {name} silent for {silent / 1000:.1f}s (grace {self.grace_ms / 1000:g}s)")
                 for r in self.store.list_replicas(node=name):
@@ -118,4 +119,3 @@ class Liveness:
     def forget(self, node: str) -> None:
         with self._lock:
             self._seen.pop(node, None)
-            self._persisted.pop(node, None)

@@ -132,7 +132,7 @@ def test_usage_stored_on_node_and_replica(plane, bound):
         node=types_pb2.NodeUsage(cpu_percent=12.5, memory_used_bytes=100, memory_total_bytes=1000),
         replicas=[agent_pb2.ReplicaUsage(replica_id="web-0",
                                           usage=types_pb2.ContainerUsage(cpu_percent=3.0, memory_bytes=7))])))
-    assert plane.store.get_node("vm-1").usage["cpu_percent"] == 12.5
+    assert plane.service.describe_node("vm-1").node.usage.cpu_percent == 12.5
     assert plane.service.list_replicas().replicas[0].usage.memory_bytes == 7
     assert plane.service.list_nodes().nodes[0].usage.memory_used_bytes == 100
 

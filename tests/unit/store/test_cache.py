@@ -62,11 +62,11 @@ def test_it_starts_from_what_the_backend_holds_and_writes_through(backing):
 
 
 def test_reads_are_copies_and_indexes_follow_changes(cache):
-    cache.put(ReplicaRecord(id="web-0", workload="web", index=0, node="n1", usage={"cpu": 1}))
+    cache.put(ReplicaRecord(id="web-0", workload="web", index=0, node="n1", placement={"cpu": 1}))
     r = cache.get_replica("web-0")
-    r.usage["cpu"] = 99
+    r.placement["cpu"] = 99
     r.node = "n2"
-    assert cache.get_replica("web-0").usage == {"cpu": 1} and cache.get_replica("web-0").node == "n1"
+    assert cache.get_replica("web-0").placement == {"cpu": 1} and cache.get_replica("web-0").node == "n1"
     cache.put(r)
     assert [x.id for x in cache.list_replicas(node="n2")] == ["web-0"]
     assert cache.list_replicas(node="n1") == []
@@ -168,12 +168,24 @@ def test_commits_queued_behind_a_failed_one_fail_too(cache, backing):
     def report():
         never_wait()
         cache.put(NodeRecord(name="n1"))          # queued, not waited for
+    before = cache.reloads
     t = threading.Thread(target=report)
     t.start()
     t.join()
-    with pytest.raises(StoreError, match="disk full"):
-        cache.flush()
-    assert cache.get_node("n1") is None
+    try:
+        cache.flush()     # raises if it began before the failure; after it, nothing is left to wait for
+    except StoreError as exc:
+        assert "disk full" in str(exc)
+    assert cache.get_node("n1") is None and cache.reloads == before + 1
+
+
+def test_a_flush_after_a_failure_was_read_back_waits_for_nothing_of_it(cache, backing):
+    backing.refuse = "disk full"
+    with pytest.raises(StoreError):
+        cache.put(NodeRecord(name="n1"))
+    backing.refuse = ""
+    cache.flush()                               # memory is the backend's again: nothing is pending
+    assert cache.list_nodes() == [] and backing.list_nodes() == []
 
 
 def test_reloads_counts_each_read_back(cache, backing):

@@ -46,7 +46,7 @@ def test_schema_1_is_migrated_in_place(tmp_path):
     assert (w.spec_json, w.generation) == ('{"x":1}', 2)
     r = s.get_replica("web-10")
     assert (r.index, r.node, r.phase, r.restarts, r.incarnation) == (10, "vm-1", "Running", 2, 3)
-    assert r.requests == Resources(250, 1024) and r.usage == {"memory_bytes": 5}
+    assert r.requests == Resources(250, 1024)          # its usage column is dropped: usage is memory only now
     assert s.get_join_token("abc").revoked and s.is_certificate_revoked("01")
     assert [e.message for e in s.list_events()] == ["m0", "m1"]
     assert s.add_event(9, "Node", "vm-1", "Normal", "R", "new") == 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from plane_fixtures import Agents, hello, workload_json
+from plane_fixtures import Agents, drain, hello, workload_json
 
 from orchestra.api import agent_pb2
 
@@ -117,3 +117,23 @@ def test_the_revision_grows_only_when_the_set_changes(plane, clock):
     plane.service.delete([], [("Service", "web")])
     nodes.settle(clock, rounds=2)
     assert nodes.endpoints["n1"].revision > first and not nodes.endpoints["n1"].services
+
+
+def endpoints_sent(session) -> list[int]:
+    return [m.endpoints.revision for m in drain(session) if isinstance(m, agent_pb2.PlaneMessage)
+            and m.HasField("endpoints")]
+
+
+def test_endpoints_the_agent_acknowledged_are_not_sent_again(plane, clock):
+    s = plane.hub.open_session(hello("n1"))
+    plane.run_controllers_once()
+    [revision] = endpoints_sent(s)[-1:]
+    clock.advance(6)
+    plane.run_controllers_once()
+    assert endpoints_sent(s) == [revision]        # not acknowledged yet: re-sent when due
+    for seq in range(1, 4):
+        plane.hub.on_message(s, agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+            seq=seq, endpoints_revision=revision)))
+        clock.advance(6)
+        plane.run_controllers_once()
+        assert endpoints_sent(s) == []

@@ -30,14 +30,29 @@ def test_silent_node_goes_not_ready_and_replicas_move(plane, clock):
     assert plane.store.list_events(obj="vm-1")[-1].reason == "NodeReady"
 
 
-def test_heartbeats_of_a_ready_node_touch_the_store_only_now_and_then(plane, clock):
+def test_heartbeats_of_a_ready_node_write_nothing_and_the_api_shows_the_last(plane, clock):
     s = plane.hub.open_session(hello("vm-1"))
     written = plane.store.get_node("vm-1").last_heartbeat_ms
+    commits = []
+    plane.store.subscribe(commits.append)
+    for _ in range(4):
+        clock.advance(3)
+        beat(plane, s)
+    assert commits == []                        # nothing written: when it was heard is memory only
+    assert plane.store.get_node("vm-1").last_heartbeat_ms == written
+    assert plane.service.list_nodes().nodes[0].last_heartbeat_ms == clock()
+    assert plane.service.describe_node("vm-1").node.last_heartbeat_ms == clock()
+
+
+def test_a_ready_that_the_store_lost_is_written_again_by_the_next_heartbeat(plane, clock):
+    s = plane.hub.open_session(hello("vm-1"))
+    with plane.store.transaction():             # as after a failed write read back from the backend
+        rec = plane.store.get_node("vm-1")
+        rec.status = "NotReady"
+        plane.store.put_node(rec)
     clock.advance(1)
     beat(plane, s)
-    assert plane.store.get_node("vm-1").last_heartbeat_ms == written
-    clock.advance(5)
-    beat(plane, s)
+    assert plane.store.get_node("vm-1").status == "Ready"
     assert plane.store.get_node("vm-1").last_heartbeat_ms == clock()
 
 

@@ -29,6 +29,25 @@ def test_desired_revision_grows_only_when_set_changes(plane, clock):
     assert plane.store.get_node("vm-1").desired_revision == second.revision
 
 
+def test_a_set_the_agent_acknowledged_is_not_sent_again(plane, clock):
+    s = plane.hub.open_session(hello("vm-1"))
+    plane.service.apply([workload_json("web")])
+    sent = desired_of(s)
+    plane.hub.on_message(s, agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+        seq=1, applied_revision=sent.revision - 1)))       # not there yet: re-sent when due
+    clock.advance(6)
+    plane.run_controllers_once()
+    assert desired_of(s).revision == sent.revision
+    for seq in range(2, 5):
+        plane.hub.on_message(s, agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
+            seq=seq, applied_revision=sent.revision)))
+        clock.advance(6)
+        plane.run_controllers_once()
+        assert desired_of(s) is None
+    plane.service.apply([workload_json("web", replicas=2)])   # a new revision goes at once
+    assert desired_of(s).revision == sent.revision + 1
+
+
 def test_revision_jumps_above_what_the_agent_has_applied(plane):
     h = hello("vm-1")
     h.last_revision = 41  # e.g. the plane's store was replaced
