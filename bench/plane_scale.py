@@ -75,10 +75,10 @@ def pct(values: list[float]) -> str:
 
 # -- the plane ------------------------------------------------------------------------------------
 class Plane:
-    def __init__(self, workdir: Path, store_args: list[str], node_grace: str):
+    def __init__(self, workdir: Path, store_args: list[str], node_grace: str, heartbeat: str = ""):
         self.data_dir = workdir / "plane"
         cmd = [sys.executable, "-m", "orchestra.server", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
-               "--node-grace", node_grace, *store_args]
+               "--node-grace", node_grace, *(["--heartbeat-interval", heartbeat] if heartbeat else []), *store_args]
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.log = open(workdir / "plane.log", "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
@@ -359,6 +359,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16, help="concurrent Apply callers")
     ap.add_argument("--idle-seconds", type=float, default=30.0)
     ap.add_argument("--node-grace", default="10s")
+    ap.add_argument("--heartbeat-interval", default="", help="the plane's (default: the server's own)")
     ap.add_argument("--store", choices=["sqlite", "etcd"], default="sqlite")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds any one scenario may take")
     ap.add_argument("--profile", default="", metavar="SCENARIO[,SCENARIO]",
@@ -387,7 +388,7 @@ def main() -> None:
                       "--etcd-key", etcd.tls.key]
     say(f"plane_scale: {args.agents} agents in {args.processes} processes, store {args.store}, "
         f"node grace {args.node_grace}; work dir {workdir}")
-    plane = Plane(workdir, store_args, args.node_grace)
+    plane = Plane(workdir, store_args, args.node_grace, args.heartbeat_interval)
     workers = None
     try:
         t0 = time.perf_counter()

@@ -1,9 +1,11 @@
 """The agents' streams (AgentLink.Session) on the asyncio gRPC server: a stream costs no thread.
 
-The event loop only moves messages: it reads each agent's and writes the plane's (a session's
-outbox wakes it through `AgentSession.notify`). What a message does (orchestra.server.agent_hub)
-runs on a small pool of threads, each session's messages in their order (one task per session
-at a time: `InOrder`), so that a slow message holds up its own node only. Those threads never
+The event loop moves messages: it reads each agent's and writes the plane's (a session's
+outbox wakes it through `AgentSession.notify`). A message that writes nothing and waits for
+nothing (most heartbeats, usage: AgentHub.on_message_now) is handled on the loop when nothing of
+its session waits before it; what any other message does (orchestra.server.agent_hub) runs on a
+small pool of threads, each session's messages in their order (one task per session at a time:
+`InOrder`), so that a slow message holds up its own node only. Those threads never
 wait for the store to write (orchestra.store.cache.never_wait): agents repeat their reports and
 heartbeats anyway, and nothing is sent to an agent before what it reflects is written.
 
@@ -52,6 +54,11 @@ class InOrder:
                 return
             self._running = True
         self._pool.submit(self._drain)
+
+    def idle(self) -> bool:
+        """Nothing queued or running: a call made now would not overtake an earlier one."""
+        with self._lock:
+            return not self._running and not self._calls
 
     def _drain(self) -> None:
         while True:
@@ -127,7 +134,14 @@ class AgentStreams:
         try:
             async for raw in requests:
                 hub.heard(session)      # alive now, however long the message waits for a hub thread
-                in_order.submit(self._handle, hub, session, raw)
+                try:
+                    msg = parse_agent_message(raw)
+                except ProtocolError as exc:
+                    in_order.submit(session.end, exc.code, str(exc))
+                    continue
+                if not session.ended.is_set() and in_order.idle() and self._now(hub, session, msg):
+                    continue
+                in_order.submit(self._handle, hub, session, msg)
         except (grpc.RpcError, asyncio.CancelledError):
             pass   # the stream broke (liveness takes it from here), or the session ended
         except Exception:
@@ -135,11 +149,19 @@ class AgentStreams:
         in_order.submit(session.end, None, "the agent closed the stream")
 
     @staticmethod
-    def _handle(hub, session: AgentSession, raw: bytes) -> None:
+    def _now(hub, session: AgentSession, msg: agent_pb2.AgentMessage) -> bool:
+        try:
+            return hub.on_message_now(session, msg)
+        except Exception:   # a bug here must not end the stream: the hub thread's path handles it
+            log.exception("session of node %s: a message the event loop could not handle", session.node)
+            return False
+
+    @staticmethod
+    def _handle(hub, session: AgentSession, msg: agent_pb2.AgentMessage) -> None:
         if session.ended.is_set():
             return
         try:
-            hub.on_message(session, parse_agent_message(raw))
+            hub.on_message(session, msg)
         except ProtocolError as exc:
             session.end(exc.code, str(exc))
         except Exception as exc:  # a bug must end this session only, never the plane

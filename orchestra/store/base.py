@@ -97,6 +97,12 @@ class Store(abc.ABC):
         """As `get`, read-only."""
         return self.get(cls, key)
 
+    def glance(self, cls: type[R], key: str) -> R | None:
+        """As `peek`, but it never waits for another thread (an event loop may call it): it may show
+        what a transaction still open elsewhere has changed, or None where it cannot tell at once.
+        For hints that are checked again before anything is written."""
+        return self.peek(cls, key)
+
     def view_nodes(self) -> list[NodeRecord]:
         return self.view(NodeRecord)
 

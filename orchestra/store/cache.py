@@ -450,6 +450,14 @@ class CachedStore(Store):
             self._usable()
             return self._table(cls).get(key)
 
+    def glance(self, cls, key):
+        """Without the lock (a dict lookup, atomic under the GIL): None for a kind not in memory yet,
+        a pass-through kind, or a broken cache."""
+        table = self._records.get(cls)
+        if table is None or self.broken:
+            return None
+        return table.get(key)
+
     def count(self, cls, **where) -> int:
         """How many records `list` would return, without copying them."""
         with self._lock:

@@ -185,8 +185,8 @@ def test_the_agent_closing_its_stream_closes_the_session(link, plane):
 
 
 def test_a_message_counts_for_liveness_when_it_arrives_not_when_a_hub_thread_handles_it(link, plane):
-    """With the hub's threads behind (here: vm-1's handling held), a heartbeat that arrived already
-    keeps the node alive: a backlog must not make healthy nodes NotReady."""
+    """With the hub's threads behind (here: vm-1's status report held), a heartbeat that arrived
+    already keeps the node alive: a backlog must not make healthy nodes NotReady."""
     agent = Agent(link).send(HELLO)
     assert agent.next().HasField("welcome")
     before = plane.liveness.last_seen("vm-1")
@@ -200,11 +200,34 @@ def test_a_message_counts_for_liveness_when_it_arrives_not_when_a_hub_thread_han
     plane.hub.on_message = slow
     try:
         time.sleep(0.01)
-        agent.send(HEARTBEAT)
-        wait_for("the heartbeat to be held", held.is_set, timeout=30, every=0.01)
+        agent.send(message(status=agent_pb2.StatusReport(revision=1)))
+        wait_for("the report to be held", held.is_set, timeout=30, every=0.01)
+        agent.send(HEARTBEAT)        # behind the held report: it waits for a hub thread too
         wait_for("the heartbeat to count", lambda: plane.liveness.last_seen("vm-1") > before, timeout=10, every=0.01)
     finally:
         release.set()
+    agent.close()
+
+
+def test_a_heartbeat_that_changes_nothing_stored_is_handled_on_the_event_loop(link, plane):
+    agent = Agent(link).send(HELLO)
+    assert agent.next().HasField("welcome")
+    handled = []
+    on_message = plane.hub.on_message
+
+    def recording(session, msg):
+        handled.append(msg.WhichOneof("msg"))
+        on_message(session, msg)
+    plane.hub.on_message = recording
+    wait_for("vm-1 Ready", lambda: plane.store.get_node("vm-1").status == "Ready", timeout=10, every=0.01)
+    agent.send(message(heartbeat=agent_pb2.Heartbeat(seq=1, applied_revision=5)))
+    session = plane.hub.sessions.get("vm-1")
+    wait_for("the heartbeat's revision", lambda: session.applied_revision == 5, timeout=10, every=0.01)
+    assert handled == []            # no hub thread took it
+    agent.send(message(heartbeat=agent_pb2.Heartbeat(seq=2, runtime_status="unavailable: engine gone")))
+    wait_for("the runtime status stored", lambda: plane.store.get_node("vm-1").runtime_status.startswith(
+        "unavailable"), timeout=10, every=0.01)
+    assert handled == ["heartbeat"]     # a change to store: a hub thread's
     agent.close()
 
 
