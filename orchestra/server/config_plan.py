@@ -58,9 +58,11 @@ class State:
     workloads: dict[str, Workload]
 
     @staticmethod
-    def read(store: Store, catalog: WorkloadCatalog) -> "State":
+    def read(store: Store, catalog: WorkloadCatalog, objects: bool = True) -> "State":
+        """`objects`: the apply holds configs or secrets. Without them no stored workload can roll, and
+        the stored workloads are not read (a single-workload apply must not cost one per workload)."""
         return State({c.name: c for c in store.list(ConfigRecord)}, {s.name: s for s in store.list(SecretRecord)},
-                     {w.name: catalog.workload(w) for w in store.view_workloads() if not w.deleting})
+                     {w.name: catalog.workload(w) for w in store.view_workloads() if not w.deleting} if objects else {})
 
 
 def plan(state: State, box: SecretBox, objects: Iterable[Config | Secret], workloads: list[Workload],
@@ -70,7 +72,7 @@ def plan(state: State, box: SecretBox, objects: Iterable[Config | Secret], workl
     out = ConfigPlan(changes=[_change(state, box, doc, now_ms) for doc in objects])
     changed = {(c.kind, c.name) for c in out.changes if c.new_version}
     applied = {w.name for w in workloads}
-    for name, w in sorted(state.workloads.items()):
+    for name, w in sorted(state.workloads.items()) if changed else ():
         if name in applied or w.spec.mode == "job":
             continue
         used = sorted(volumes.used_objects(w.spec.template) & changed)

@@ -149,7 +149,7 @@ class UserService:
         """The configs and secrets of the apply, then its workloads and every stored workload whose
         config or secret changed (a new revision each), all checked against what will be stored."""
         try:
-            cfg = config_plan.plan(config_plan.State.read(self.store, self.catalog), self.secret_box, objects,
+            cfg = config_plan.plan(config_plan.State.read(self.store, self.catalog, bool(objects)), self.secret_box, objects,
                                    workloads, now)
         except config_plan.ConfigsRefused as exc:
             raise InvalidArgument(str(exc)) from exc

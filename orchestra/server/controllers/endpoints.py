@@ -71,12 +71,17 @@ class Snapshot:
 
     @staticmethod
     def read(store: Store, catalog: WorkloadCatalog) -> "Snapshot":
+        """Only the replicas of workloads some service selects (and none at all without services):
+        this is read on every change, and a cluster of 10,000 replicas is mostly not behind one."""
         services = [(rec, catalog.parse_json(rec.spec_json)) for rec in store.list(ServiceRecord)]
+        if not services:
+            return Snapshot([], {}, [], {}, {})
         every = {w.name: (w, catalog.workload(w)) for w in store.view_workloads()}
         workloads = {name: w for name, (rec, w) in every.items() if not rec.deleting}
-        return Snapshot(services, workloads, store.view_replicas(),     # read only
-                        {n.name: n for n in store.view_nodes()},
-                        {name: dict(w.labels) for name, (_, w) in every.items()})
+        labels = {name: dict(w.labels) for name, (_, w) in every.items()}
+        selected = [name for name, lb in labels.items() if any(s.matches(lb) for _, s in services)]
+        replicas = [r for name in selected for r in store.view_replicas(workload=name)]    # read only
+        return Snapshot(services, workloads, replicas, {n.name: n for n in store.view_nodes()}, labels)
 
 
 def routes(snap: Snapshot) -> list[agent_pb2.ServiceRoute]:

@@ -96,3 +96,23 @@ def test_a_large_pass_is_written_in_chunks_each_whole(plane, monkeypatch):
     binding = [c for c in commits if c and any(new is not None and getattr(new, "placement", None)
                                                 for _, _, _, new in c)]
     assert len(binding) >= 3, [len(c) for c in commits]
+
+
+def test_a_view_keeps_what_it_built_until_its_record_or_session_changes(plane):
+    from orchestra.server.controllers.scheduler import Kept, build_view
+    plane.hub.open_session(hello("vm-1"))
+    plane.hub.open_session(hello("vm-2"))
+    plane.service.apply([workload_json("web", replicas=2)])
+    kept = Kept()
+
+    def view():
+        v = build_view(plane.store, plane.catalog, plane.failures, 0, "spread", plane.hub.connected, kept=kept)
+        return {n.name: n for n in v.snapshot.nodes}, {b.replica_id: b for b in v.snapshot.bound}
+    nodes, bound = view()
+    again, bound_again = view()
+    assert again["vm-1"] is nodes["vm-1"] and bound_again["web-0"] is bound["web-0"]
+    plane.service.set_schedulable("vm-1", False)            # a new record: built again, as it is now
+    plane.hub.close_session(plane.hub.sessions.get("vm-2"))  # its session closed: not ready for new replicas
+    after, _ = view()
+    assert after["vm-1"] is not nodes["vm-1"] and not after["vm-1"].schedulable
+    assert after["vm-2"] is not nodes["vm-2"] and not after["vm-2"].ready
