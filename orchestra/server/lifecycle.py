@@ -172,32 +172,50 @@ def accepts(r: ReplicaRecord | None, node: str, st: agent_pb2.ReplicaStatus) -> 
     return r is not None and r.node == node and r.incarnation == st.incarnation and st.phase in AGENT_PHASES
 
 
-def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: ReplicaRecord, node: str,
-                  st: agent_pb2.ReplicaStatus, now_ms: int) -> bool:
-    """Take one accepted status into the record; True if anything a user sees changed."""
-    probes = [message_to_dict(p) for p in st.probes]
-    ready = st.ready and st.phase == Phase.RUNNING and not is_terminating(r)
+def reported_as_stored(r: ReplicaRecord, st: agent_pb2.ReplicaStatus) -> bool:
+    """An accepted status of a replica that is not Terminating says nothing its record does not
+    (accept_report would write nothing): most reports, which agents repeat every 10 s."""
+    after, probes = _reported(r, st)
+    return after == _as_stored(r) and probes == r.probes
+
+
+def _as_stored(r: ReplicaRecord) -> tuple:
+    return (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready)
+
+
+def _reported(r: ReplicaRecord, st: agent_pb2.ReplicaStatus) -> tuple[tuple, list[dict]]:
+    """What an accepted status of a replica that is not Terminating makes of its record (in _as_stored's
+    order), and its probes."""
+    probes = [message_to_dict(p) for p in st.probes] if st.probes else []
+    ready = st.ready and st.phase == Phase.RUNNING
     if not ready and _readiness_unknown(st) and r.ready and st.container_id == r.container_id:
         # A restarted agent has not probed the container it adopted yet: it was ready a moment ago,
         # and nothing says it stopped being (an agent restart must not take replicas out of service).
         ready = True
-    if is_terminating(r):
-        # On its way out: only what identifies the container still matters.
-        before = (r.container_id, r.probes)
-        r.container_id = st.container_id or r.container_id
-        r.probes = probes
-        if before == (r.container_id, r.probes):
-            return False
-        store.put_replica(r)
-        return True
     phase = Phase(st.phase)
     if r.job and phase == Phase.EXITED:
         # A job's replica that ended is done: Succeeded, or Failed for good (its agent does not restart it).
         phase = Phase.SUCCEEDED if st.exit_code == 0 else Phase.FAILED
     # Restarts only grow within one incarnation; a restarted agent counts from 0 again.
-    after = (phase, st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
-             st.next_restart_ms, ready)
-    before = (r.phase, r.reason, r.exit_code, r.restarts, r.container_id, r.next_restart_ms, r.ready)
+    return (phase, st.reason, st.exit_code, max(st.restarts, r.restarts), st.container_id,
+            st.next_restart_ms, ready), probes
+
+
+def accept_report(store: Store, events: EventLog, failures: FailureCounter, r: ReplicaRecord, node: str,
+                  st: agent_pb2.ReplicaStatus, now_ms: int) -> bool:
+    """Take one accepted status into the record; True if anything a user sees changed."""
+    if is_terminating(r):
+        # On its way out: only what identifies the container still matters.
+        before = (r.container_id, r.probes)
+        r.container_id = st.container_id or r.container_id
+        r.probes = [message_to_dict(p) for p in st.probes]
+        if before == (r.container_id, r.probes):
+            return False
+        store.put_replica(r)
+        return True
+    after, probes = _reported(r, st)
+    ready = after[-1]
+    before = _as_stored(r)
     if before == after and probes == r.probes:
         return False
     failed_now = (st.phase in (Phase.FAILED, Phase.BACKOFF) and r.phase != st.phase) or \

@@ -25,6 +25,22 @@ def test_accepted_from_bound_node_with_same_incarnation(plane, bound):
     assert plane.store.list_events(obj="web-0")[-1].reason == "Started"
 
 
+def test_a_report_that_says_what_is_stored_takes_no_transaction(plane, bound):
+    report(plane, bound, status("web-0", 1, container_id="c1"))
+    opened = []
+    transaction = plane.store.transaction
+
+    def counting():
+        opened.append(1)
+        return transaction()
+    plane.store.transaction = counting
+    report(plane, bound, status("web-0", 1, container_id="c1"))
+    assert opened == []
+    report(plane, bound, status("web-0", 1, container_id="c1", restarts=1))     # news: written
+    assert opened and plane.store.get_replica("web-0").restarts == 1
+    plane.store.transaction = transaction
+
+
 def test_ready_since_follows_readiness(plane, bound, clock):
     report(plane, bound, status("web-0", 1, ready=False))
     assert plane.store.get_replica("web-0").ready_since_ms == 0
