@@ -5,9 +5,10 @@ set is reported Running at once, and uses a fixed little CPU and memory. Benchma
 test may stand on it.
 
 What a node says, and when, follows the real agent (agent/session.py):
-  Hello first; Heartbeat every heartbeat interval (from Welcome); a StatusReport when its
-  desired set changed and at least every 10 s; a UsageReport every usage interval; LogRequests
-  are answered with an error (a simulated node keeps no logs).
+  Hello first; Heartbeat every heartbeat interval (from Welcome), with the desired and Endpoints
+  revisions it has; a StatusReport when its desired set changed and at least every 10 s; a
+  UsageReport every usage interval; LogRequests are answered with an error (a simulated node
+  keeps no logs).
 Every message a node sends is built in the "messages" section below, one function each: when
 the protocol gains a field (readiness, probe results), that is the one place to set it.
 
@@ -62,7 +63,8 @@ def hello(node: "Node") -> agent_pb2.AgentMessage:
 def heartbeat(node: "Node") -> agent_pb2.AgentMessage:
     node.seq += 1
     return agent_pb2.AgentMessage(heartbeat=agent_pb2.Heartbeat(
-        seq=node.seq, runtime_status="available", applied_revision=node.revision))
+        seq=node.seq, runtime_status="available", applied_revision=node.revision,
+        endpoints_revision=node.endpoints_revision))
 
 
 def replica_status(spec: agent_pb2.ContainerSpec) -> agent_pb2.ReplicaStatus:
@@ -103,6 +105,7 @@ class Node:
     labels: dict[str, str] = field(default_factory=dict)
     instance: str = field(default_factory=lambda: os.urandom(6).hex())
     revision: int = 0
+    endpoints_revision: int = 0
     seq: int = 0
     desired: dict[str, agent_pb2.ContainerSpec] = field(default_factory=dict)
     welcomed: bool = False
@@ -194,6 +197,9 @@ class Simulator:
                         node.revision = ds.revision
                         node.desired = {s.replica_id: s for s in ds.replicas}
                         outgoing.put_nowait(status_report(node))
+                elif kind == "endpoints":
+                    # As the real agent: it routes by the newest revision, and says so in its heartbeats.
+                    node.endpoints_revision = max(node.endpoints_revision, msg.endpoints.revision)
                 elif kind == "log_request":
                     outgoing.put_nowait(log_refusal(msg.log_request))
                 elif kind == "refusal":

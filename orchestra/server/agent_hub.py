@@ -129,7 +129,7 @@ class AgentHub:
         if known is None or known.status != READY:
             return False        # becoming Ready again is a write
         if kind == "usage":
-            self.record_usage(session.node, msg.usage, read=self.store.glance)
+            self.record_usage(session.node, msg.usage)
             return True
         beat = msg.heartbeat
         if (beat.runtime_status and beat.runtime_status != known.runtime_status) or \
@@ -184,7 +184,7 @@ class AgentHub:
     def record_runtime_status(self, node: str, runtime_status: str) -> None:
         if not runtime_status:
             return
-        known = self.store.peek(NodeRecord, node)
+        known = self.store.glance(NodeRecord, node)
         if known is None or known.runtime_status == runtime_status:
             return      # the common case (every heartbeat says it again): no transaction, no copy
         with self.store.transaction():
@@ -232,13 +232,14 @@ class AgentHub:
         return accepted, dropped
 
     def _changes_nothing(self, node: str, report: agent_pb2.StatusReport) -> bool:
-        """The report would write nothing (read without copies or a transaction): each replica it names
+        """The report would write nothing (read without copies, a transaction or, for each replica, the
+        store's lock: Store.glance; a report misjudged so is judged again 10 s later): each replica it names
         is bound here at that incarnation and reported as stored, none of the node's replicas is
         Terminating (the report may show one gone) and none of its volumes is being deleted. Agents
         repeat their full report every 10 s: at 1,000 nodes and 10,000 replicas, each taking the
         store's lock for a transaction held up the controllers behind it."""
         for st in report.replicas:
-            r = self.store.peek(ReplicaRecord, st.replica_id)
+            r = self.store.glance(ReplicaRecord, st.replica_id)
             if not lifecycle.accepts(r, node, st) or lifecycle.is_terminating(r) or \
                     not lifecycle.reported_as_stored(r, st):
                 return False
@@ -247,11 +248,12 @@ class AgentHub:
         return not (report.volumes_listed and
                     any(v.state == VOLUME_DELETING for v in self.store.view(VolumeRecord, node=node)))
 
-    def record_usage(self, node: str, report: agent_pb2.UsageReport, read: Callable | None = None) -> int:
+    def record_usage(self, node: str, report: agent_pb2.UsageReport) -> int:
         """Keep node and per-replica usage (in memory: orchestra.server.usage_book); per-replica samples
-        count only for replicas bound to `node`. Returns how many replica samples were kept. `read`:
-        how records are read (the store's glance on the event loop; peek otherwise)."""
-        read = read or self.store.peek
+        count only for replicas bound to `node`. Returns how many replica samples were kept. Records are
+        read with Store.glance: a sample is a hint, and hub threads must not queue on the store's lock
+        for one."""
+        read = self.store.glance
         if read(NodeRecord, node) is None:
             return 0
         bound = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Iterable
 
 from google.protobuf import descriptor, json_format
@@ -176,6 +177,33 @@ def replica_pb(r: ReplicaRecord, usage: types_pb2.ContainerUsage | None = None) 
         fill_from_dict(p, msg.probes.add())
     fill_from_dict(r.placement, msg.placement)
     return msg
+
+
+class ReplicaMessages:
+    """replica_pb of each replica, kept while its record (the store's own, never changed in place:
+    orchestra.store.cache) and its usage sample stay the same: a listing of 10,000 replicas converted
+    each one again (its placement explanation most of all), and the user API's p99 was that."""
+
+    def __init__(self):
+        self._kept: dict[str, tuple[ReplicaRecord, object, types_pb2.Replica]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, r: ReplicaRecord, usage: types_pb2.ContainerUsage | None) -> types_pb2.Replica:
+        hit = self._kept.get(r.id)
+        if hit is not None and hit[0] is r and hit[1] is usage:
+            return hit[2]
+        msg = replica_pb(r, usage)
+        with self._lock:
+            self._kept[r.id] = (r, usage, msg)
+        return msg
+
+    def keep_only(self, ids: set[str]) -> None:
+        """Forget the replicas that are gone (called now and then, with every replica's id)."""
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items() if k in ids}
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 # Node names kept per rejection reason in a stored explanation: enough to act on, bounded.

@@ -94,6 +94,7 @@ class UserService:
         self.catalog = catalog
         self.failures = failures
         self.hub = hub
+        self._replica_messages = messages.ReplicaMessages()
         self.clock_ms = clock_ms
         self.default_strategy = default_strategy
         self.settle = settle
@@ -369,7 +370,10 @@ class UserService:
         return messages.node_pb(n, bound, self.hub.usage.of_node(n.name), self.hub.liveness.last_heard(n.name))
 
     def _replica_pb(self, r: ReplicaRecord) -> types_pb2.Replica:
-        return messages.replica_pb(r, self.hub.usage.of_replica(r))
+        memo = self._replica_messages
+        if len(memo) > 2 * self.store.count(ReplicaRecord) + 100:    # replicas that are gone, forgotten
+            memo.keep_only({x.id for x in self.store.view_replicas()})
+        return memo.of(r, self.hub.usage.of_replica(r))
 
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
@@ -380,8 +384,8 @@ class UserService:
             self._workload_info(w, by_workload.get(w.name, []), now) for w in self.store.list_workloads()])
 
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
-        return orchestra_pb2.ListReplicasResponse(
-            replicas=[self._replica_pb(r) for r in self.store.view_replicas(workload=workload, node=node)])
+        found = self.store.view_replicas(workload=workload, node=node)
+        return orchestra_pb2.ListReplicasResponse(replicas=[self._replica_pb(r) for r in found])
 
     def _live_workloads(self) -> list[tuple[str, Workload]]:
         return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]

@@ -97,6 +97,10 @@ class Store(abc.ABC):
         """As `get`, read-only."""
         return self.get(cls, key)
 
+    def count(self, cls: type[R], **where: str) -> int:
+        """How many records `list` would return."""
+        return len(self.list(cls, **where))
+
     def glance(self, cls: type[R], key: str) -> R | None:
         """As `peek`, but it never waits for another thread (an event loop may call it): it may show
         what a transaction still open elsewhere has changed, or None where it cannot tell at once.

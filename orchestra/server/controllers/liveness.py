@@ -8,7 +8,7 @@ records, nodes and their replicas, so that one fits an etcd Txn): 100 nodes lost
 store write, not 100 writes one after another while agents' heartbeats wait behind them.
 
 When each node was last heard of is kept in memory only (heartbeats are frequent): a heartbeat
-of a node that is Ready reads its record without a copy and writes nothing (the store's
+of a node that is Ready reads its record without a copy or the store's lock and writes nothing (the store's
 last_heartbeat_ms is when it became Ready; the user API shows `last_heard`). After a plane restart
 every node gets a full grace period from the moment the plane started, plus the longest time an
 agent waits between two attempts to reconnect (its back-off grows to 10 s while the plane was
@@ -56,7 +56,7 @@ class Liveness:
         with self._lock:
             if now_ms > self._seen.get(node, 0):
                 self._seen[node] = now_ms
-        known = self.store.peek(NodeRecord, node)
+        known = self.store.glance(NodeRecord, node)     # a hint: checked again in the transaction
         if known is None or known.status == READY:
             return False
         with self.store.transaction():
