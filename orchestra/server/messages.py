@@ -181,20 +181,27 @@ def replica_pb(r: ReplicaRecord, usage: types_pb2.ContainerUsage | None = None) 
 
 class ReplicaMessages:
     """replica_pb of each replica, kept while its record (the store's own, never changed in place:
-    orchestra.store.cache) and its usage sample stay the same: a listing of 10,000 replicas converted
-    each one again (its placement explanation most of all), and the user API's p99 was that."""
+    orchestra.store.cache) stays the same, its usage sample copied in: a listing of 10,000 replicas
+    converted each one again (its placement explanation most of all), and the user API's p99 was
+    that. Samples change every few seconds, so they are not part of what is kept."""
 
     def __init__(self):
-        self._kept: dict[str, tuple[ReplicaRecord, object, types_pb2.Replica]] = {}
+        self._kept: dict[str, tuple[ReplicaRecord, types_pb2.Replica]] = {}
         self._lock = threading.Lock()
 
     def of(self, r: ReplicaRecord, usage: types_pb2.ContainerUsage | None) -> types_pb2.Replica:
         hit = self._kept.get(r.id)
-        if hit is not None and hit[0] is r and hit[1] is usage:
-            return hit[2]
-        msg = replica_pb(r, usage)
-        with self._lock:
-            self._kept[r.id] = (r, usage, msg)
+        if hit is not None and hit[0] is r:
+            base = hit[1]
+        else:
+            base = replica_pb(r)
+            with self._lock:
+                self._kept[r.id] = (r, base)
+        if usage is None or not usage.ListFields():
+            return base
+        msg = types_pb2.Replica()
+        msg.CopyFrom(base)
+        msg.usage.CopyFrom(usage)
         return msg
 
     def keep_only(self, ids: set[str]) -> None:

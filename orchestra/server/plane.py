@@ -115,14 +115,16 @@ class Plane:
             with self._count_lock:
                 self._passes_started += 1
             now = self.clock_ms()
-            if self.liveness.run_once(now):
-                self.scheduler.wake()
-                self.publisher.mark()
-                self.endpoints.mark()
+            self._check_liveness(now)
             if self.workloads.run_once(now):
                 self.scheduler.wake()
                 self.publisher.mark()
                 self.endpoints.mark()
+            # Again before placing: the workloads step can take seconds at scale (every workload's
+            # progress changes during a heal), and nodes that went silent meanwhile must neither
+            # take new replicas nor wait a whole pass longer for theirs to be placed elsewhere.
+            now = self.clock_ms()
+            self._check_liveness(now)
             result = self.scheduler.run_once(now)
             if result.placements or result.preemptions:
                 self.publisher.mark()
@@ -130,6 +132,12 @@ class Plane:
             if self.endpoints.waiting():   # acknowledgements (or the time limit) may release a stop
                 self.publisher.touch(self.endpoints.held_nodes())
             self.publisher.run_once(now)
+
+    def _check_liveness(self, now_ms: int) -> None:
+        if self.liveness.run_once(now_ms):
+            self.scheduler.wake()
+            self.publisher.mark()
+            self.endpoints.mark()
 
     def settle(self, workloads: Iterable[str] = ()) -> None:
         """Run the controllers once, now, in the caller's thread (after a user's change to `workloads`)."""

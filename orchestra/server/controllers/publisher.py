@@ -44,7 +44,7 @@ from orchestra.server.messages import container_spec
 from orchestra.server.sessions import SessionRegistry
 from orchestra.store.base import Store
 from orchestra.store.cache import not_waiting
-from orchestra.store.records import ReplicaRecord
+from orchestra.store.records import NodeRecord, ReplicaRecord
 
 log = logging.getLogger("orchestra.server")
 
@@ -199,12 +199,15 @@ class Publisher:
             nodes = {node}
         out = {}
         with self.store.transaction():
+            # Read only (views: no copy of 10,000 replicas every RECOMPUTE_EVERY_MS); a record is copied
+            # only to be written.
             if nodes is None:
-                node_records = self.store.list_nodes()
-                bound = self.store.list_replicas(bound=True)
+                node_records = self.store.view_nodes()
+                bound = self.store.view_replicas(bound=True)
             else:
-                node_records = [n for n in map(self.store.get_node, sorted(nodes)) if n is not None]
-                bound = [r for n in node_records for r in self.store.list_replicas(node=n.name)]
+                node_records = [n for n in (self.store.peek(NodeRecord, name) for name in sorted(nodes))
+                                if n is not None]
+                bound = [r for n in node_records for r in self.store.view_replicas(node=n.name)]
             workloads = {w for w in {r.workload for r in bound} if self.store.get_workload(w) is not None}
             wanted: dict[str, list[ReplicaRecord]] = defaultdict(list)
             stopping: dict[str, list[ReplicaRecord]] = defaultdict(list)
@@ -221,15 +224,17 @@ class Publisher:
                 removing = sorted(removals.get(n.name, []), key=lambda v: v.name)
                 d = digest(replicas, [v.name for v in removing])
                 floor = floors.get(n.name, 0)
-                if d != n.desired_hash or n.desired_revision <= floor or n.desired_revision == 0:
-                    n.desired_revision = max(n.desired_revision, floor) + 1
+                revision = n.desired_revision
+                if d != n.desired_hash or revision <= floor or revision == 0:
+                    n = self.store.get_node(n.name)
+                    revision = n.desired_revision = max(revision, floor) + 1
                     n.desired_hash = d
                     self.store.put_node(n)
                 for r in stopping.get(n.name, []):
                     if not r.stop_revision:
-                        lifecycle.stopping_from(self.store, r, n.desired_revision)
-                volumes.removing_from(self.store, removing, n.desired_revision)
-                out[n.name] = NodeSet(n.desired_revision, replicas, [v.name for v in removing])
+                        lifecycle.stopping_from(self.store, self.store.get_replica(r.id), revision)
+                volumes.removing_from(self.store, removing, revision)
+                out[n.name] = NodeSet(revision, replicas, [v.name for v in removing])
         return out
 
     @staticmethod

@@ -37,7 +37,7 @@ def store(request, tmp_path):
 def test_node_roundtrip(store):
     n = NodeRecord(name="vm-1", labels={"zone": "a"}, facts={"cpus": 2, "hostname": "vm-1"},
                    capacity=Resources(2000, 4 << 30), status="Ready", schedulable=False,
-                   taints=[Taint("gpu", "yes", "NoSchedule")], last_heartbeat_ms=5, usage={"cpu_percent": 1.5},
+                   taints=[Taint("gpu", "yes", "NoSchedule")], last_heartbeat_ms=5,
                    runtime_status="available", desired_revision=7, desired_hash="h", agent_instance="i",
                    registered_at_ms=3)
     store.put_node(n)
@@ -65,7 +65,7 @@ def test_workload_delete_removes_its_replicas(store):
 def test_replica_roundtrip_and_filters(store):
     r = ReplicaRecord(id="web-10", workload="web", index=10, node="vm-1", phase="Running", reason="ok",
                       exit_code=3, restarts=2, container_id="c", revision=4, created_at_ms=1, updated_at_ms=2,
-                      usage={"memory_bytes": 5}, next_restart_ms=9, requests=Resources(250, 64 << 20), incarnation=3,
+                      next_restart_ms=9, requests=Resources(250, 64 << 20), incarnation=3,
                       ready=True, ready_since_ms=2, probes=[{"probe": "readiness", "result": "Success"}],
                       placement={"node": "vm-1", "scores": [{"node": "vm-1", "total": 1.5}]}, stop_revision=7)
     store.put_replica(r)
