@@ -238,20 +238,24 @@ class PoolController:
         t0 = time.monotonic()
         self.lab(pool).vagrant("destroy", "-f", vm)
         self.idle_since.pop(vm, None)
-        self.forget_node(vm)
-        self.event("Pool", pool.name, "VMDestroyed", f"VM {vm} destroyed and node {vm} removed "
-                                                     f"({time.monotonic() - t0:.0f} s)")
+        removed = self.forget_node(vm)
+        self.event("Pool", pool.name, "VMDestroyed",
+                   f"VM {vm} destroyed and node {vm} removed ({time.monotonic() - t0:.0f} s)" if removed else
+                   f"VM {vm} destroyed; node {vm} NOT removed within {NODE_GONE_TIMEOUT_S:.0f} s "
+                   f"(`orchestra delete node {vm}` once its session is gone)")
 
-    def forget_node(self, vm: str) -> None:
+    def forget_node(self, vm: str) -> bool:
+        """Delete the node record once the plane lets it go (not while its session is open). False when
+        it did not within NODE_GONE_TIMEOUT_S."""
         deadline = time.monotonic() + NODE_GONE_TIMEOUT_S
         while True:
             try:
                 self.target.call("Delete", pb.DeleteRequest(objects=[pb.ObjectRef(kind="Node", name=vm)]))
-                return
+                return True
             except CliError as e:
                 if time.monotonic() > deadline:
                     self.log(f"  node {vm} not removed: {e}")
-                    return
+                    return False
             time.sleep(2.0)
 
     def finish_delete(self, pool: pools.Pool) -> None:

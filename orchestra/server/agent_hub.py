@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import grpc
+
 from orchestra.api import agent_pb2
 from orchestra.server import lifecycle, volumes
 from orchestra.server.controllers.liveness import Liveness
@@ -77,6 +79,18 @@ class AgentHub:
         self.logs.session_closed(session)
         self.execs.session_closed(session)
         self.images.session_closed(session)
+
+    def end_silent_sessions(self, nodes: list[str]) -> None:
+        """These nodes were silent past the grace (liveness made them NotReady): a session still open for
+        one is dead (its peer went away without closing, e.g. a VM destroyed under it) or stalled. Ended
+        here, so that the node shows as disconnected and can be deleted, instead of waiting for TCP to
+        notice (the plane writes nothing on an idle session: sets are re-sent only until acknowledged).
+        An agent that is alive after all reconnects and is Ready again."""
+        for node in nodes:
+            session = self.sessions.get(node)
+            if session is not None:
+                session.end(grpc.StatusCode.UNAVAILABLE,
+                            f"node {node}: nothing heard from its agent for longer than the node grace; reconnect")
 
     def register_node(self, hello: agent_pb2.Hello, now_ms: int) -> NodeRecord:
         """Upsert the node from its Hello. Its Ready status is liveness's; cordoning (schedulable) is

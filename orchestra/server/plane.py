@@ -134,7 +134,9 @@ class Plane:
             self.publisher.run_once(now)
 
     def _check_liveness(self, now_ms: int) -> None:
-        if self.liveness.run_once(now_ms):
+        marked = self.liveness.run_once(now_ms)
+        if marked:
+            self.hub.end_silent_sessions(marked)
             self.scheduler.wake()
             self.publisher.mark()
             self.endpoints.mark()

@@ -1,7 +1,7 @@
 """Node liveness: silence past the grace -> NotReady and replicas lost (one owner of the status)."""
 from __future__ import annotations
 
-from plane_fixtures import Agents, hello, workload_json
+from plane_fixtures import Agents, drain, hello, workload_json
 
 from orchestra.api import agent_pb2
 
@@ -163,3 +163,19 @@ def test_a_replaced_session_does_not_count_as_heard(plane, clock):
     clock.advance(3)
     plane.hub.heard(old)
     assert plane.liveness.last_seen("vm-1") == seen
+
+
+def test_the_session_of_a_node_made_not_ready_is_ended(plane, clock):
+    """A peer that went away without closing its stream (a VM destroyed under it) leaves a session
+    nothing is written on: it ends when the node goes NotReady, so the node shows as disconnected."""
+    from orchestra.server.sessions import SessionEnd
+    silent = plane.hub.open_session(hello("vm-1"))
+    talking = plane.hub.open_session(hello("vm-2"))
+    for _ in range(4):
+        clock.advance(3)
+        beat(plane, talking)
+    plane.run_controllers_once()
+    assert plane.store.get_node("vm-1").status == "NotReady"
+    ends = [m for m in drain(silent) if isinstance(m, SessionEnd)]
+    assert len(ends) == 1 and ends[0].code.name == "UNAVAILABLE" and "node grace" in ends[0].message
+    assert not [m for m in drain(talking) if isinstance(m, SessionEnd)]
