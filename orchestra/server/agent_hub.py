@@ -267,12 +267,11 @@ class AgentHub:
         count only for replicas bound to `node`. Returns how many replica samples were kept. Records are
         read with Store.glance: a sample is a hint, and hub threads must not queue on the store's lock
         for one."""
-        read = self.store.glance
-        if read(NodeRecord, node) is None:
+        if self.store.glance(NodeRecord, node) is None:
             return 0
         bound = []
         for ru in report.replicas:
-            r = read(ReplicaRecord, ru.replica_id)
+            r = self.store.glance(ReplicaRecord, ru.replica_id)
             if r is not None and r.node == node:
                 bound.append((r, ru.usage))
         self.usage.record(node, report.node if report.HasField("node") else None, bound)

@@ -154,7 +154,8 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = (), usage: types_pb2
         name=n.name, labels=n.labels, capacity=resources_pb(n.capacity), allocated=resources_pb(allocated),
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
-        last_heartbeat_ms=max(n.last_heartbeat_ms, heard_ms), runtime_status=n.runtime_status, replica_count=len(bound),
+        last_heartbeat_ms=max(n.last_heartbeat_ms, heard_ms), runtime_status=n.runtime_status,
+        replica_count=len(bound),
         desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
         advertise_address=n.advertise_address)
     fill_from_dict(n.facts, msg.facts)

@@ -30,8 +30,8 @@ from orchestra.spec.errors import ManifestError
 from orchestra.spec.model import Workload
 from orchestra.spec.service import Service
 from orchestra.store.base import Store
-from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, NodeRecord, ReplicaRecord, SecretRecord, ServiceRecord,
-                                     VolumeRecord, WorkloadRecord)
+from orchestra.store.records import (VOLUME_BOUND, ConfigRecord, NodeRecord, ReplicaRecord, SecretRecord,
+                                     ServiceRecord, VolumeRecord, WorkloadRecord)
 
 EVENTS_IN_DESCRIBE = 50
 DELETABLE = ("Service", "Config", "Secret", "Volume", "Node")   # kinds `delete` takes besides workloads
@@ -150,8 +150,8 @@ class UserService:
         """The configs and secrets of the apply, then its workloads and every stored workload whose
         config or secret changed (a new revision each), all checked against what will be stored."""
         try:
-            cfg = config_plan.plan(config_plan.State.read(self.store, self.catalog, bool(objects)), self.secret_box, objects,
-                                   workloads, now)
+            state = config_plan.State.read(self.store, self.catalog, bool(objects))
+            cfg = config_plan.plan(state, self.secret_box, objects, workloads, now)
         except config_plan.ConfigsRefused as exc:
             raise InvalidArgument(str(exc)) from exc
         except SecretUnreadable as exc:
@@ -369,11 +369,12 @@ class UserService:
         """A node as users see it: its usage and when it was last heard of are the hub's (memory)."""
         return messages.node_pb(n, bound, self.hub.usage.of_node(n.name), self.hub.liveness.last_heard(n.name))
 
-    def _replica_pb(self, r: ReplicaRecord) -> types_pb2.Replica:
+    def _replica_pbs(self, replicas) -> list[types_pb2.Replica]:
+        """Replicas as users see them: their usage is the hub's (memory)."""
         memo = self._replica_messages
         if len(memo) > 2 * self.store.count(ReplicaRecord) + 100:    # replicas that are gone, forgotten
             memo.keep_only({x.id for x in self.store.view_replicas()})
-        return memo.of(r, self.hub.usage.of_replica(r))
+        return [memo.of(r, self.hub.usage.of_replica(r)) for r in replicas]
 
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
@@ -385,7 +386,7 @@ class UserService:
 
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
         found = self.store.view_replicas(workload=workload, node=node)
-        return orchestra_pb2.ListReplicasResponse(replicas=[self._replica_pb(r) for r in found])
+        return orchestra_pb2.ListReplicasResponse(replicas=self._replica_pbs(found))
 
     def _live_workloads(self) -> list[tuple[str, Workload]]:
         return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]
@@ -455,7 +456,7 @@ class UserService:
         rec = self._workload(name)
         replicas = self.store.list_replicas(workload=name)
         return orchestra_pb2.WorkloadDescription(
-            workload=self._workload_info(rec, replicas), replicas=[self._replica_pb(r) for r in replicas],
+            workload=self._workload_info(rec, replicas), replicas=self._replica_pbs(replicas),
             events=self._events_for([name] + [r.id for r in replicas]))
 
     def describe_node(self, name: str) -> orchestra_pb2.NodeDescription:
@@ -464,7 +465,7 @@ class UserService:
             raise NotFound(f"node {name!r} not found")
         replicas = self.store.list_replicas(node=name)
         return orchestra_pb2.NodeDescription(node=self._node_pb(n, replicas),
-                                             replicas=[self._replica_pb(r) for r in replicas],
+                                             replicas=self._replica_pbs(replicas),
                                              events=self._events_for([name]))
 
     def set_schedulable(self, name: str, schedulable: bool) -> types_pb2.Node:

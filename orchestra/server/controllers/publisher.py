@@ -158,8 +158,8 @@ class Publisher:
             ns = sets.get(s.node)
             if ns is None or (node and s.node != node) or ns.computed > self._flushed:
                 continue
-            unacknowledged = s.applied_revision != ns.revision
-            if ns.revision != s.last_sent_revision or (unacknowledged and now_ms - s.last_sent_ms >= self.resend_ms):
+            due = s.applied_revision != ns.revision and now_ms - s.last_sent_ms >= self.resend_ms
+            if ns.revision != s.last_sent_revision or due:
                 if ns.message is None:
                     revisions = revisions or Revisions(self.store, self.catalog)
                     claims = claims or volumes.Claims(self.store)
