@@ -1,4 +1,5 @@
-"""Placement: `schedule(snapshot, pending) -> ScheduleResult`, a pure function (no I/O, no clock).
+"""Placement: `schedule(snapshot, pending) -> ScheduleResult`, a pure function (no I/O, no clock);
+`schedule_on(ClusterState, pending)` the same on a working copy the caller keeps between passes.
 
 How it decides (see pipeline.py; one module per plugin under filters/ and scorers/):
 - Pending replicas are grouped by workload (they share every constraint), highest priority
@@ -20,10 +21,11 @@ How it decides (see pipeline.py; one module per plugin under filters/ and scorer
   (rejections by reason with node names and closest miss, top scores with their parts);
   `details[id].describe()` renders it on several lines for describe and dry-run.
 """
+from orchestra.scheduler.cluster import ClusterState
 from orchestra.scheduler.explanation import Explanation, NodeScore, Rejection
-from orchestra.scheduler.pipeline import schedule
+from orchestra.scheduler.pipeline import schedule, schedule_on
 from orchestra.scheduler.result import Preemption, ScheduleResult
 from orchestra.scheduler.snapshot import BoundReplica, NodeInfo, PendingReplica, Snapshot
 
-__all__ = ["schedule", "ScheduleResult", "Preemption", "Snapshot", "NodeInfo", "BoundReplica", "PendingReplica",
+__all__ = ["schedule", "schedule_on", "ClusterState", "ScheduleResult", "Preemption", "Snapshot", "NodeInfo", "BoundReplica", "PendingReplica",
            "Explanation", "NodeScore", "Rejection"]

@@ -2,11 +2,17 @@
 read as whole vectors, plus the bookkeeping that placing and evicting replicas updates.
 
 Nodes are held in name order, so index order is the tie-break order.
+
+A caller may keep one ClusterState from one scheduling pass to the next (orchestra.server's
+scheduler controller does: indexing every bound replica again was most of a pass at 10,000
+replicas): `place`/`unplace` apply what changed since, and `trial()` puts back whatever a
+pipeline run added or removed.
 """
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -66,6 +72,7 @@ class ClusterState:
             for workload, count in x.recent_failures.items():
                 if count > 0:
                     self.failures.setdefault(workload, {})[i] = count
+        self._journal: list[tuple[bool, int, BoundReplica]] | None = None
         self._load(snapshot.bound)
 
     def _load(self, bound) -> None:
@@ -140,8 +147,38 @@ class ClusterState:
         owners = [t for t, c in self.node_tenants[i].items() if c > 0]
         self.node_tenant[i] = owners[0] if len(owners) == 1 else (NO_TENANT if not owners else MIXED_TENANTS)
 
+    # kept from pass to pass ---------------------------------------------------------------------
+    def place(self, b: BoundReplica) -> None:
+        """`b` is bound now (a replica on a node outside the snapshot holds nothing, as in _load)."""
+        i = self.index.get(b.node)
+        if i is not None:
+            self.add(i, b)
+
+    def unplace(self, b: BoundReplica) -> None:
+        """`b`, placed before, is bound no more (or changed: place its new form after)."""
+        i = self.index.get(b.node)
+        if i is not None:
+            self.remove(i, b)
+
+    @contextmanager
+    def trial(self) -> Iterator[None]:
+        """Whatever is added or removed inside is undone at the end (a pipeline run's placements and
+        evictions: the store says later which of them were written)."""
+        self._journal = journal = []
+        try:
+            yield
+        finally:
+            self._journal = None
+            for added, i, b in reversed(journal):
+                if added:
+                    self.remove(i, b)
+                else:
+                    self.add(i, b)
+
     # placing and evicting ---------------------------------------------------------------------
     def add(self, i: int, b: BoundReplica) -> None:
+        if self._journal is not None:
+            self._journal.append((True, i, b))
         self.used_cpu[i] += b.requests.cpu_millis
         self.used_mem[i] += b.requests.memory_bytes
         self.replicas[i].append(b)
@@ -159,6 +196,8 @@ class ClusterState:
                 self.ports.setdefault((p.host_port, p.protocol), {}).setdefault(i, []).append(p.host_ip)
 
     def remove(self, i: int, b: BoundReplica) -> None:
+        if self._journal is not None:
+            self._journal.append((False, i, b))
         self.used_cpu[i] -= b.requests.cpu_millis
         self.used_mem[i] -= b.requests.memory_bytes
         self.replicas[i].remove(b)
@@ -169,16 +208,21 @@ class ClusterState:
         if counts[code] == 0:
             del counts[code]
             self._refresh_tenant(i)
+        # Emptied entries go: a state kept from pass to pass would otherwise keep every workload ever seen.
         per_node = self.workload_nodes[b.workload]
         per_node[i] -= 1
         if per_node[i] == 0:
             del per_node[i]
+            if not per_node:
+                del self.workload_nodes[b.workload]
         for p in b.ports:
             if p.host_port:
                 held = self.ports[(p.host_port, p.protocol)]
                 held[i].remove(p.host_ip)
                 if not held[i]:
                     del held[i]
+                    if not held:
+                        del self.ports[(p.host_port, p.protocol)]
 
     def workload_counts(self, workload: str) -> np.ndarray:
         """Replicas of `workload` per node, as a vector."""

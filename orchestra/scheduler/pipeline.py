@@ -35,8 +35,13 @@ def volume_note(d: Demand) -> str:
 
 
 def schedule(snapshot: Snapshot, pending: Sequence[PendingReplica]) -> ScheduleResult:
-    cluster = ClusterState(snapshot)
-    return Pipeline(cluster).run(pending)
+    return schedule_on(ClusterState(snapshot), pending)
+
+
+def schedule_on(cluster: ClusterState, pending: Sequence[PendingReplica]) -> ScheduleResult:
+    """As schedule, on a ClusterState the caller keeps from pass to pass: it is left as it was."""
+    with cluster.trial():
+        return Pipeline(cluster).run(pending)
 
 
 Stage = tuple[Filter, np.ndarray]   # a filter and the node indices it was first to reject

@@ -1,6 +1,10 @@
+from hypothesis import given
+
+from orchestra.scheduler import ClusterState, schedule, schedule_on
 from orchestra.scheduler.cluster import MIXED_TENANTS, NO_TENANT
 
 from .builders import GI, bound, node, state
+from .test_properties import SETTINGS, scenarios
 
 
 def _replicas():
@@ -36,7 +40,7 @@ def test_tenant_column_tracks_adds_and_removes():
     c.remove(0, t1)
     assert c.node_tenant[0] == c.tenant_codes["t2"]
     c.remove(0, t2)
-    assert c.node_tenant[0] == NO_TENANT and c.workload_nodes == {"p": {}, "q": {}} and c.used_cpu[0] == 0
+    assert c.node_tenant[0] == NO_TENANT and c.workload_nodes == {} and c.used_cpu[0] == 0
 
 
 def test_labels_become_coded_columns():
@@ -45,3 +49,36 @@ def test_labels_become_coded_columns():
     assert c.label_code("zone", "y") == 1 and c.label_code("zone", "nope") == -2
     assert c.label_column("rack").tolist() == [-1, -1, -1]
     assert c.label_values("zone") == ["x", "y"]
+
+
+def _held(c):
+    """Everything a ClusterState knows about what is bound, comparable between two states."""
+    return (c.used_cpu.tolist(), c.used_mem.tolist(), c.min_priority.tolist(),
+            [c.tenant_names[t] if t >= 0 else t for t in c.node_tenant.tolist()],
+            c.workload_nodes, c.ports, [sorted(r.replica_id for r in rs) for rs in c.replicas])
+
+
+def test_placing_and_unplacing_equal_a_state_built_from_scratch():
+    nodes = [node("c"), node("a"), node("b"), node("d")]
+    before, after = _replicas(), _replicas()[2:] + [bound("web-2", "d", 300, GI, tenant="t3", host_ports=(80,))]
+    kept = state(nodes, before)
+    for b in before[:2]:
+        kept.unplace(b)
+    kept.place(after[-1])
+    assert _held(kept) == _held(state(nodes, after))
+    assert "web" in kept.workload_nodes and (80, "tcp") in kept.ports
+    kept.unplace(after[-1])         # the last of a workload and of a port: no empty entries are kept
+    assert "web" not in kept.workload_nodes and (80, "tcp") not in kept.ports
+
+
+@SETTINGS
+@given(scenarios())
+def test_a_run_on_a_kept_state_decides_as_a_fresh_one_and_leaves_it_as_it_was(scenario):
+    snap, pend = scenario
+    kept = ClusterState(snap)
+    untouched = _held(kept)
+    fresh = schedule(snap, pend)
+    on_kept = schedule_on(kept, pend)
+    assert (on_kept.placements, on_kept.explanations, on_kept.preemptions) == (
+        fresh.placements, fresh.explanations, fresh.preemptions)
+    assert _held(kept) == untouched

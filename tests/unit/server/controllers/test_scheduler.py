@@ -2,9 +2,13 @@
 stored explanation, preemption through the real scheduler, and nodes without a session."""
 from __future__ import annotations
 
-from plane_fixtures import desired_of, hello, workload_json
+import dataclasses
+import json
+
+from plane_fixtures import Agents, desired_of, hello, workload_json
 
 from orchestra.scheduler import Preemption, ScheduleResult
+from orchestra.store.records import RevisionRecord
 
 
 def test_binding_sets_node_incarnation_explanation_and_event(plane):
@@ -116,3 +120,51 @@ def test_a_view_keeps_what_it_built_until_its_record_or_session_changes(plane):
     after, _ = view()
     assert after["vm-1"] is not nodes["vm-1"] and not after["vm-1"].schedulable
     assert after["vm-2"] is not nodes["vm-2"] and not after["vm-2"].ready
+
+
+def _held(c):
+    return (c.names, c.used_cpu.tolist(), c.used_mem.tolist(), c.ready.tolist(), c.min_priority.tolist(),
+            c.workload_nodes, c.ports, [sorted(r.replica_id for r in rs) for rs in c.replicas])
+
+
+def test_the_kept_cluster_follows_the_store_as_a_view_built_from_scratch_does(plane, clock):
+    from orchestra.scheduler import ClusterState
+    from orchestra.server.catalog import Revisions
+    from orchestra.server.controllers.scheduler import Kept, KeptCluster, build_view, node_infos
+    agents = Agents(plane)
+    agents.join("vm-1")
+    agents.join("vm-2")
+    cluster, kept = KeptCluster(plane.store), Kept()
+
+    def kept_state():
+        nodes = node_infos(plane.store, plane.failures, clock(), plane.hub.connected, kept)
+        kept.done()
+        return cluster.state(nodes, Revisions(plane.store, plane.catalog), "spread")
+
+    def fresh_state():
+        view = build_view(plane.store, plane.catalog, plane.failures, clock(), "spread", plane.hub.connected)
+        return ClusterState(view.snapshot)
+    port = {"ports": [{"containerPort": 80, "hostPort": 8080}]}      # (workload_json adds it to the template)
+    plane.service.apply([workload_json("web", replicas=3, probes=port), workload_json("db", replicas=2, memory="1Gi")])
+    first = kept_state()
+    # One node each for host port 8080: the third web replica waits.
+    assert _held(first) == _held(fresh_state()) and sum(first.used_mem.tolist()) == 2 * (64 << 20) + 2 * (1 << 30)
+    plane.service.apply([workload_json("web", replicas=1, probes=port)])
+    plane.service.delete(["db"])
+    plane.service.apply([workload_json("cache", replicas=2)])
+    agents.settle(clock)           # the agents stop what is retired: those replicas go
+    again = kept_state()
+    assert again is first              # the same nodes: what changed was applied to the state kept
+    assert _held(again) == _held(fresh_state())
+    assert "db" not in again.workload_nodes and len(again.ports[(8080, "tcp")]) == 1
+    assert again.workload_nodes["cache"] == {0: 1, 1: 1}
+    # A spec changed under bound replicas (their revision written again): its replicas are read again.
+    rev = plane.store.get(RevisionRecord, RevisionRecord("cache", 1, "", "").key)
+    doc = json.loads(rev.spec_json)
+    doc["spec"]["priority"] = 7
+    with plane.store.transaction():
+        plane.store.put(dataclasses.replace(rev, spec_json=json.dumps(doc)))
+    assert kept_state() is first and _held(first) == _held(fresh_state()) and 7 in first.min_priority.tolist()
+    plane.hub.close_session(plane.hub.sessions.get("vm-2"))
+    rebuilt = kept_state()
+    assert rebuilt is not first and _held(rebuilt) == _held(fresh_state()) and rebuilt.ready.tolist() == [True, False]
