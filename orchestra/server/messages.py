@@ -146,22 +146,79 @@ def node_pb(n: NodeRecord, bound: Iterable[ReplicaRecord] = (), usage: types_pb2
             heard_ms: int = 0) -> types_pb2.Node:
     """`usage`: the node's last sample (orchestra.server.usage_book); `heard_ms`: when its agent was
     last heard of, if later than the record says (liveness keeps that in memory)."""
-    bound = list(bound)
-    allocated = Resources()
+    msg = _node_base(n, *allocated(bound))
+    _node_now(msg, n, usage, heard_ms)
+    return msg
+
+
+def allocated(bound: Iterable[ReplicaRecord]) -> tuple[int, int, int]:
+    """How many replicas, and the CPU millis and memory bytes they request."""
+    count = cpu = mem = 0
     for r in bound:
-        allocated = allocated + r.requests
+        count += 1
+        cpu += r.requests.cpu_millis
+        mem += r.requests.memory_bytes
+    return count, cpu, mem
+
+
+def _node_base(n: NodeRecord, count: int, cpu: int, mem: int) -> types_pb2.Node:
     msg = types_pb2.Node(
-        name=n.name, labels=n.labels, capacity=resources_pb(n.capacity), allocated=resources_pb(allocated),
+        name=n.name, labels=n.labels, capacity=resources_pb(n.capacity),
+        allocated=types_pb2.Resources(cpu_millis=cpu, memory_bytes=mem),
         status=n.status, schedulable=n.schedulable,
         taints=[types_pb2.Taint(key=t.key, value=t.value, effect=t.effect) for t in n.taints],
-        last_heartbeat_ms=max(n.last_heartbeat_ms, heard_ms), runtime_status=n.runtime_status,
-        replica_count=len(bound),
+        last_heartbeat_ms=n.last_heartbeat_ms, runtime_status=n.runtime_status, replica_count=count,
         desired_revision=n.desired_revision, registered_at_ms=n.registered_at_ms, draining=n.draining,
         advertise_address=n.advertise_address)
     fill_from_dict(n.facts, msg.facts)
+    return msg
+
+
+def _node_now(msg: types_pb2.Node, n: NodeRecord, usage: types_pb2.NodeUsage | None, heard_ms: int) -> None:
+    """What changes every few seconds without the record: the usage sample, when last heard of."""
+    if heard_ms > n.last_heartbeat_ms:
+        msg.last_heartbeat_ms = heard_ms
     if usage is not None and usage.ListFields():
         msg.usage.CopyFrom(usage)
-    return msg
+
+
+class _Kept:
+    """Messages kept per key while what they were built from stays the same (`stamp`: records are
+    the store's own, never changed in place: orchestra.store.cache, so `is` tells)."""
+
+    def __init__(self):
+        self._kept: dict[str, tuple[object, object, object]] = {}
+        self._lock = threading.Lock()
+
+    def _base(self, key: str, record, extra, build):
+        hit = self._kept.get(key)
+        if hit is not None and hit[0] is record and hit[1] == extra:
+            return hit[2]
+        base = build()
+        with self._lock:
+            self._kept[key] = (record, extra, base)
+        return base
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget what is gone (called now and then, with every key that is not)."""
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items() if k in keys}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+class NodeMessages(_Kept):
+    """node_pb of each node, kept while its record and what its replicas request stay the same; the
+    usage sample and when it was last heard of are set on the copy added to a listing (building
+    1,000 node messages again was most of ListNodes)."""
+
+    def add_to(self, into, n: NodeRecord, held: tuple[int, int, int], usage: types_pb2.NodeUsage | None,
+               heard_ms: int) -> None:
+        """Adds the node's message to `into` (a repeated Node field); `held`: allocated(its replicas)."""
+        msg = into.add()
+        msg.CopyFrom(self._base(n.name, n, held, lambda: _node_base(n, *held)))
+        _node_now(msg, n, usage, heard_ms)
 
 
 def replica_pb(r: ReplicaRecord, usage: types_pb2.ContainerUsage | None = None) -> types_pb2.Replica:
@@ -180,38 +237,18 @@ def replica_pb(r: ReplicaRecord, usage: types_pb2.ContainerUsage | None = None) 
     return msg
 
 
-class ReplicaMessages:
-    """replica_pb of each replica, kept while its record (the store's own, never changed in place:
-    orchestra.store.cache) stays the same, its usage sample copied in: a listing of 10,000 replicas
-    converted each one again (its placement explanation most of all), and the user API's p99 was
-    that. Samples change every few seconds, so they are not part of what is kept."""
+class ReplicaMessages(_Kept):
+    """replica_pb of each replica, kept while its record stays the same, its usage sample copied in:
+    a listing of 10,000 replicas converted each one again (its placement explanation most of all),
+    and the user API's p99 was that. Samples change every few seconds, so they are not kept."""
 
-    def __init__(self):
-        self._kept: dict[str, tuple[ReplicaRecord, types_pb2.Replica]] = {}
-        self._lock = threading.Lock()
-
-    def of(self, r: ReplicaRecord, usage: types_pb2.ContainerUsage | None) -> types_pb2.Replica:
-        hit = self._kept.get(r.id)
-        if hit is not None and hit[0] is r:
-            base = hit[1]
-        else:
-            base = replica_pb(r)
-            with self._lock:
-                self._kept[r.id] = (r, base)
-        if usage is None or not usage.ListFields():
-            return base
-        msg = types_pb2.Replica()
-        msg.CopyFrom(base)
-        msg.usage.CopyFrom(usage)
-        return msg
-
-    def keep_only(self, ids: set[str]) -> None:
-        """Forget the replicas that are gone (called now and then, with every replica's id)."""
-        with self._lock:
-            self._kept = {k: v for k, v in self._kept.items() if k in ids}
-
-    def __len__(self) -> int:
-        return len(self._kept)
+    def add_to(self, into, r: ReplicaRecord, usage: types_pb2.ContainerUsage | None) -> None:
+        """Adds the replica's message to `into` (a repeated Replica field): one copy of the kept one,
+        where a copy with the sample and then another into the response was most of a listing."""
+        msg = into.add()
+        msg.CopyFrom(self._base(r.id, r, None, lambda: replica_pb(r)))
+        if usage is not None and usage.ListFields():
+            msg.usage.CopyFrom(usage)
 
 
 # Node names kept per rejection reason in a stored explanation: enough to act on, bounded.

@@ -95,6 +95,7 @@ class UserService:
         self.failures = failures
         self.hub = hub
         self._replica_messages = messages.ReplicaMessages()
+        self._node_messages = messages.NodeMessages()
         self.clock_ms = clock_ms
         self.default_strategy = default_strategy
         self.settle = settle
@@ -369,12 +370,13 @@ class UserService:
         """A node as users see it: its usage and when it was last heard of are the hub's (memory)."""
         return messages.node_pb(n, bound, self.hub.usage.of_node(n.name), self.hub.liveness.last_heard(n.name))
 
-    def _replica_pbs(self, replicas) -> list[types_pb2.Replica]:
-        """Replicas as users see them: their usage is the hub's (memory)."""
+    def _add_replicas(self, into, replicas: list[ReplicaRecord]) -> None:
+        """Replicas as users see them, added to `into` (a repeated field): their usage is the hub's (memory)."""
         memo = self._replica_messages
         if len(memo) > 2 * self.store.count(ReplicaRecord) + 100:    # replicas that are gone, forgotten
             memo.keep_only({x.id for x in self.store.view_replicas()})
-        return [memo.of(r, self.hub.usage.of_replica(r)) for r in replicas]
+        for r, usage in zip(replicas, self.hub.usage.of_replicas(replicas)):
+            memo.add_to(into, r, usage)
 
     def list_workloads(self) -> orchestra_pb2.ListWorkloadsResponse:
         now = self.clock_ms()
@@ -385,8 +387,9 @@ class UserService:
             self._workload_info(w, by_workload.get(w.name, []), now) for w in self.store.list_workloads()])
 
     def list_replicas(self, workload: str = "", node: str = "") -> orchestra_pb2.ListReplicasResponse:
-        found = self.store.view_replicas(workload=workload, node=node)
-        return orchestra_pb2.ListReplicasResponse(replicas=self._replica_pbs(found))
+        response = orchestra_pb2.ListReplicasResponse()
+        self._add_replicas(response.replicas, self.store.view_replicas(workload=workload, node=node))
+        return response
 
     def _live_workloads(self) -> list[tuple[str, Workload]]:
         return [(w.name, self.catalog.workload(w)) for w in self.store.list_workloads() if not w.deleting]
@@ -434,10 +437,19 @@ class UserService:
 
     def list_nodes(self) -> orchestra_pb2.ListNodesResponse:
         by_node: dict[str, list[ReplicaRecord]] = {}
-        for r in self.store.view_replicas(bound=True):
-            by_node.setdefault(r.node, []).append(r)
-        return orchestra_pb2.ListNodesResponse(
-            nodes=[self._node_pb(n, by_node.get(n.name, [])) for n in self.store.view_nodes()])
+        for r in self.store.view(ReplicaRecord):        # in no particular order: only sums are taken
+            if r.node:
+                by_node.setdefault(r.node, []).append(r)
+        nodes = self.store.view_nodes()
+        memo = self._node_messages
+        if len(memo) > len(nodes) + 100:        # nodes that are gone, forgotten
+            memo.keep_only({n.name for n in nodes})
+        response = orchestra_pb2.ListNodesResponse()
+        usage, liveness = self.hub.usage, self.hub.liveness
+        for n in nodes:
+            memo.add_to(response.nodes, n, messages.allocated(by_node.get(n.name, ())), usage.of_node(n.name),
+                        liveness.last_heard(n.name))
+        return response
 
     def _events_for(self, objects: list[str]) -> list[types_pb2.Event]:
         found = []
@@ -455,18 +467,19 @@ class UserService:
     def describe_workload(self, name: str) -> orchestra_pb2.WorkloadDescription:
         rec = self._workload(name)
         replicas = self.store.list_replicas(workload=name)
-        return orchestra_pb2.WorkloadDescription(
-            workload=self._workload_info(rec, replicas), replicas=self._replica_pbs(replicas),
-            events=self._events_for([name] + [r.id for r in replicas]))
+        response = orchestra_pb2.WorkloadDescription(
+            workload=self._workload_info(rec, replicas), events=self._events_for([name] + [r.id for r in replicas]))
+        self._add_replicas(response.replicas, replicas)
+        return response
 
     def describe_node(self, name: str) -> orchestra_pb2.NodeDescription:
         n = self.store.get_node(name)
         if n is None:
             raise NotFound(f"node {name!r} not found")
         replicas = self.store.list_replicas(node=name)
-        return orchestra_pb2.NodeDescription(node=self._node_pb(n, replicas),
-                                             replicas=self._replica_pbs(replicas),
-                                             events=self._events_for([name]))
+        response = orchestra_pb2.NodeDescription(node=self._node_pb(n, replicas), events=self._events_for([name]))
+        self._add_replicas(response.replicas, replicas)
+        return response
 
     def set_schedulable(self, name: str, schedulable: bool) -> types_pb2.Node:
         with self.store.transaction():

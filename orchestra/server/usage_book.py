@@ -45,12 +45,15 @@ class UsageBook:
         with self._lock:
             return self._nodes.get(node, NO_NODE_USAGE)
 
-    def of_replica(self, r: ReplicaRecord) -> types_pb2.ContainerUsage:
-        if not r.node:
-            return NO_CONTAINER_USAGE
+    def of_replicas(self, rs: Iterable[ReplicaRecord]) -> list[types_pb2.ContainerUsage]:
+        """Each one's last sample (empty when there is none), under one lock for a whole listing."""
+        out = []
         with self._lock:
-            got = self._replicas.get(r.node, {}).get(r.id)
-        return got[1] if got is not None and got[0] == r.incarnation else NO_CONTAINER_USAGE
+            by_node = self._replicas
+            for r in rs:
+                got = by_node.get(r.node, {}).get(r.id) if r.node else None
+                out.append(got[1] if got is not None and got[0] == r.incarnation else NO_CONTAINER_USAGE)
+        return out
 
     def forget(self, node: str) -> None:
         """The node is gone from the cluster (deleted)."""

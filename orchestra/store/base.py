@@ -13,6 +13,7 @@ transaction is open, other threads' calls wait, so a read-modify-write inside it
 from __future__ import annotations
 
 import abc
+import operator
 from contextlib import AbstractContextManager
 from typing import Any, Iterable, Sequence, TypeVar
 
@@ -23,6 +24,9 @@ from orchestra.store.records import (EventRecord, JoinTokenRecord, NodeRecord, R
 DEFAULT_EVENT_RETENTION = 10_000
 
 R = TypeVar("R")
+
+
+_BY_WORKLOAD_INDEX = operator.attrgetter("workload", "index")    # a listing of 10,000: no lambda per record
 
 
 class Store(abc.ABC):
@@ -178,7 +182,7 @@ class Store(abc.ABC):
         found = lister(ReplicaRecord, **where)
         if bound is True:
             found = [r for r in found if r.node]
-        found.sort(key=lambda r: (r.workload, r.index))
+        found.sort(key=_BY_WORKLOAD_INDEX)
         return found
 
     def put_replica(self, replica: ReplicaRecord) -> None:

@@ -15,10 +15,10 @@ def test_a_replica_shows_its_sample_only_while_bound_where_and_as_it_was_reporte
     book.record("n1", types_pb2.NodeUsage(cpu_percent=5, sampled_at_ms=1),
                 [(replica(), types_pb2.ContainerUsage(memory_bytes=7, sampled_at_ms=1))])
     assert book.of_node("n1").cpu_percent == 5
-    assert book.of_replica(replica()).memory_bytes == 7
-    assert not book.of_replica(replica(incarnation=2)).sampled_at_ms     # lost and bound again
-    assert not book.of_replica(replica(node="n2")).sampled_at_ms
-    assert not book.of_replica(replica(node="")).sampled_at_ms
+    assert book.of_replicas([replica()])[0].memory_bytes == 7
+    assert not book.of_replicas([replica(incarnation=2)])[0].sampled_at_ms     # lost and bound again
+    assert not book.of_replicas([replica(node="n2")])[0].sampled_at_ms
+    assert not book.of_replicas([replica(node="")])[0].sampled_at_ms
 
 
 def test_a_report_replaces_its_nodes_replicas_and_keeps_the_node_sample_when_it_has_none():
@@ -27,6 +27,6 @@ def test_a_report_replaces_its_nodes_replicas_and_keeps_the_node_sample_when_it_
                 [(replica(), types_pb2.ContainerUsage(memory_bytes=7, sampled_at_ms=1))])
     book.record("n1", None, [])
     assert book.of_node("n1").cpu_percent == 5
-    assert not book.of_replica(replica()).sampled_at_ms
+    assert not book.of_replicas([replica()])[0].sampled_at_ms
     book.forget("n1")
     assert not book.of_node("n1").sampled_at_ms
