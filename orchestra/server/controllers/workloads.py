@@ -9,6 +9,7 @@ every workload every FULL_EVERY_MS.
 """
 from __future__ import annotations
 
+import operator
 import threading
 from typing import Callable, Sequence
 
@@ -85,6 +86,7 @@ class WorkloadController:
         self._active: set[str] = set()
         self._last_full_ms = 0
         self._nodes_key: tuple = ()
+        self._nodes_seen: list[NodeRecord] = []
         self._lock = threading.Lock()
 
     def mark(self, name: str) -> None:
@@ -116,6 +118,12 @@ class WorkloadController:
 
     def _nodes_changed(self, nodes: list[NodeRecord]) -> bool:
         """Nodes came, went (Ready or not) or began draining: daemons and drains follow at once."""
+        # The store's view hands out its own records and replaces one on every put: the same
+        # objects as last pass means no node changed, without building the key (at 1,000 nodes the
+        # key was 8% of an idle plane's samples).
+        if len(nodes) == len(self._nodes_seen) and all(map(operator.is_, nodes, self._nodes_seen)):
+            return False
+        self._nodes_seen = nodes
         key = tuple((n.name, n.status, n.draining, n.drain_daemons, tuple(sorted(n.labels.items()))) for n in nodes)
         changed, self._nodes_key = key != self._nodes_key, key
         return changed
