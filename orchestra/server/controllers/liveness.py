@@ -81,8 +81,11 @@ class Liveness:
     def run_once(self, now_ms: int) -> list[str]:
         """Mark silent nodes NotReady and release their replicas, in as few transactions as fit
         (COMMIT_CHUNK). Returns the nodes it marked."""
-        silent = [n.name for n in self.store.view_nodes()
-                  if n.status == READY and now_ms - self.last_seen(n.name) > self.grace_ms]
+        with self._lock:    # once, not once per node: twice a controller pass, 1,000 nodes
+            seen = dict(self._seen)
+        unheard = self.started_ms + RECONNECT_ALLOWANCE_MS
+        cutoff = now_ms - self.grace_ms
+        silent = [n.name for n in self.store.view_nodes() if n.status == READY and seen.get(n.name, unheard) < cutoff]
         marked: list[str] = []
         chunk: list[str] = []
         size = 0
